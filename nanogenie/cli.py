@@ -1,0 +1,136 @@
+"""The `nanogenie` command: subcommands only parse their flags and dispatch.
+
+Each subcommand's work lives in its part of the package (data/commands.py, training/commands.py,
+play/commands.py, play/bench.py) and is imported lazily, so `nanogenie --help` starts instantly.
+A UserError anywhere becomes one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from nanogenie.errors import UserError
+
+
+def _dispatch(target: str):
+    """`module:function` resolved only when the subcommand runs."""
+
+    def run(args: argparse.Namespace) -> int | None:
+        module, func = target.split(":")
+        return getattr(importlib.import_module(module), func)(args)
+
+    return run
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {value}")
+    return value
+
+
+def _add_data(sub: argparse._SubParsersAction) -> None:
+    data = sub.add_parser("data", help="make, import, inspect and download HDF5 video datasets")
+    dsub = data.add_subparsers(dest="data_command", required=True, metavar="{generate,info,import,download}")
+
+    p = dsub.add_parser("generate", help="play a built-in game with its behaviour policy and save the frames")
+    p.add_argument("--env", required=True, help="simulator name (sonic, pong)")
+    p.add_argument("--frames", type=_positive_int, required=True, help="number of frames to write")
+    p.add_argument("--out", required=True, help="output .h5 file")
+    p.add_argument("--size", type=_positive_int, default=64, help="frame size in pixels (square)")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(run=_dispatch("nanogenie.data.commands:generate"))
+
+    p = dsub.add_parser("info", help="summarise a dataset and optionally save a contact sheet of frames")
+    p.add_argument("file", help=".h5 dataset")
+    p.add_argument("--preview", metavar="PNG", help="write a contact sheet of sampled frames here")
+    p.set_defaults(run=_dispatch("nanogenie.data.commands:info"))
+
+    p = dsub.add_parser("import", help="decode a video file into an HDF5 dataset")
+    p.add_argument("video", help="any video PyAV can decode (.mp4, .webm, ...)")
+    p.add_argument("--out", required=True, help="output .h5 file")
+    p.add_argument("--size", type=_positive_int, default=64)
+    p.add_argument("--fps", type=_positive_int, default=10, help="resample to this many frames per second")
+    p.set_defaults(run=_dispatch("nanogenie.data.commands:import_video"))
+
+    p = dsub.add_parser("download", help="download a TinyWorlds dataset from the Hugging Face hub")
+    p.add_argument("name", help="pong, sonic, zelda, picodoom or pole_position")
+    p.add_argument("--out", default="data", help="folder to save into")
+    p.set_defaults(run=_dispatch("nanogenie.data.commands:download"))
+
+
+def _add_train_eval(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train tokenizer -> latent actions -> dynamics into a world bundle")
+    p.add_argument("--world", required=True, help="world name (also the simulator used when --data is absent)")
+    p.add_argument("--data", help=".h5 dataset; default: generate from the simulator named by --world")
+    p.add_argument("--preset", default="cpu", help="tiny | cpu | gpu")
+    p.add_argument("--out", help="output folder; default: ~/.nanogenie/worlds/NAME")
+    p.add_argument("--stage", default="all", choices=["all", "tokenizer", "lam", "dynamics"])
+    p.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
+    p.add_argument("--steps", type=_positive_int, help="override the optimizer steps of every stage that runs")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda")
+    p.set_defaults(run=_dispatch("nanogenie.training.commands:train"))
+
+    p = sub.add_parser("eval", help="measure a world on held-out episodes and print one JSON")
+    p.add_argument("--world", required=True, help="world name or bundle folder")
+    p.add_argument("--data", help=".h5 of held-out episodes; default: fresh simulator episodes (unseen seed)")
+    p.add_argument("--json", metavar="FILE", help="also write the figures here")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda")
+    p.set_defaults(run=_dispatch("nanogenie.training.commands:evaluate"))
+
+
+def _add_play_bench(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("play", help="play a learned world live in a window (or --headless)")
+    p.add_argument("--world", default="sonic", help="world name or bundle folder")
+    p.add_argument("--keymap", help="keymap .toml; default: the world's own")
+    p.add_argument("--scale", type=_positive_int, default=8, help="window pixels per frame pixel")
+    p.add_argument("--fps", type=_positive_int, help="frames per second to aim for; default: the world's")
+    p.add_argument("--record", metavar="FILE.mp4", help="record what you play (mp4 + .json action log)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda")
+    p.add_argument("--steps", type=_positive_int, help="MaskGIT steps per frame; default: the world's")
+    p.add_argument("--temperature", type=float, help="sampling temperature; default: the world's")
+    p.add_argument("--headless", action="store_true", help="no window: scripted actions for --frames frames")
+    p.add_argument("--frames", type=_positive_int, default=100, help="frames to play with --headless")
+    p.add_argument("--actions", help="with --headless: 'random' or a list like '0,3,3,5' or '3x10,0x5'")
+    p.add_argument("--replay", metavar="LOG.json", help="replay a recording's action log")
+    p.set_defaults(run=_dispatch("nanogenie.play.commands:play"))
+
+    p = sub.add_parser("bench", help="measure generation speed (random weights of a preset, or a world)")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--preset", help="tiny | cpu | gpu (random weights)")
+    src.add_argument("--world", help="world name or bundle folder")
+    p.add_argument("--frames", type=_positive_int, default=64, help="frames to generate per measurement")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda")
+    p.add_argument("--json", action="store_true", help="print one JSON line")
+    p.set_defaults(run=_dispatch("nanogenie.play.bench:bench"))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="nanogenie", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{data,train,eval,play,bench}")
+    _add_data(sub)
+    _add_train_eval(sub)
+    _add_play_bench(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args) or 0
+    except UserError as err:
+        print(f"nanogenie: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("nanogenie: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,208 @@
+"""World bundles: the one place that turns a world name into files, and files into models.
+
+A bundle is a folder:
+    world.json              name, fps, frame size, |A|, the WorldConfig, data summary, eval figures, keymap
+    tokenizer.safetensors   VideoTokenizer weights
+    lam.safetensors         LatentActionModel weights
+    dynamics.safetensors    DynamicsModel weights
+    prompt.npz              `frames`: (T0, H, W, 3) uint8, the frames play starts from
+    keymap.toml             optional: the world's own keymap (else keymaps/<world.json keymap>.toml)
+    run/                    optional, ignored here: checkpoints, logs and plots of the training run
+
+Resolution of `--world X`: an existing folder X, then the user's trained worlds
+($NANOGENIE_HOME/worlds/X, default ~/.nanogenie), then the shipped assets/worlds/X.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nanogenie.config import WorldConfig
+from nanogenie.errors import UserError
+
+BUNDLE_FORMAT = 1
+WEIGHT_FILES = ("tokenizer", "lam", "dynamics")
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SHIPPED_WORLDS = REPO_ROOT / "assets" / "worlds"
+PACKAGED_KEYMAPS = Path(__file__).resolve().parent / "keymaps"
+
+
+def user_worlds_dir() -> Path:
+    """Where `nanogenie train` puts worlds by default."""
+    return Path(os.environ.get("NANOGENIE_HOME", Path.home() / ".nanogenie")) / "worlds"
+
+
+def known_worlds() -> list[str]:
+    names = set()
+    for root in (user_worlds_dir(), SHIPPED_WORLDS):
+        if root.is_dir():
+            names.update(p.parent.name for p in root.glob("*/world.json"))
+    return sorted(names)
+
+
+def resolve_world(name_or_path: str | os.PathLike) -> Path:
+    """The bundle folder for a world name or path; a UserError listing the known worlds if none."""
+    given = Path(name_or_path)
+    for candidate in (given, user_worlds_dir() / str(name_or_path), SHIPPED_WORLDS / str(name_or_path)):
+        if (candidate / "world.json").is_file():
+            return candidate
+    if given.is_dir():
+        raise UserError(f"{given} has no world.json, so it is not a world bundle; train one with "
+                        f"`nanogenie train --world NAME --out {given}`")
+    known = ", ".join(known_worlds()) or "none yet"
+    raise UserError(f"unknown world {str(name_or_path)!r}; known worlds: {known}. "
+                    f"Pass a bundle folder or train one with `nanogenie train --world NAME`")
+
+
+def resolve_keymap(name_or_path: str | os.PathLike) -> Path:
+    """A keymap file path, or a keymap name found among the packaged keymaps."""
+    given = Path(name_or_path)
+    if given.is_file():
+        return given
+    packaged = PACKAGED_KEYMAPS / f"{name_or_path}.toml"
+    if packaged.is_file():
+        return packaged
+    names = ", ".join(sorted(p.stem for p in PACKAGED_KEYMAPS.glob("*.toml"))) or "none"
+    raise UserError(f"keymap {str(name_or_path)!r} not found; give a .toml file or one of: {names}")
+
+
+@dataclass
+class World:
+    """A loaded bundle: config, the three models (eval mode), prompt frames and metadata."""
+
+    path: Path
+    name: str
+    config: WorldConfig
+    meta: dict[str, Any]  # the whole world.json
+    tokenizer: Any  # nanogenie.models.tokenizer.VideoTokenizer
+    lam: Any  # nanogenie.models.lam.LatentActionModel
+    dynamics: Any  # nanogenie.models.dynamics.DynamicsModel
+    prompt: np.ndarray  # (T0, H, W, 3) uint8
+    fps: int = 10
+    action_names: list[str] = field(default_factory=list)  # true controls of the source data, if known
+
+    @property
+    def num_actions(self) -> int:
+        return self.config.lam.num_actions
+
+    @property
+    def keymap_path(self) -> Path | None:
+        own = self.path / "keymap.toml"
+        if own.is_file():
+            return own
+        name = self.meta.get("keymap")
+        return resolve_keymap(name) if name else None
+
+
+def build_models(config: WorldConfig, device: str = "cpu"):
+    """Fresh (randomly initialised) tokenizer, LAM and dynamics for a config."""
+    from nanogenie.models.dynamics import DynamicsModel
+    from nanogenie.models.lam import LatentActionModel
+    from nanogenie.models.tokenizer import VideoTokenizer
+
+    return (VideoTokenizer(config.tokenizer).to(device), LatentActionModel(config.lam).to(device),
+            DynamicsModel(config.dynamics).to(device))
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise UserError(f"{path} is not readable JSON ({err}); re-save the bundle or retrain it") from None
+
+
+def load_weights(module, path: Path) -> None:
+    """Load a safetensors file into a module, strictly, with a one-line error for any mismatch."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    if not path.is_file():
+        raise UserError(f"missing weights {path}; the bundle is incomplete, retrain or re-copy it")
+    try:
+        state = load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as err:
+        raise UserError(f"{path} is not a readable safetensors file ({err}); re-copy or retrain the world") from None
+    try:
+        module.load_state_dict(state, strict=True)
+    except RuntimeError as err:
+        first = str(err).strip().splitlines()[0:2]
+        raise UserError(f"{path} does not match the model described by world.json ({' '.join(first)}); "
+                        f"the bundle's config and weights come from different runs, retrain it") from None
+
+
+def load_world(name_or_path: str | os.PathLike, device: str = "cpu") -> World:
+    """Resolve and load a world bundle: every model rebuilt from world.json, then its weights."""
+    path = resolve_world(name_or_path)
+    meta = _read_json(path / "world.json")
+    if meta.get("format") != BUNDLE_FORMAT:
+        raise UserError(f"{path / 'world.json'} has bundle format {meta.get('format')!r}, this nanogenie reads "
+                        f"format {BUNDLE_FORMAT}; retrain the world with this version")
+    config = WorldConfig.from_dict(meta["config"])
+    models = build_models(config, "cpu")
+    for module, stem in zip(models, WEIGHT_FILES):
+        load_weights(module, path / f"{stem}.safetensors")
+        module.to(device).eval()
+    try:
+        prompt = np.load(path / "prompt.npz")["frames"]
+    except (OSError, KeyError, ValueError) as err:
+        raise UserError(f"{path / 'prompt.npz'} is missing or has no `frames` ({err}); retrain the world") from None
+    size = config.tokenizer.image_size
+    if prompt.dtype != np.uint8 or prompt.ndim != 4 or prompt.shape[1:] != (size, size, 3):
+        raise UserError(f"{path / 'prompt.npz'} frames are {prompt.dtype} {prompt.shape}, expected uint8 "
+                        f"(T, {size}, {size}, 3); retrain the world")
+    return World(path=path, name=meta.get("name", path.name), config=config, meta=meta,
+                 tokenizer=models[0], lam=models[1], dynamics=models[2], prompt=prompt,
+                 fps=int(meta.get("fps", 10)), action_names=list(meta.get("action_names", [])))
+
+
+def _atomic_write_bytes(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def save_world(path: str | os.PathLike, name: str, config: WorldConfig, tokenizer, lam, dynamics,
+               prompt: np.ndarray, fps: int = 10, keymap: str | None = None, keymap_toml: str | None = None,
+               action_names: list[str] | None = None, data: dict[str, Any] | None = None,
+               evaluation: dict[str, Any] | None = None) -> Path:
+    """Write a bundle; each file lands atomically (temp file + rename), world.json last."""
+    from safetensors.torch import save as save_tensors
+
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    for module, stem in zip((tokenizer, lam, dynamics), WEIGHT_FILES):
+        state = {k: v.detach().to("cpu").contiguous() for k, v in module.state_dict().items()}
+        _atomic_write_bytes(path / f"{stem}.safetensors", save_tensors(state))
+    tmp = path / "prompt.tmp.npz"
+    np.savez_compressed(tmp, frames=np.asarray(prompt, dtype=np.uint8))
+    os.replace(tmp, path / "prompt.npz")
+    if keymap_toml is not None:
+        _atomic_write_bytes(path / "keymap.toml", keymap_toml.encode())
+    meta = {
+        "format": BUNDLE_FORMAT,
+        "name": name,
+        "frame_size": config.tokenizer.image_size,
+        "fps": fps,
+        "num_actions": config.lam.num_actions,
+        "action_names": action_names or [],
+        "keymap": keymap,
+        "config": config.to_dict(),
+        "data": data or {},
+        "eval": evaluation or {},
+    }
+    _atomic_write_bytes(path / "world.json", (json.dumps(meta, indent=2) + "\n").encode())
+    return path
+
+
+def update_world_meta(path: str | os.PathLike, **fields: Any) -> None:
+    """Merge fields into an existing world.json (e.g. eval figures after training)."""
+    file = Path(path) / "world.json"
+    meta = _read_json(file)
+    meta.update(fields)
+    _atomic_write_bytes(file, (json.dumps(meta, indent=2) + "\n").encode())
