@@ -1,0 +1,75 @@
+"""`nanogenie data {generate,info,import,download}`: each takes the parsed flags from nanogenie/cli.py."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from nanogenie.data.hdf5 import VideoData, load_dataset, write_dataset
+from nanogenie.errors import UserError
+
+
+def generate(args: argparse.Namespace) -> None:
+    """Play a simulator with its behaviour policy and save frames, true actions and episode ends."""
+    from nanogenie.envs import make_env, rollout
+
+    env = make_env(args.env, args.size)  # fails fast, listing the known envs, before a long rollout
+    frames, actions, episode_ends = rollout(args.env, args.frames, args.size, args.seed, progress=True)
+    write_dataset(args.out, frames, actions, episode_ends, fps=env.fps,
+                  source=f"nanogenie.envs.{args.env} seed={args.seed}", action_names=list(env.action_names))
+    print(f"wrote {args.out}: {len(frames)} frames of {args.size}x{args.size} at {env.fps} fps, "
+          f"{len(episode_ends)} episodes, actions: {', '.join(env.action_names)}")
+
+
+def info(args: argparse.Namespace) -> None:
+    """Summarise a dataset; with --preview also save a contact sheet of frames sampled across it."""
+    data = load_dataset(args.file)
+    print(describe(data))
+    if args.preview:
+        from nanogenie.data.preview import save_contact_sheet
+
+        try:
+            save_contact_sheet(data.frames, args.preview)
+        except OSError as err:
+            raise UserError(f"{args.preview}: could not write the preview ({err}); check the folder exists")
+        print(f"preview   {args.preview}")
+
+
+def import_video(args: argparse.Namespace) -> None:
+    """Decode a video into one episode of square frames at --fps, with no actions."""
+    from nanogenie.data.video import decode_video
+
+    frames = decode_video(args.video, args.size, args.fps)
+    write_dataset(args.out, frames, fps=args.fps, source=Path(args.video).name)
+    print(f"wrote {args.out}: {len(frames)} frames of {args.size}x{args.size} at {args.fps} fps "
+          f"({len(frames) / args.fps:.1f} s) from {args.video}")
+
+
+def download(args: argparse.Namespace) -> None:
+    """Fetch a TinyWorlds dataset from the hub, check that it loads, and summarise it."""
+    from nanogenie.data.hub import download_tinyworlds
+
+    path = download_tinyworlds(args.name, args.out)
+    print(describe(load_dataset(path)))
+
+
+def describe(data: VideoData) -> str:
+    """A few aligned lines: where, how much, what episodes, where from, which actions."""
+    num_frames, height, width, _ = data.frames.shape
+    lengths = np.diff(data.episode_ends, prepend=0)
+    lines = [
+        f"path      {data.path}",
+        f"frames    {num_frames} of {width}x{height} RGB at {data.fps} fps ({num_frames / data.fps / 60:.1f} min)",
+        f"episodes  {len(lengths)} (length min {lengths.min()} / mean {lengths.mean():.1f} / max {lengths.max()})",
+        f"source    {data.source or 'unknown'}",
+    ]
+    if data.actions is None:
+        lines.append("actions   none (latent actions will be learned from the frames alone)")
+    else:
+        counts = np.bincount(data.actions[data.actions >= 0], minlength=len(data.action_names))
+        shares = [f"{name} {100 * n / num_frames:.1f}%" for name, n in zip(data.action_names, counts)]
+        unknown = int((data.actions < 0).sum())
+        lines.append(f"actions   {'  '.join(shares)}  (unknown/last frame {100 * unknown / num_frames:.1f}%)")
+    return "\n".join(lines)

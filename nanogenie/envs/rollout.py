@@ -1,0 +1,43 @@
+"""Play a simulator with the behaviour policy and collect frames with their ground-truth actions."""
+
+from __future__ import annotations
+
+import numpy as np
+from tqdm import tqdm
+
+from nanogenie.envs.policy import StickyPolicy
+from nanogenie.envs.registry import make_env
+from nanogenie.errors import UserError
+
+
+def rollout(name: str, frames: int, size: int = 64, seed: int = 0,
+            progress: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Exactly `frames` frames of back-to-back episodes (the last one cut short if needed).
+
+    Returns frames (N, H, W, 3) uint8; actions (N,) int16, the action taken after frame i, -1 at each
+    episode's last frame; episode_ends (E,) int64, exclusive end indices, the last equal to N.
+    """
+    if frames < 1:
+        raise UserError(f"cannot roll out {frames} frames of {name!r}: ask for at least 1")
+    env = make_env(name, size)
+    # independent streams for the level seeds and the policy, both fixed by `seed`
+    episode_stream, policy_stream = np.random.SeedSequence(seed).spawn(2)
+    episode_rng = np.random.default_rng(episode_stream)
+    policy = StickyPolicy(env.num_actions, np.random.default_rng(policy_stream), weights=env.policy_weights)
+
+    out_frames = np.empty((frames, size, size, 3), np.uint8)
+    actions = np.full(frames, -1, np.int16)
+    episode_ends: list[int] = []
+    with tqdm(total=frames, disable=not progress, unit="frame", desc=f"{name} rollout") as bar:
+        i = 0
+        while i < frames:
+            out_frames[i] = env.reset(int(episode_rng.integers(2**31)))
+            i += 1
+            while i < frames and not env.done:
+                action = policy.act()
+                actions[i - 1] = action
+                out_frames[i] = env.step(action)
+                i += 1
+            episode_ends.append(i)  # its last frame keeps action -1
+            bar.update(i - bar.n)
+    return out_frames, actions, np.asarray(episode_ends, np.int64)

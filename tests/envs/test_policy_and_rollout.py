@@ -1,0 +1,74 @@
+import numpy as np
+import pytest
+
+from nanogenie.envs import ENVS, StickyPolicy, make_env, rollout
+from nanogenie.errors import UserError
+
+
+def run_lengths(actions: np.ndarray) -> np.ndarray:
+    change = np.flatnonzero(np.diff(actions)) + 1
+    return np.diff(np.concatenate([[0], change, [len(actions)]]))
+
+
+def test_sticky_policy_holds_actions_and_uses_every_action():
+    policy = StickyPolicy(7, np.random.default_rng(0), min_hold=2, max_hold=12)
+    actions = np.array([policy.act() for _ in range(5000)])
+    runs = run_lengths(actions)[:-1]  # the last run may be cut short
+    assert runs.min() >= 2 and runs.mean() > 4
+    counts = np.bincount(actions, minlength=7)
+    assert counts.min() > 300
+
+
+def test_sticky_policy_weights_bias_the_choice():
+    policy = StickyPolicy(3, np.random.default_rng(0), weights=[1.0, 0.0, 3.0])
+    counts = np.bincount([policy.act() for _ in range(4000)], minlength=3)
+    assert counts[1] == 0 and counts[2] > 2 * counts[0] > 0
+
+
+def test_sticky_policy_rejects_bad_weights():
+    with pytest.raises(ValueError):
+        StickyPolicy(3, np.random.default_rng(0), weights=[1.0, 2.0])
+
+
+@pytest.mark.parametrize("name", sorted(ENVS))
+def test_rollout_invariants(name):
+    n = 1500
+    frames, actions, ends = rollout(name, n, size=32, seed=1)
+    assert frames.shape == (n, 32, 32, 3) and frames.dtype == np.uint8
+    assert actions.shape == (n,) and actions.dtype == np.int16
+    assert ends.dtype == np.int64 and ends[-1] == n and len(ends) >= 2
+    assert (np.diff(ends) > 0).all() and ends[0] > 0
+    assert np.array_equal(np.flatnonzero(actions == -1), ends - 1)
+    taken = actions[actions >= 0]
+    assert taken.max() < len(make_env(name).action_names)
+    assert len(np.unique(taken)) == len(make_env(name).action_names)
+
+
+def test_rollout_episodes_start_from_a_reset_and_are_deterministic():
+    frames, actions, ends = rollout("pong", 800, seed=3)
+    again, again_actions, again_ends = rollout("pong", 800, seed=3)
+    other, _, _ = rollout("pong", 800, seed=4)
+    assert np.array_equal(frames, again) and np.array_equal(actions, again_actions)
+    assert np.array_equal(ends, again_ends) and not np.array_equal(frames, other)
+    # every pong episode starts with a fresh score: no pips under the top wall
+    for start in np.concatenate([[0], ends[:-1]]):
+        assert frames[start, 4:7].max() < 200
+
+
+def test_rollout_cuts_the_last_episode_to_the_exact_length(capsys):
+    frames, actions, ends = rollout("sonic", 5, seed=0, progress=True)
+    assert len(frames) == 5 and list(ends) == [5] and list(actions[-1:]) == [-1]
+    assert "sonic" in capsys.readouterr().err  # the progress bar went to stderr
+
+
+def test_unknown_env_and_bad_inputs_raise_user_errors():
+    with pytest.raises(UserError, match="pong.*sonic"):
+        make_env("zelda")
+    with pytest.raises(UserError, match="size"):
+        make_env("sonic", size=4)
+    with pytest.raises(UserError, match="at least 1"):
+        rollout("pong", 0)
+    env = make_env("pong")
+    env.reset(0)
+    with pytest.raises(UserError, match="out of range"):
+        env.step(3)
