@@ -86,7 +86,7 @@ def _add_train_eval(sub: argparse._SubParsersAction) -> None:
 
 def _add_play_bench(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("play", help="play a learned world live in a window (or --headless)")
-    p.add_argument("--world", default="sonic", help="world name or bundle folder")
+    p.add_argument("--world", help="world name or bundle folder; default: sonic, or the --replay log's world")
     p.add_argument("--keymap", help="keymap .toml; default: the world's own")
     p.add_argument("--scale", type=_positive_int, default=8, help="window pixels per frame pixel")
     p.add_argument("--fps", type=_positive_int, help="frames per second to aim for; default: the world's")

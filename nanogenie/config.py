@@ -31,6 +31,7 @@ class TokenizerConfig:
     heads: int = 4
     levels: list[int] = field(default_factory=lambda: [8, 5, 5, 5])  # FSQ levels: 1000 codes
     context_frames: int = 16  # longest clip the temporal attention (and the play cache) sees
+    decoder_temporal: bool = False  # decoder attends over time too (then play decodes through a KV cache)
 
     def __post_init__(self) -> None:
         _check(self.image_size % self.patch_size == 0,
@@ -58,6 +59,8 @@ class LAMConfig:
     heads: int = 4
     levels: list[int] = field(default_factory=lambda: [8])  # FSQ levels: |A| = prod(levels)
     context_frames: int = 16
+    input_mask_rate: float = 0.25  # training: fraction of x_t's patches hidden from the decoder
+    usage_weight: float = 0.1  # weight of the batch code-usage (entropy of the mean code) term
 
     def __post_init__(self) -> None:
         _check(self.image_size % self.patch_size == 0,
@@ -109,6 +112,8 @@ class TrainConfig:
     checkpoint_every: int = 250  # optimizer steps between checkpoints (the most a kill can lose)
     keep_checkpoints: int = 2
     eval_episodes: int = 8  # held-out episodes for eval
+    eval_clips: int = 16  # clips sampled from them for the eval figures (keeps eval to minutes on a CPU)
+    log_every: int = 10  # optimizer steps between log.jsonl lines
     seed: int = 0
     amp: bool = True  # bf16 autocast on CUDA (ignored on CPU)
     compile: bool = False  # torch.compile the models on CUDA
@@ -170,13 +175,20 @@ def _tiny() -> WorldConfig:
                       context_frames=4),
         dynamics=DynamicsConfig(width=32, depth=2, heads=2, context_frames=4, maskgit_steps=2),
         train=TrainConfig(data_frames=400, clip_frames=4, batch_size=4, tokenizer_steps=20, lam_steps=20,
-                          dynamics_steps=20, checkpoint_every=10, warmup_steps=2, eval_episodes=2),
+                          dynamics_steps=20, checkpoint_every=10, warmup_steps=2, eval_episodes=2,
+                          eval_clips=4, log_every=1),
     )
 
 
 def _cpu() -> WorldConfig:
-    # Trains a playable 64x64 world on a 2-core CPU and plays it at >= 15 frames/s there.
-    return WorldConfig()
+    # Trains a playable 64x64 world on a 2-core CPU and plays it at >= 15 frames/s there. Play cost is
+    # the dynamics (K+1 passes of P=256 tokens per frame) plus the tokenizer decoder; the encoders only
+    # run in training, so they are deeper. Measured: docs/BENCHMARKS.md.
+    return WorldConfig(
+        tokenizer=TokenizerConfig(width=128, encoder_depth=4, decoder_depth=3, heads=4),
+        lam=LAMConfig(width=128, encoder_depth=4, decoder_depth=3, heads=4),
+        dynamics=DynamicsConfig(width=128, depth=4, heads=4, maskgit_steps=4),
+    )
 
 
 def _gpu() -> WorldConfig:

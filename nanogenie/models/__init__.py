@@ -1,0 +1,1 @@
+"""The three models of a world (tokenizer, latent actions, dynamics), their parts, and frame generation."""

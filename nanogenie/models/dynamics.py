@@ -1,0 +1,112 @@
+"""MaskGIT dynamics: predicts frame t's tokens from the frames before it and the action a_t-1 that led to it.
+
+Notation: B batch, T frames, P tokens per frame, V vocabulary (tokenizer codes), A actions, D width.
+Inputs are token ids with one extra id, V, for "masked". Each frame carries a *frame action*: the
+action taken just before it, `frame_actions[:, t] = actions[:, t-1]`, and the extra id A ("none") for a
+clip's first frame or an unknown action. It conditions every block through AdaLN (per-frame scale and
+shift) or is added to the frame's token embeddings (`action_conditioning = "add"`).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from nanogenie.config import DynamicsConfig
+from nanogenie.models.st_transformer import KVCache, STTransformer
+
+# Training mix (per clip): half the clips mask every frame independently at a rate ~ U(0.5, 1), which,
+# with causal attention, trains all T frames in parallel; the other half are the play-time case:
+# clean context and only the last frame masked (a quarter of those fully masked). Half of all clips get
+# a small fraction of their visible context tokens replaced by random ones, so a rollout that makes a
+# few wrong tokens does not drift further on them.
+PLAY_CASE_FRACTION = 0.5
+FULL_MASK_FRACTION = 0.25
+CORRUPT_FRACTION = 0.5
+MAX_CORRUPT_RATE = 0.1
+
+
+class DynamicsModel(nn.Module):
+    def __init__(self, cfg: DynamicsConfig):
+        super().__init__()
+        self.cfg = cfg
+        d = cfg.width
+        self.mask_id = cfg.vocab_size
+        self.no_action = cfg.num_actions
+        self.token_embed = nn.Embedding(cfg.vocab_size + 1, d)
+        self.pos = nn.Parameter(torch.randn(cfg.tokens_per_frame, d) * 0.02)  # (P, D)
+        self.action_embed = nn.Embedding(cfg.num_actions + 1, d)
+        adaln = cfg.action_conditioning == "adaln"
+        self.transformer = STTransformer(d, cfg.depth, cfg.heads, cfg.context_frames, temporal=True,
+                                         cond_width=d if adaln else None)
+        self.head = nn.Linear(d, cfg.vocab_size)
+
+    def frame_actions(self, actions: Tensor) -> Tensor:
+        """actions (B, T-1), -1 = unknown -> frame actions (B, T): "none" first, unknown -> "none"."""
+        actions = torch.where(actions < 0, self.no_action, actions)
+        first = actions.new_full((actions.shape[0], 1), self.no_action)
+        return torch.cat((first, actions), dim=1)
+
+    def hidden(self, tokens: Tensor, frame_actions: Tensor, positions: Tensor | None = None,
+               cache: KVCache | None = None, commit: bool = False) -> Tensor | None:
+        """tokens (B, T, P) (mask id allowed), frame_actions (B, T) -> final states (B, T, P, D).
+
+        commit (with a cache): only write the frame's K/V into the cache, return None.
+        """
+        x = self.token_embed(tokens) + self.pos
+        action = self.action_embed(frame_actions)  # (B, T, D)
+        if self.cfg.action_conditioning == "adaln":
+            return self.transformer(x, positions, cond=action, cache=cache, commit=commit)
+        return self.transformer(x + action.unsqueeze(2), positions, cache=cache, commit=commit)
+
+    def forward(self, tokens: Tensor, actions: Tensor) -> Tensor:
+        """tokens (B, T, P), actions (B, T-1) -> logits (B, T, P, V)."""
+        return self.head(self.hidden(tokens, self.frame_actions(actions)))
+
+    # -- play: one new frame against the KV cache of the frames before it --------------------------
+
+    def new_cache(self, batch: int, device: torch.device | str, dtype: torch.dtype) -> KVCache:
+        return self.transformer.new_cache(batch * self.cfg.tokens_per_frame, device, dtype)
+
+    def frame_logits(self, tokens: Tensor, action: Tensor, cache: KVCache) -> Tensor:
+        """tokens (B, P) of the frame at cache.position, the action (B,) that led to it -> logits (B, P, V)."""
+        return self.head(self.hidden(tokens[:, None], action[:, None], cache=cache))[:, 0]
+
+    def commit_frame(self, tokens: Tensor, action: Tensor, cache: KVCache) -> None:
+        """Write a finished frame's K/V into the cache and move it on to the next frame."""
+        self.hidden(tokens[:, None], action[:, None], cache=cache, commit=True)
+        cache.advance()
+
+    # -- training ------------------------------------------------------------------------------------
+
+    def _training_inputs(self, tokens: Tensor) -> tuple[Tensor, Tensor]:
+        """Clean tokens (B, T, P) -> (inputs with mask ids and corruption, mask (B, T, P) bool)."""
+        b, t, p = tokens.shape
+        dev = tokens.device
+        rate = torch.empty(b, 1, 1, device=dev).uniform_(0.5, 1.0)
+        every_frame = torch.rand(b, t, p, device=dev) < rate
+        last_frame = torch.zeros_like(every_frame)
+        fully = (torch.rand(b, 1, device=dev) < FULL_MASK_FRACTION)
+        last_frame[:, -1] = (torch.rand(b, p, device=dev) < rate[:, 0]) | fully
+        play_case = (torch.rand(b, 1, 1, device=dev) < PLAY_CASE_FRACTION)
+        mask = torch.where(play_case, last_frame, every_frame)
+
+        corrupt_rate = torch.rand(b, 1, 1, device=dev) * MAX_CORRUPT_RATE
+        corrupt_rate = corrupt_rate * (torch.rand(b, 1, 1, device=dev) < CORRUPT_FRACTION)
+        corrupt = (torch.rand(b, t, p, device=dev) < corrupt_rate) & ~mask
+        noise = torch.randint_like(tokens, self.cfg.vocab_size)
+        inputs = torch.where(mask, self.mask_id, torch.where(corrupt, noise, tokens))
+        return inputs, mask
+
+    def training_loss(self, tokens: Tensor, actions: Tensor) -> tuple[Tensor, dict[str, float]]:
+        """Masked-token cross-entropy of clips tokens (B, T, P) with actions (B, T-1) (-1 = unknown)."""
+        inputs, mask = self._training_inputs(tokens)
+        states = self.hidden(inputs, self.frame_actions(actions))  # (B, T, P, D)
+        logits = self.head(states[mask]).float()  # (N, V): only masked positions, to save memory
+        targets = tokens[mask]
+        loss = F.cross_entropy(logits, targets)
+        with torch.no_grad():
+            accuracy = (logits.argmax(-1) == targets).float().mean()
+        metrics = {"loss": loss.item(), "accuracy": accuracy.item(), "masked_fraction": mask.float().mean().item()}
+        return loss, metrics

@@ -1,0 +1,81 @@
+"""MaskGIT sampling of one frame of P tokens in K steps, with no host sync inside a frame.
+
+Notation: B batch, P tokens per frame, V vocabulary, K steps.
+Every step predicts all still-masked tokens, samples one candidate per token (inverse-CDF sampling
+with one uniform per token at the given temperature), and keeps a fixed number of them: the cosine
+schedule's count for that step, a Python int, chosen at random among the confident ones (Gumbel
+noise added to the candidates' log-probabilities, then top-k). Fixed counts, `topk`/`scatter` and
+`torch.where` keep every shape static, so a whole frame can be captured in a CUDA graph. All
+randomness comes from one noise tensor (K, 2, B, P) drawn up front, so a cached and an uncached
+sampler fed the same noise make the same choices.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import torch
+from torch import Tensor
+
+
+def reveal_schedule(tokens_per_frame: int, steps: int) -> list[int]:
+    """Tokens revealed at each of K steps: cosine schedule, each >= 1, summing to P."""
+    if not 1 <= steps <= tokens_per_frame:
+        raise ValueError(f"MaskGIT steps must be in [1, {tokens_per_frame}], got {steps}")
+    counts, still_masked = [], tokens_per_frame
+    for k in range(steps):
+        after = math.floor(tokens_per_frame * math.cos(math.pi / 2 * (k + 1) / steps))
+        after = min(after, still_masked - 1)  # reveal at least one token now
+        after = max(after, steps - k - 1)  # leave at least one token for each remaining step
+        counts.append(still_masked - after)
+        still_masked = after
+    return counts
+
+
+def _gumbel(uniform: Tensor) -> Tensor:
+    return -torch.log(-torch.log(uniform.clamp(1e-20, 1.0 - 1e-7)))
+
+
+class MaskGITSampler:
+    def __init__(self, tokens_per_frame: int, steps: int, temperature: float, mask_id: int):
+        self.tokens_per_frame, self.steps = tokens_per_frame, steps
+        self.temperature, self.mask_id = float(temperature), mask_id
+        self.schedule = reveal_schedule(tokens_per_frame, steps)
+
+    def noise_shape(self, batch: int) -> tuple[int, ...]:
+        return (self.steps, 2, batch, self.tokens_per_frame)
+
+    def draw_noise(self, batch: int, device: torch.device | str,
+                   generator: torch.Generator | None = None) -> Tensor:
+        """Uniforms (K, 2, B, P): [k, 0] picks each token's candidate, [k, 1] which candidates are kept."""
+        return torch.rand(self.noise_shape(batch), device=device, generator=generator)
+
+    def _candidates(self, logits: Tensor, uniform: Tensor) -> tuple[Tensor, Tensor]:
+        """logits (B, P, V), uniform (B, P) -> candidate ids (B, P), their log-probabilities (B, P)."""
+        if self.temperature <= 0:
+            log_probs = torch.log_softmax(logits, dim=-1)
+            confidence, candidates = log_probs.max(dim=-1)
+            return candidates, confidence
+        probs = torch.softmax(logits if self.temperature == 1 else logits / self.temperature, dim=-1)
+        cdf = probs.cumsum(dim=-1)  # (B, P, V)
+        threshold = (uniform * cdf[..., -1]).unsqueeze(-1)  # (B, P, 1)
+        candidates = torch.searchsorted(cdf, threshold, right=True).clamp_max(logits.shape[-1] - 1)
+        return candidates[..., 0], probs.gather(-1, candidates)[..., 0].clamp_min(1e-30).log()
+
+    def sample(self, logits_fn: Callable[[Tensor], Tensor], noise: Tensor) -> Tensor:
+        """Fill a fully masked frame. logits_fn: tokens (B, P) with mask ids -> logits (B, P, V)."""
+        batch = noise.shape[2]
+        tokens = torch.full((batch, self.tokens_per_frame), self.mask_id, dtype=torch.long, device=noise.device)
+        masked = torch.ones_like(tokens, dtype=torch.bool)
+        for k, count in enumerate(self.schedule):
+            candidates, confidence = self._candidates(logits_fn(tokens).float(), noise[k, 0])
+            if k == self.steps - 1:  # the last step reveals whatever is left
+                return torch.where(masked, candidates, tokens)
+            # Random choice among confident candidates, less random as the frame fills in.
+            choice_noise = self.temperature * (1 - (k + 1) / self.steps)
+            score = torch.where(masked, confidence + choice_noise * _gumbel(noise[k, 1]), -torch.inf)
+            reveal = torch.zeros_like(masked).scatter(1, score.topk(count, dim=-1).indices, True)
+            tokens = torch.where(reveal, candidates, tokens)
+            masked = masked & ~reveal
+        return tokens

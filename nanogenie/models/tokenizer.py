@@ -1,0 +1,95 @@
+"""Video tokenizer: frames (B, T, 3, H, W) in [-1, 1] <-> tokens (B, T, P) in [0, prod(levels)).
+
+Notation: B batch, T frames, P = (H/p)^2 patches of p x p pixels, D width, d = len(levels).
+Patch embedding (conv) -> ST encoder (causal in time) -> FSQ -> decoder -> linear pixel head.
+
+The decoder is per-frame (spatial attention only) unless `decoder_temporal` is set: a frame's tokens
+then decode the same way wherever they come from, so generated frames cannot accumulate decoder
+errors through time, and play needs no decoder cache (see docs/BENCHMARKS.md for the measurement
+behind this default). With `decoder_temporal`, play decodes through a ring KV cache (`decode_step`).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from einops import rearrange
+from torch import Tensor, nn
+
+from nanogenie.config import TokenizerConfig
+from nanogenie.models.fsq import FSQ
+from nanogenie.models.st_transformer import KVCache, STTransformer
+
+
+def psnr_from_mse(mse_pm1: Tensor) -> Tensor:
+    """PSNR in dB on the [0, 1] pixel scale from an MSE measured on [-1, 1] pixels."""
+    return 10 * torch.log10(4.0 / mse_pm1.clamp_min(1e-10))
+
+
+class VideoTokenizer(nn.Module):
+    def __init__(self, cfg: TokenizerConfig):
+        super().__init__()
+        self.cfg = cfg
+        d, p = cfg.width, cfg.patch_size
+        self.side = cfg.image_size // p  # patches per row
+        self.patch_embed = nn.Conv2d(3, d, kernel_size=p, stride=p)
+        self.encoder_pos = nn.Parameter(torch.randn(cfg.tokens_per_frame, d) * 0.02)  # (P, D)
+        self.encoder = STTransformer(d, cfg.encoder_depth, cfg.heads, cfg.context_frames, temporal=True)
+        self.fsq = FSQ(cfg.levels)
+        self.to_code = nn.Linear(d, self.fsq.dim)
+        self.from_code = nn.Linear(self.fsq.dim, d)
+        self.decoder_pos = nn.Parameter(torch.randn(cfg.tokens_per_frame, d) * 0.02)  # (P, D)
+        self.decoder = STTransformer(d, cfg.decoder_depth, cfg.heads, cfg.context_frames,
+                                     temporal=cfg.decoder_temporal)
+        self.pixel_head = nn.Linear(d, 3 * p * p)
+
+    @property
+    def decoder_temporal(self) -> bool:
+        return self.cfg.decoder_temporal
+
+    def _encode_codes(self, frames: Tensor) -> Tensor:
+        """frames (B, T, 3, H, W) -> codes (B, T, P, d) on the FSQ grid (straight-through gradients)."""
+        b = frames.shape[0]
+        x = self.patch_embed(rearrange(frames, "b t c h w -> (b t) c h w"))
+        x = rearrange(x, "(b t) d hh ww -> b t (hh ww) d", b=b) + self.encoder_pos
+        return self.fsq(self.to_code(self.encoder(x)))
+
+    def _decode_codes(self, codes: Tensor, cache: KVCache | None = None) -> Tensor:
+        """codes (B, T, P, d) -> frames (B, T, 3, H, W), unclamped."""
+        x = self.from_code(codes.to(self.from_code.weight.dtype)) + self.decoder_pos
+        pixels = self.pixel_head(self.decoder(x, cache=cache))  # (B, T, P, 3 p p)
+        p = self.cfg.patch_size
+        return rearrange(pixels, "b t (hh ww) (c ph pw) -> b t c (hh ph) (ww pw)", hh=self.side, ph=p, pw=p)
+
+    def encode(self, frames: Tensor) -> Tensor:
+        """frames (B, T, 3, H, W) in [-1, 1] -> tokens (B, T, P) long."""
+        return self.fsq.codes_to_indices(self._encode_codes(frames))
+
+    def decode(self, tokens: Tensor) -> Tensor:
+        """tokens (B, T, P) long -> frames (B, T, 3, H, W) in [-1, 1]."""
+        return self._decode_codes(self.fsq.indices_to_codes(tokens)).clamp(-1, 1)
+
+    def new_decoder_cache(self, batch: int, device: torch.device | str, dtype: torch.dtype) -> KVCache:
+        return self.decoder.new_cache(batch * self.cfg.tokens_per_frame, device, dtype)
+
+    def decode_step(self, tokens: Tensor, cache: KVCache | None = None) -> Tensor:
+        """tokens (B, P) of one new frame -> frame (B, 3, H, W); a temporal decoder reads and writes `cache`.
+
+        The caller advances the cache after each frame (as for the dynamics cache).
+        """
+        codes = self.fsq.indices_to_codes(tokens)[:, None]  # (B, 1, P, d)
+        return self._decode_codes(codes, cache if self.decoder_temporal else None)[:, 0].clamp(-1, 1)
+
+    def training_loss(self, frames: Tensor) -> tuple[Tensor, dict[str, float]]:
+        """Reconstruction loss (MSE + L1 on [-1, 1] pixels) of clips (B, T, 3, H, W); psnr and code usage."""
+        codes = self._encode_codes(frames)
+        recon = self._decode_codes(codes)
+        mse = F.mse_loss(recon.float(), frames.float())
+        loss = mse + F.l1_loss(recon.float(), frames.float())
+        with torch.no_grad():
+            indices = self.fsq.codes_to_indices(codes)
+            used = torch.bincount(indices.flatten(), minlength=self.fsq.codebook_size).gt(0).float().mean()
+            clipped_mse = F.mse_loss(recon.float().clamp(-1, 1), frames.float())
+        metrics = {"loss": loss.item(), "mse": mse.item(), "psnr": psnr_from_mse(clipped_mse).item(),
+                   "code_usage": used.item()}
+        return loss, metrics

@@ -1,0 +1,1 @@
+"""Playing a learned world: the inference engine, the benchmark, and the pygame app."""

@@ -1,0 +1,218 @@
+"""The play window. The main thread owns pygame; the engine runs behind an EngineRunner.
+
+Each tick: take the newest frame -> handle events -> choose the action from the held keys -> hand it
+to the runner -> save frames to the recording -> draw the frame and the HUD. This module knows nothing
+about models: anything with reset()/step()/last_ms behind a runner can be played.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+import pygame  # noqa: E402
+
+from nanogenie.errors import UserError  # noqa: E402
+from nanogenie.play.keymap import Keymap  # noqa: E402
+from nanogenie.play.recorder import Recorder  # noqa: E402
+from nanogenie.play.runner import EngineRunner, FrameItem  # noqa: E402
+
+HUD_HEIGHT = 40
+MIN_WIDTH = 360  # so the HUD fits under small frames
+DIGIT_KEYS = {getattr(pygame, f"K_{d}"): d for d in range(10)} | {getattr(pygame, f"K_KP{d}"): d for d in range(10)}
+CONTROLS = "Esc quit | R reset to prompt | P pause | 0-9 raw latent action (held) | F9 record on/off | F12 screenshot"
+
+
+def require_display() -> None:
+    """UserError, before any work, when a window cannot be shown on this machine."""
+    if os.environ.get("SDL_VIDEODRIVER"):
+        return  # the user (or a test) chose a video driver on purpose
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        raise UserError("no display to open a window on (DISPLAY and WAYLAND_DISPLAY are unset); "
+                        "run with --headless --frames N [--record out.mp4] instead")
+
+
+def timestamped(stem: str, suffix: str, folder: Path) -> Path:
+    """A new file name in folder that does not exist yet, e.g. nanogenie-sonic-20250101-120000.png."""
+    base = f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+    path, n = folder / f"{base}{suffix}", 1
+    while path.exists() or path.with_suffix(".json").exists():
+        path, n = folder / f"{base}-{n}{suffix}", n + 1
+    return path
+
+
+@dataclass
+class AppSettings:
+    world: str  # shown in the HUD and used in file names
+    device: str
+    num_actions: int
+    frame_size: int
+    scale: int = 8
+    fps: int = 10
+    record_path: Path | None = None  # record from the first frame (F9 toggles later recordings)
+    record_meta: dict[str, Any] = field(default_factory=dict)  # world/seed/device/... for the action log
+    max_frames: int | None = None  # quit after this many engine frames (tests); None: until Esc
+    output_dir: Path = field(default_factory=Path.cwd)  # screenshots and F9 recordings
+
+
+class PlayApp:
+    def __init__(self, runner: EngineRunner, keymap: Keymap, settings: AppSettings):
+        self.runner, self.keymap, self.settings = runner, keymap, settings
+        self.held: dict[int, None] = {}  # key codes held, in press order
+        self.action, self.action_label = keymap.idle, "idle"
+        self.item: FrameItem | None = None
+        self.produced = 0  # engine frames seen (serial of the newest)
+        self.recorder: Recorder | None = None
+        self.recordings = 0
+        self.shown_at: collections.deque[float] = collections.deque(maxlen=32)
+        self.running = True
+        self.window: pygame.Surface | None = None
+        self.font: pygame.font.Font | None = None
+
+    # --- lifecycle ---------------------------------------------------------------------------
+    def run(self) -> None:
+        """Play until Esc, the window closing, a finished script, max_frames, or an error;
+        the engine thread is stopped and the recording finalised in every case."""
+        self._open_window()
+        self._print_controls()
+        try:
+            if self.settings.record_path is not None:
+                self._start_recording(self.settings.record_path)  # before start: keep the first frame
+            self.runner.start()
+            while self.running:
+                self._tick()
+        finally:
+            self.runner.stop()
+            self.runner.join()
+            self._stop_recording()
+            pygame.display.quit()
+
+    def _open_window(self) -> None:
+        s = self.settings
+        size = (max(s.frame_size * s.scale, MIN_WIDTH), s.frame_size * s.scale + HUD_HEIGHT)
+        try:
+            pygame.display.init()
+            pygame.font.init()
+            self.window = pygame.display.set_mode(size)
+        except pygame.error as err:
+            raise UserError(f"cannot open a window ({err}); run with --headless --frames N instead") from None
+        pygame.display.set_caption(f"nanogenie - {s.world}")
+        self.font = pygame.font.Font(None, 20)
+
+    def _print_controls(self) -> None:
+        print(f"controls: {CONTROLS}")
+        print(f"keymap {self.keymap.source}: " + ", ".join(self.keymap.describe()))
+
+    def _tick(self) -> None:
+        item = self.runner.get_frame(timeout=1 / 60)  # wakes early for a new frame; raises engine errors
+        self._handle_events()
+        self.action, self.action_label = self._choose_action()
+        self.runner.set_action(self.action)
+        self._save_recorded()
+        if item is not None:
+            self._show(item)
+        self._draw()
+        limit = self.settings.max_frames
+        if (limit is not None and self.produced >= limit) or (self.runner.finished and item is None):
+            self.running = False
+
+    # --- input -------------------------------------------------------------------------------
+    def _handle_events(self) -> None:
+        for event in pygame.event.get():
+            if event.type == pygame.QUIT:
+                self.running = False
+            elif event.type == pygame.KEYDOWN:
+                self.held[event.key] = None
+                self._on_control(event.key)
+            elif event.type == pygame.KEYUP:
+                self.held.pop(event.key, None)
+            elif event.type == pygame.WINDOWFOCUSLOST:
+                self.held.clear()  # the key-ups go to another window: do not leave keys stuck down
+
+    def _on_control(self, key: int) -> None:
+        if key == pygame.K_ESCAPE:
+            self.running = False
+        elif key == pygame.K_r:
+            self.runner.request_reset()
+        elif key == pygame.K_p:
+            self.runner.pause(not self.runner.paused)
+        elif key == pygame.K_F12:
+            self._screenshot()
+        elif key == pygame.K_F9:
+            if self.recorder is None:
+                self._start_recording(timestamped(f"nanogenie-{self.settings.world}", ".mp4",
+                                                  self.settings.output_dir))
+            else:
+                self._stop_recording()
+
+    def _choose_action(self) -> tuple[int, str]:
+        """A held digit (the latest pressed) picks a raw latent action; else the keymap decides."""
+        for key in reversed(self.held):
+            digit = DIGIT_KEYS.get(key)
+            if digit is not None and digit < self.settings.num_actions:
+                return digit, f"digit {digit}"
+        return self.keymap.resolve(frozenset(self.held))
+
+    # --- output ------------------------------------------------------------------------------
+    def _start_recording(self, path: Path) -> None:
+        s = self.settings
+        self.recorder = Recorder(path, s.fps, s.scale, s.record_meta, prefix=self.runner.start_recording())
+        self.recordings += 1
+        print(f"recording to {path}")
+
+    def _save_recorded(self) -> None:
+        if self.recorder is not None:
+            self._write(self.runner.take_recorded())
+
+    def _write(self, items: list[FrameItem]) -> None:
+        limit = self.settings.max_frames
+        for item in items:
+            if limit is None or item.serial <= limit:
+                self.recorder.write(item)
+
+    def _stop_recording(self) -> None:
+        if self.recorder is None:
+            return
+        recorder, self.recorder = self.recorder, None
+        try:
+            self._write(self.runner.stop_recording())
+        finally:
+            recorder.close()
+        print(f"saved {recorder.frames} frames to {recorder.path} (actions: {recorder.log_path})")
+
+    def _screenshot(self) -> None:
+        path = timestamped(f"nanogenie-{self.settings.world}", ".png", self.settings.output_dir)
+        pygame.image.save(self.window, str(path))
+        print(f"screenshot saved to {path}")
+
+    def _show(self, item: FrameItem) -> None:
+        self.item = item
+        self.produced = max(self.produced, item.serial)
+        self.shown_at.append(time.perf_counter())
+
+    def _fps(self) -> float:
+        if len(self.shown_at) < 2:
+            return 0.0
+        return (len(self.shown_at) - 1) / max(self.shown_at[-1] - self.shown_at[0], 1e-6)
+
+    def _draw(self) -> None:
+        s = self.settings
+        self.window.fill((0, 0, 0))
+        if self.item is not None:
+            frame = pygame.surfarray.make_surface(self.item.frame.swapaxes(0, 1))  # (W, H, 3) for pygame
+            size = s.frame_size * s.scale
+            self.window.blit(pygame.transform.scale(frame, (size, size)), (0, 0))  # nearest neighbour
+        model_ms = self.item.model_ms if self.item is not None else 0.0
+        flags = ("  REC" if self.recorder else "") + ("  PAUSED" if self.runner.paused else "")
+        lines = (f"{s.world}  {s.device}  {self._fps():.1f} fps  {model_ms:.1f} ms/frame",
+                 f"action {self.action} ({self.action_label}){flags}")
+        top = s.frame_size * s.scale + 2
+        for i, line in enumerate(lines):
+            self.window.blit(self.font.render(line, True, (230, 230, 230)), (4, top + 18 * i))
+        pygame.display.flip()

@@ -1,0 +1,175 @@
+"""`nanogenie play`: load a world, build its engine, then play it in a window or headless.
+
+Headless runs and replays drive the engine synchronously from a script of events (latent actions and
+resets); the window drives it through the EngineRunner thread from the keys held.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nanogenie.errors import UserError
+from nanogenie.play.keymap import Keymap, digits_only, load_keymap
+from nanogenie.play.recorder import Recorder, frame_crc, log_script, read_log
+from nanogenie.play.runner import RESET, FrameItem, run_script
+from nanogenie.world import PACKAGED_KEYMAPS, load_world, resolve_keymap
+
+DEFAULT_WORLD = "sonic"
+
+
+@dataclass
+class Choices:
+    """What decides the frames: with the same values (and action events) play is reproducible."""
+
+    world: str
+    seed: int
+    device: str
+    steps: int | None
+    temperature: float | None
+
+
+def make_engine(world: Any, choices: Choices) -> Any:
+    from nanogenie.play.engine import Engine
+
+    return Engine(world, device=choices.device, maskgit_steps=choices.steps,
+                  temperature=choices.temperature, seed=choices.seed)
+
+
+def _choices(args: argparse.Namespace, log: dict[str, Any] | None) -> Choices:
+    """The command line's choices; a replay takes the recording's for everything not given."""
+    if log is None:
+        return Choices(args.world or DEFAULT_WORLD, args.seed, args.device, args.steps, args.temperature)
+    world = args.world
+    if world is None:
+        recorded_path = log.get("world_path")
+        world = recorded_path if recorded_path and Path(recorded_path).is_dir() else log.get("world", DEFAULT_WORLD)
+    device = args.device if args.device != "auto" else log.get("device", "auto")
+    temperature = args.temperature if args.temperature is not None else log.get("temperature")
+    return Choices(world, int(log.get("seed", 0)), device, args.steps or log.get("steps"), temperature)
+
+
+def parse_actions(spec: str, count: int, num_actions: int, seed: int) -> list[int]:
+    """`count` actions from 'random' (sticky random holds, seeded), '0,3,3,5' or '3x10,0x5' (cycled)."""
+    if spec == "random":
+        rng = np.random.default_rng(seed)
+        actions: list[int] = []
+        while len(actions) < count:  # holds of 1-8 frames, so each action's effect has time to show
+            actions += [int(rng.integers(num_actions))] * int(rng.integers(1, 9))
+        return actions[:count]
+    pattern: list[int] = []
+    for part in spec.split(","):
+        action_text, _, repeat_text = part.strip().partition("x")
+        try:
+            action, repeat = int(action_text), int(repeat_text or 1)
+        except ValueError:
+            raise UserError(f"--actions {spec!r}: cannot read {part.strip()!r}; use 'random', "
+                            f"a list like '0,3,3,5' or runs like '3x10,0x5'") from None
+        if not 0 <= action < num_actions or repeat < 1:
+            raise UserError(f"--actions {spec!r}: in {part.strip()!r} the action must be 0..{num_actions - 1} "
+                            f"for this world and the repeat count at least 1")
+        pattern += [action] * repeat
+    return [pattern[i % len(pattern)] for i in range(count)]
+
+
+def choose_keymap(keymap_arg: str | None, world: Any) -> Keymap:
+    """--keymap, else the world's own, else the packaged one named like the world, else digits only."""
+    if keymap_arg:
+        path = resolve_keymap(keymap_arg)
+    elif world.keymap_path is not None:
+        path = world.keymap_path
+    elif (PACKAGED_KEYMAPS / f"{world.name}.toml").is_file():
+        path = PACKAGED_KEYMAPS / f"{world.name}.toml"
+    else:
+        print(f"world {world.name} has no keymap: hold digits 0-{min(world.num_actions, 10) - 1} to act")
+        return digits_only(world.num_actions)
+    return load_keymap(path, world.num_actions)
+
+
+def play(args: argparse.Namespace) -> int:
+    log = read_log(args.replay) if args.replay else None
+    choices = _choices(args, log)
+    if args.actions and not args.headless:
+        raise UserError("--actions scripts a --headless run; add --headless, or play with the keys")
+    if not args.headless:
+        from nanogenie.play.app import require_display
+
+        require_display()  # fail before loading anything
+    world = load_world(choices.world)
+    print(f"world {world.name}: {Path(world.path).resolve()}")
+    keymap = choose_keymap(args.keymap, world) if (args.keymap or not args.headless) else None
+    script: list[int] | None = None  # None: live play from the keys
+    warmup, expected = 0, []
+    if log is not None:
+        script, warmup = log_script(log)
+        expected = [event.get("crc") for event in log["events"]]
+    elif args.headless:  # checked before the engine is built: building one can take a while
+        actions = parse_actions(args.actions or "random", args.frames - 1, world.num_actions, choices.seed)
+        script = [RESET, *actions]
+    engine = make_engine(world, choices)
+    fps = args.fps or engine.fps
+    meta = {"world": world.name, "world_path": str(Path(world.path).resolve()), "seed": choices.seed,
+            "device": engine.device, "steps": choices.steps or world.config.dynamics.maskgit_steps,
+            "temperature": choices.temperature if choices.temperature is not None
+            else world.config.dynamics.temperature}
+    if args.headless:
+        return _play_headless(engine, script, warmup, expected, args.record, fps, args.scale, meta)
+    return _play_window(engine, keymap, script, warmup, args.record, fps, args.scale, meta)
+
+
+def _play_headless(engine: Any, script: list[int], warmup: int, expected: list[int | None],
+                   record: str | None, fps: int, scale: int, meta: dict[str, Any]) -> int:
+    recorder = Recorder(record, fps, scale, meta) if record else None
+    crcs: list[int] = []
+    model_ms: list[float] = []
+
+    def on_frame(item: FrameItem) -> None:
+        if item.serial <= warmup:
+            return  # only rebuilds the state the recording started from
+        crcs.append(frame_crc(item.frame))
+        model_ms.append(item.model_ms)
+        if recorder is not None:
+            recorder.write(item)
+
+    try:
+        run_script(engine, script, on_frame)
+    finally:
+        if recorder is not None:
+            recorder.close()
+    mean_ms = float(np.mean(model_ms)) if model_ms else 0.0
+    print(f"played {len(crcs)} frames headless on {engine.device}: {mean_ms:.1f} model ms/frame")
+    if recorder is not None:
+        print(f"saved {recorder.frames} frames to {recorder.path} (actions: {recorder.log_path})")
+    if expected:
+        _report_replay(crcs, expected)
+    return 0
+
+
+def _report_replay(crcs: list[int], expected: list[int | None]) -> None:
+    differ = [i for i, (got, want) in enumerate(zip(crcs, expected)) if want is not None and got != want]
+    if not differ:
+        print(f"replay reproduced all {len(crcs)} recorded frames exactly")
+    else:
+        print(f"replay differs from the recording from frame {differ[0]} ({len(differ)} of {len(crcs)} frames); "
+              f"frames match only with the same seed, device and nanogenie version")
+
+
+def _play_window(engine: Any, keymap: Keymap, script: list[int] | None, warmup: int, record: str | None,
+                 fps: int, scale: int, meta: dict[str, Any]) -> int:
+    from nanogenie.play.app import AppSettings, PlayApp
+    from nanogenie.play.runner import EngineRunner
+
+    history: list[int] = []
+    if script is not None:  # a replay: rebuild the start state here, then show the recorded frames
+        run_script(engine, script[:warmup], lambda item: None)
+        history, script = script[1:warmup], script[warmup:]
+    runner = EngineRunner(engine, fps, action=keymap.idle, script=script, history=history)
+    settings = AppSettings(world=meta["world"], device=engine.device, num_actions=engine.num_actions,
+                           frame_size=engine.frame_size, scale=scale, fps=fps,
+                           record_path=Path(record) if record else None, record_meta=meta)
+    PlayApp(runner, keymap, settings).run()
+    return 0

@@ -1,0 +1,158 @@
+"""The inference engine: a world's prompt in, one frame out per action, at constant cost per frame.
+
+Synchronous and single-threaded: the play app calls it from its engine thread. Per step:
+MaskGIT over the new frame's tokens with the dynamics' temporal KV cache, a commit pass that writes the
+finished frame into the cache, then the tokenizer decoder (per-frame, or through its own KV cache when
+the tokenizer's decoder is temporal).
+
+Context actions: the prompt frames come without actions, so the LAM infers the actions between them
+once, at construction; the first generated frame is conditioned on the player's first action.
+
+CUDA: the models run in bf16 (the sampler works on fp32 logits) and the whole per-frame step (K MaskGIT
+steps, the commit and the decode) is captured once as a CUDA graph over static buffers (action id,
+noise, caches; positions live in the cache as device tensors) and replayed. Capture is lazy, in the
+first `step()`, so it happens on the thread that steps (CUDA graphs and streams are per thread).
+The noise is drawn eagerly from the engine's seeded generator before each frame, in both eager and graph
+mode, so the same seed gives the same frames either way. CPU: the same cached step, eager, fp32.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from nanogenie.errors import UserError
+from nanogenie.models.generate import FrameGenerator
+from nanogenie.world import World
+
+
+def resolve_device(device: str) -> str:
+    """"auto" -> "cuda" if available else "cpu"; a clear error for an unusable choice."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device not in ("cpu", "cuda"):
+        raise UserError(f"unknown device {device!r}; use auto, cpu or cuda")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise UserError("--device cuda was asked for but torch sees no CUDA GPU; use --device cpu or auto")
+    return device
+
+
+def model_dtype(device: str) -> torch.dtype:
+    # bf16 halves memory traffic on GPUs; on CPUs without bf16 units it is slower, so fp32 there.
+    return torch.bfloat16 if device == "cuda" else torch.float32
+
+
+def frames_to_tensor(frames: np.ndarray) -> Tensor:
+    """(T, H, W, 3) uint8 -> (1, T, 3, H, W) float in [-1, 1]."""
+    return torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2)[None].float() / 127.5 - 1
+
+
+class Engine:
+    def __init__(self, world: World, device: str = "auto", maskgit_steps: int | None = None,
+                 temperature: float | None = None, seed: int = 0):
+        self.world = world
+        self.device = resolve_device(device)
+        print(f"nanogenie: engine on {self.device}"
+              + (f" ({torch.cuda.get_device_name()})" if self.device == "cuda" else ""))
+        self.num_actions = world.num_actions
+        self.fps = world.fps
+        self.frame_size = world.config.tokenizer.image_size
+        self.seed = seed
+        self.last_ms = 0.0
+        dyn_cfg = world.config.dynamics
+        steps = dyn_cfg.maskgit_steps if maskgit_steps is None else maskgit_steps
+        if not 1 <= steps <= dyn_cfg.tokens_per_frame:
+            raise UserError(f"MaskGIT steps must be between 1 and {dyn_cfg.tokens_per_frame} (tokens per frame), "
+                            f"got {steps}")
+        temperature = dyn_cfg.temperature if temperature is None else temperature
+        if temperature < 0:
+            raise UserError(f"temperature must be >= 0, got {temperature}")
+
+        # Own copies: the world's modules stay as loaded (fp32, their device) for whoever else uses them.
+        tokenizer = copy.deepcopy(world.tokenizer).to(self.device).eval()
+        lam = copy.deepcopy(world.lam).to(self.device).eval()
+        prompt = world.prompt[-dyn_cfg.context_frames:]
+        with torch.no_grad():  # prompt tokens and actions once, in fp32
+            frames = frames_to_tensor(prompt).to(self.device)
+            self._prompt_tokens = tokenizer.encode(frames)  # (1, T0, P)
+            self._prompt_actions = lam.infer_actions(frames) if len(prompt) > 1 else \
+                torch.zeros(1, 0, dtype=torch.long, device=self.device)  # (1, T0-1)
+        self._prompt_last = np.ascontiguousarray(prompt[-1])
+        dtype = model_dtype(self.device)
+        self.tokenizer = tokenizer.to(dtype)
+        self.dynamics = copy.deepcopy(world.dynamics).to(self.device, dtype).eval()
+        self.generator = FrameGenerator(self.dynamics, steps, temperature, use_cache=True)
+        self.decoder_cache = (self.tokenizer.new_decoder_cache(1, self.device, dtype)
+                              if self.tokenizer.decoder_temporal else None)
+        self.rng = torch.Generator(device=self.device)
+        self.use_cuda_graph = self.device == "cuda"  # set False before the first step to stay eager
+        self._graph: torch.cuda.CUDAGraph | None = None
+        self._static_action = torch.zeros(1, dtype=torch.long, device=self.device)
+        self._static_noise = torch.zeros(self.generator.sampler.noise_shape(1), device=self.device)
+        self._static_frame: Tensor | None = None
+        self.reset()
+
+    @torch.no_grad()
+    def reset(self) -> np.ndarray:
+        """Back to the prompt, reseeded; returns the last prompt frame (H, W, 3) uint8."""
+        self.rng.manual_seed(self.seed)
+        self.generator.reset(self._prompt_tokens, self._prompt_actions)
+        if self.decoder_cache is not None:
+            self.decoder_cache.reset()
+            for t in range(self._prompt_tokens.shape[1]):
+                self.tokenizer.decode_step(self._prompt_tokens[:, t], self.decoder_cache)
+                self.decoder_cache.advance()
+        return self._prompt_last.copy()
+
+    @torch.no_grad()
+    def step(self, action: int) -> np.ndarray:
+        """The next frame (H, W, 3) uint8 after `action` in [0, num_actions)."""
+        if isinstance(action, bool) or not isinstance(action, (int, np.integer)) \
+                or not 0 <= action < self.num_actions:
+            raise UserError(f"action {action!r} is out of range: world {self.world.name!r} has actions "
+                            f"0..{self.num_actions - 1}; fix the keymap or the --actions list")
+        start = time.perf_counter()
+        noise = self.generator.sampler.draw_noise(1, self.device, self.rng)
+        self._static_noise.copy_(noise)
+        self._static_action.fill_(int(action))
+        if self.use_cuda_graph:
+            if self._graph is None:
+                self._capture()
+            self._graph.replay()
+            frame = self._static_frame
+        else:
+            frame = self._frame_from_static()
+        out = frame.cpu().numpy()  # waits for the device
+        self.last_ms = (time.perf_counter() - start) * 1000
+        return out
+
+    def _frame_from_static(self) -> Tensor:
+        """Everything a frame needs, reading only the static buffers: (H, W, 3) uint8 on the device."""
+        tokens = self.generator.generate(self._static_action, self._static_noise)  # (1, P)
+        pixels = self.tokenizer.decode_step(tokens, self.decoder_cache)[0]  # (3, H, W) in [-1, 1]
+        if self.decoder_cache is not None:
+            self.decoder_cache.advance()
+        return ((pixels.float() + 1) * 127.5).round().clamp(0, 255).to(torch.uint8).permute(1, 2, 0)
+
+    def _caches(self) -> list:
+        return [c for c in (self.generator.cache, self.decoder_cache) if c is not None]
+
+    def _capture(self) -> None:
+        """Warm up on a side stream (lazy inits, allocator), restore the caches, then capture one frame."""
+        saved = [[t.clone() for t in (*c.keys, *c.values, c.frame_of_slot, c.position)] for c in self._caches()]
+        side = torch.cuda.Stream()
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):
+            for _ in range(3):
+                self._frame_from_static()
+        torch.cuda.current_stream().wait_stream(side)
+        for cache, tensors in zip(self._caches(), saved):  # warm-up wrote frames: put the state back
+            for live, kept in zip((*cache.keys, *cache.values, cache.frame_of_slot, cache.position), tensors):
+                live.copy_(kept)
+        self._graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(self._graph):
+            self._static_frame = self._frame_from_static()

@@ -1,0 +1,123 @@
+"""Checkpoints that survive a kill at any instant.
+
+Layout inside a run folder:
+    run/checkpoints/<stage>/step_00000250/   model.safetensors, optimizer.pt, state.json
+    run/<stage>.safetensors                  the stage's final weights (what the next stage reads)
+
+A checkpoint folder is written as `.tmp-...` (every file fsynced), then renamed into place, so a
+folder named `step_*` is always complete; `state.json` is written last as a second guard. The
+learning-rate schedule and every random draw are functions of (seed, stage, step), so the step
+alone restores them. The optimizer state uses torch.save because it is internal to a run and never
+shipped; weights are always safetensors.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from nanogenie.errors import UserError
+
+
+def _fsync_file(path: Path) -> None:
+    with open(path, "rb") as f:
+        os.fsync(f.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    # Makes the rename itself durable; not every platform can open a directory.
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def module_state(module: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """A CPU, contiguous copy of a module's weights, as safetensors wants them."""
+    return {k: v.detach().to("cpu").contiguous() for k, v in module.state_dict().items()}
+
+
+def save_weights_atomic(module: torch.nn.Module, path: Path) -> None:
+    """Write a module's weights as safetensors: temp file, fsync, rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    save_file(module_state(module), str(tmp))
+    _fsync_file(tmp)
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+def load_weights_file(module: torch.nn.Module, path: Path) -> None:
+    module.load_state_dict(load_file(str(path)), strict=True)
+
+
+def checkpoint_root(run_dir: Path, stage: str) -> Path:
+    return Path(run_dir) / "checkpoints" / stage
+
+
+def list_checkpoints(run_dir: Path, stage: str) -> list[Path]:
+    """Complete checkpoints of a stage, oldest first."""
+    root = checkpoint_root(run_dir, stage)
+    if not root.is_dir():
+        return []
+    found = [p for p in root.glob("step_*") if p.is_dir() and (p / "state.json").is_file()]
+    return sorted(found, key=lambda p: int(p.name.split("_")[1]))
+
+
+def latest_checkpoint(run_dir: Path, stage: str) -> Path | None:
+    found = list_checkpoints(run_dir, stage)
+    return found[-1] if found else None
+
+
+def save_checkpoint(run_dir: Path, stage: str, step: int, module: torch.nn.Module,
+                    optimizer: torch.optim.Optimizer, keep: int, extra: dict | None = None) -> Path:
+    """Write `step_<step>` for a stage atomically and keep only the newest `keep` checkpoints."""
+    root = checkpoint_root(run_dir, stage)
+    root.mkdir(parents=True, exist_ok=True)
+    final = root / f"step_{step:08d}"
+    tmp = root / f".tmp-step_{step:08d}-{os.getpid()}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir()
+    save_file(module_state(module), str(tmp / "model.safetensors"))
+    torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
+    (tmp / "state.json").write_text(json.dumps({"stage": stage, "step": step, **(extra or {})}) + "\n")
+    for name in ("model.safetensors", "optimizer.pt", "state.json"):
+        _fsync_file(tmp / name)
+    _fsync_dir(tmp)
+    if final.exists():  # the same step saved again (a stage that ends on a checkpoint step)
+        shutil.rmtree(final)
+    os.replace(tmp, final)
+    _fsync_dir(root)
+    for old in list_checkpoints(run_dir, stage)[:-max(1, keep)]:
+        shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def load_checkpoint(path: Path, module: torch.nn.Module, optimizer: torch.optim.Optimizer | None = None) -> int:
+    """Restore weights (and optimizer state) from a checkpoint folder; returns its step."""
+    path = Path(path)
+    try:
+        state = json.loads((path / "state.json").read_text())
+        load_weights_file(module, path / "model.safetensors")
+        if optimizer is not None:
+            optimizer.load_state_dict(torch.load(path / "optimizer.pt", map_location="cpu", weights_only=True))
+    except (OSError, ValueError, RuntimeError, KeyError) as err:
+        raise UserError(f"checkpoint {path} cannot be read ({str(err).splitlines()[0]}); delete it to resume "
+                        f"from the one before, or train without --resume") from None
+    return int(state["step"])
+
+
+def clear_checkpoints(run_dir: Path, stage: str) -> None:
+    """Forget a stage's checkpoints (a fresh, non-resumed run of that stage)."""
+    shutil.rmtree(checkpoint_root(run_dir, stage), ignore_errors=True)

@@ -1,0 +1,213 @@
+"""`nanogenie train` and `nanogenie eval`.
+
+train: data (given or generated) -> tokenizer -> LAM -> dynamics, each stage resumable, then the world
+bundle (weights, prompt, fitted keymap), eval figures into world.json, and plots into run/plots.
+eval: the figures of a bundle on held-out episodes, as one JSON on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from nanogenie.config import WorldConfig, preset
+from nanogenie.errors import UserError
+from nanogenie.training.checkpoint import latest_checkpoint, load_weights_file
+from nanogenie.training.distributed import Distributed, resolve_device, setup_distributed
+from nanogenie.training.loop import JsonlLog, train_stage
+
+STAGES = ("tokenizer", "lam", "dynamics")
+PROMPT_FRAMES = 4  # frames play starts from: enough temporal context for the first generated frame
+EVAL_SEED_OFFSET = 1_000_003  # eval episodes come from a simulator seed training never used
+
+
+def _stage_steps(config: WorldConfig, stage: str, override: int | None) -> int:
+    return override or getattr(config.train, f"{stage}_steps")
+
+
+def _stage_finished(run_dir: Path, stage: str, steps: int) -> bool:
+    last = latest_checkpoint(run_dir, stage)
+    return (run_dir / f"{stage}.safetensors").is_file() and last is not None and int(last.name.split("_")[1]) >= steps
+
+
+def _check_request(args: argparse.Namespace, run_dir: Path, to_run: list[str]) -> None:
+    """Refuse impossible requests before any data is generated."""
+    if args.data is None:
+        from nanogenie.training.run_data import simulator_names
+
+        if args.world not in simulator_names():
+            raise UserError(f"no simulator named {args.world!r} to generate data from; the simulators are "
+                            f"{', '.join(simulator_names())}. Pass --data FILE.h5 to train on your own video")
+    elif not Path(args.data).is_file():
+        raise UserError(f"data file {args.data} does not exist; make one with `nanogenie data generate` "
+                        f"or `nanogenie data import`")
+    needed = {"lam": ["tokenizer"], "dynamics": ["tokenizer", "lam"]}.get(to_run[0], [])
+    for stage in needed:
+        if not (run_dir / f"{stage}.safetensors").is_file():
+            raise UserError(f"--stage {to_run[0]} needs the trained {stage} in {run_dir}, which is missing; "
+                            f"run --stage {stage} first")
+    if args.resume and not any(latest_checkpoint(run_dir, s) for s in to_run):
+        raise UserError(f"--resume found no checkpoint of {', '.join(to_run)} in {run_dir / 'checkpoints'}; "
+                        f"train without --resume")
+
+
+def _fresh_start(run_dir: Path, stages: list[str]) -> None:
+    """A new (not resumed) run forgets the old checkpoints and weights of the stages it retrains."""
+    import shutil
+
+    for stage in stages:
+        shutil.rmtree(run_dir / "checkpoints" / stage, ignore_errors=True)
+        (run_dir / f"{stage}.safetensors").unlink(missing_ok=True)
+    log = run_dir / "log.jsonl"
+    if log.is_file():  # keep the loss history of the stages that are not retrained
+        kept = [line for line in log.read_text().splitlines() if line.strip() and json.loads(line)["stage"] not in stages]
+        log.write_text("".join(line + "\n" for line in kept))
+
+
+def train(args: argparse.Namespace) -> int:
+    config = preset(args.preset)
+    to_run = list(STAGES) if args.stage == "all" else [args.stage]
+    out = Path(args.out) if args.out else _default_out(args.world)
+    run_dir = out / "run"
+    dist = setup_distributed(args.device)
+    try:
+        _check_request(args, run_dir, to_run)
+        if dist.is_main:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            if not args.resume:
+                _fresh_start(run_dir, to_run)
+        dist.barrier()
+        _train_stages(args, config, out, run_dir, to_run, dist)
+    finally:
+        dist.close()
+    return 0
+
+
+def _default_out(world: str) -> Path:
+    from nanogenie.world import user_worlds_dir
+
+    return user_worlds_dir() / world
+
+
+def _train_stages(args: argparse.Namespace, config: WorldConfig, out: Path, run_dir: Path, to_run: list[str],
+                  dist: Distributed) -> None:
+    from nanogenie.training.run_data import prepare_run_data
+    from nanogenie.training.stages import dynamics_stage, pixel_stage, precompute_tokens_and_actions
+    from nanogenie.world import build_models
+
+    device = dist.device
+    if device.startswith("cuda"):
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    run = prepare_run_data(args.world, args.data, config, args.preset, run_dir, dist)
+    torch.manual_seed(config.train.seed)  # model init; rank 0's weights are broadcast anyway
+    tokenizer, lam, dynamics = build_models(config, device)
+    log = JsonlLog(run_dir / "log.jsonl" if dist.is_main else None)
+    train_spans = run.splits["train"]
+    for name, module in zip(STAGES, (tokenizer, lam, dynamics)):
+        steps = _stage_steps(config, name, args.steps)
+        weights = run_dir / f"{name}.safetensors"
+        if name not in to_run or (args.resume and _stage_finished(run_dir, name, steps)):
+            if weights.is_file():
+                load_weights_file(module, weights)
+                module.eval()
+            continue
+        if name == "dynamics":
+            tokens, actions, starts = precompute_tokens_and_actions(tokenizer, lam, run.data, train_spans, config,
+                                                                    device)
+            stage = dynamics_stage(dynamics, tokens, actions, starts, config, steps)
+        else:
+            stage = pixel_stage(name, module, run.data, train_spans, config, device, steps)
+        train_stage(stage, config.train, run_dir, dist, args.resume, log)
+    if "dynamics" not in to_run:
+        if dist.is_main:
+            following = STAGES[STAGES.index(to_run[-1]) + 1]
+            print(f"{to_run[-1]} trained into {run_dir}; continue with --stage {following}", file=sys.stderr)
+        return
+    if dist.is_main:
+        _write_bundle(args, config, out, run, (tokenizer, lam, dynamics), device)
+    dist.barrier()
+
+
+def _prompt_frames(run, config: WorldConfig) -> np.ndarray:
+    """The first frames of the first held-out (else training) span long enough to hold them."""
+    skip = config.train.frame_skip
+    length = min(PROMPT_FRAMES, config.dynamics.context_frames)
+    for start, end in run.splits["test"] + run.splits["train"]:
+        if end - start >= (length - 1) * skip + 1:
+            return np.ascontiguousarray(run.data.frames[start:start + (length - 1) * skip + 1:skip])
+    raise UserError(f"no episode in {run.data.path or 'the data'} has {length} frames for the play prompt; "
+                    f"use longer episodes")
+
+
+def _write_bundle(args: argparse.Namespace, config: WorldConfig, out: Path, run, models, device: str) -> None:
+    from nanogenie.training.evaluate import evaluate_world
+    from nanogenie.training.keymap_fit import keymap_toml, majority_codes
+    from nanogenie.training.plots import plot_losses
+    from nanogenie.training.stages import held_out_action_pairs
+    from nanogenie.world import PACKAGED_KEYMAPS, load_world, save_world, update_world_meta
+
+    tokenizer, lam, dynamics = models
+    held_out = run.splits["test"] or run.splits["train"]
+    prompt = _prompt_frames(run, config)
+    fitted = None
+    if run.data.actions is not None:
+        truth, latent = held_out_action_pairs(lam, run.data, held_out, config, device)
+        fitted = keymap_toml(majority_codes(truth, latent, run.data.action_names), config.lam.num_actions)
+    packaged = args.world if (PACKAGED_KEYMAPS / f"{args.world}.toml").is_file() else None
+    save_world(out, args.world, config, tokenizer, lam, dynamics, prompt=prompt,
+               fps=run.data.fps, keymap=packaged, keymap_toml=fitted, action_names=run.data.action_names,
+               data=run.summary())
+    world = load_world(out, device)  # evaluate exactly what was saved
+    figures = evaluate_world(world, run.data, held_out, device, seed=config.train.seed,
+                             plots_dir=out / "run" / "plots")
+    update_world_meta(out, eval=figures)
+    plot_losses(out / "run" / "log.jsonl", out / "run" / "plots" / "losses.png")
+    print(f"world saved to {out}", file=sys.stderr)
+    print(json.dumps(figures))
+
+
+def evaluate(args: argparse.Namespace) -> int:
+    from nanogenie.data import load_dataset
+    from nanogenie.training.evaluate import evaluate_world
+    from nanogenie.training.run_data import check_frame_size, simulator_names
+    from nanogenie.world import load_world, resolve_world
+
+    device = resolve_device(args.device)
+    print(f"world: {resolve_world(args.world)}", file=sys.stderr)
+    world = load_world(args.world, device)
+    train = world.config.train
+    if args.data is not None:
+        data = load_dataset(args.data)
+        check_frame_size(data, world.config)
+    else:
+        env = world.meta.get("data", {}).get("env")
+        if env not in simulator_names():
+            raise UserError(f"world {world.name!r} was not trained on a built-in simulator, so there are no fresh "
+                            f"episodes to generate; pass --data FILE.h5 with held-out episodes")
+        data = _fresh_episodes(env, world.config, train.seed + EVAL_SEED_OFFSET)
+    figures = evaluate_world(world, data, data.episodes(), device, seed=train.seed)
+    text = json.dumps(figures, indent=2)
+    print(text)
+    if args.json:
+        Path(args.json).write_text(text + "\n")
+    return 0
+
+
+def _fresh_episodes(env: str, config: WorldConfig, seed: int):
+    """Simulator episodes never seen in training, enough for the eval clips (kept in memory)."""
+    from nanogenie.data import VideoData
+    from nanogenie.envs import make_env, rollout
+    from nanogenie.training.evaluate import CONTEXT_FRAMES, HORIZONS
+
+    size = config.tokenizer.image_size
+    clip = (CONTEXT_FRAMES + max(HORIZONS)) * config.train.frame_skip
+    frames, actions, ends = rollout(env, max(1000, 4 * clip * config.train.eval_clips), size=size, seed=seed)
+    sim = make_env(env, size)
+    return VideoData(frames, actions, ends, fps=sim.fps, source=f"simulator {env}, seed {seed}",
+                     action_names=list(sim.action_names))

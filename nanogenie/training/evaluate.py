@@ -1,0 +1,142 @@
+"""Evaluation of a world on held-out clips: reconstruction, latent actions, controllability, rollouts, speed.
+
+Shape legend: B clips, T clip frames, P tokens per frame, A latent actions.
+Every figure comes from the same fixed set of clips (evenly spaced over the held-out spans, so two
+runs on the same data measure the same thing): T = CONTEXT_FRAMES + the longest horizon frames.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from nanogenie.data import ClipDataset, VideoData
+from nanogenie.data.splits import Span
+from nanogenie.errors import UserError
+from nanogenie.training.metrics import code_usage, normalized_mutual_information, psnr
+from nanogenie.training.plots import plot_frame_rows, to_uint8
+
+CONTEXT_FRAMES = 4  # clean true frames before generation starts; delta_t_psnr's t = 4
+HORIZONS = (1, 4, 16)
+EVAL_BATCH = 8
+ENGINE_WARMUP, ENGINE_FRAMES = 5, 30
+
+
+def eval_clips(data: VideoData, spans: list[Span], count: int, frame_skip: int) -> torch.Tensor:
+    """`count` clips (B, T, 3, H, W) evenly spaced over the spans, and their true actions (B, T-1)."""
+    length = CONTEXT_FRAMES + max(HORIZONS)
+    try:
+        clips = ClipDataset(data, spans, length, frame_skip)
+    except UserError as err:
+        raise UserError(f"held-out episodes are too short to evaluate {length}-frame rollouts ({err})") from None
+    picks = np.linspace(0, len(clips) - 1, num=min(count, len(clips))).round().astype(int)
+    items = [clips[int(i)] for i in picks]
+    return torch.stack([it["frames"] for it in items]), torch.stack([it["actions"] for it in items])
+
+
+@torch.no_grad()
+def _rollout(world, tokens: torch.Tensor, actions: torch.Tensor, horizon: int, seed: int) -> torch.Tensor:
+    """Generated frames (B, horizon, 3, H, W) after the true context tokens, driven by `actions` (B, >=T0-1+horizon)."""
+    from nanogenie.models.generate import FrameGenerator
+
+    dyn_cfg = world.config.dynamics
+    generator = FrameGenerator(world.dynamics, dyn_cfg.maskgit_steps, dyn_cfg.temperature)
+    generator.reset(tokens[:, :CONTEXT_FRAMES], actions[:, :CONTEXT_FRAMES - 1])
+    rng = torch.Generator(device=tokens.device).manual_seed(seed)
+    made = [generator.step(actions[:, CONTEXT_FRAMES - 1 + h], generator=rng) for h in range(horizon)]
+    # Decode with the true context in front, so a temporal decoder sees what play would give it.
+    sequence = torch.cat((tokens[:, :CONTEXT_FRAMES], torch.stack(made, dim=1)), dim=1)
+    return world.tokenizer.decode(sequence)[:, CONTEXT_FRAMES:]
+
+
+def engine_speed(world, device: str, seed: int = 0) -> dict[str, float]:
+    """Milliseconds per frame of Engine.step after warm-up, and the frame rate that allows."""
+    from nanogenie.play.engine import Engine
+
+    with contextlib.redirect_stdout(sys.stderr):  # stdout carries only the figures' JSON
+        engine = Engine(world, device="cuda" if device.startswith("cuda") else device, seed=seed)
+    engine.reset()
+    for i in range(ENGINE_WARMUP):
+        engine.step(i % engine.num_actions)
+    began = time.perf_counter()
+    for i in range(ENGINE_FRAMES):
+        engine.step(i % engine.num_actions)
+    ms = (time.perf_counter() - began) * 1000 / ENGINE_FRAMES
+    return {"ms_per_frame": round(ms, 3), "play_fps": round(1000 / ms, 2), "device": engine.device}
+
+
+def _mean(values: list[torch.Tensor]) -> float:
+    return round(float(torch.cat(values).mean()), 3)
+
+
+@torch.no_grad()
+def evaluate_world(world, data: VideoData, spans: list[Span], device: str, seed: int = 0,
+                   plots_dir: Path | None = None) -> dict:
+    """All eval figures as one JSON-ready dict; with `plots_dir`, also the reconstruction, rollout and
+    latent-action PNGs."""
+    cfg = world.config
+    frames_all, true_actions_all = eval_clips(data, spans, cfg.train.eval_clips, cfg.train.frame_skip)
+    num_actions = world.num_actions
+    tok_psnr, tokens_seen, latent_seen, rollout_psnr = [], [], [], {h: [] for h in HORIZONS}
+    with_action, with_random = [], []
+    for b in range(0, len(frames_all), EVAL_BATCH):
+        frames = frames_all[b:b + EVAL_BATCH].to(device)  # (B, T, 3, H, W)
+        tokens = world.tokenizer.encode(frames)  # (B, T, P)
+        recon = world.tokenizer.decode(tokens)
+        tok_psnr.append(psnr(recon.flatten(0, 1), frames.flatten(0, 1)))
+        actions = world.lam.infer_actions(frames)  # (B, T-1)
+        tokens_seen.append(tokens.cpu())
+        latent_seen.append(actions.cpu())
+
+        generated = _rollout(world, tokens, actions, max(HORIZONS), seed + b)
+        for h in HORIZONS:
+            rollout_psnr[h].append(psnr(generated[:, h - 1], frames[:, CONTEXT_FRAMES + h - 1]))
+        # Controllability at t = CONTEXT_FRAMES: the inferred action against a random one, same noise.
+        with_action.append(rollout_psnr[1][-1])
+        random_actions = torch.randint(num_actions, actions.shape, device=device,
+                                       generator=torch.Generator(device=device).manual_seed(seed + 7 + b))
+        random_actions[:, :CONTEXT_FRAMES - 1] = actions[:, :CONTEXT_FRAMES - 1]
+        with_random.append(psnr(_rollout(world, tokens, random_actions, 1, seed + b)[:, 0],
+                                frames[:, CONTEXT_FRAMES]))
+        if plots_dir is not None and b == 0:
+            write_eval_plots(world, frames[0], recon[0], generated[0], tokens[0], Path(plots_dir))
+
+    latent = torch.cat(latent_seen).numpy().reshape(-1)
+    truth = true_actions_all.numpy().reshape(-1)
+    known = truth >= 0
+    has_truth = data.actions is not None and known.any()
+    return {
+        "tokenizer_psnr": _mean(tok_psnr),
+        "tokenizer_code_usage": round(code_usage(torch.cat(tokens_seen), cfg.tokenizer.codebook_size), 4),
+        "lam_code_usage": round(code_usage(latent, num_actions), 4),
+        "lam_nmi": round(normalized_mutual_information(truth[known], latent[known]), 4) if has_truth else None,
+        "delta_t_psnr": round(_mean(with_action) - _mean(with_random), 3),
+        "rollout_psnr": {str(h): _mean(rollout_psnr[h]) for h in HORIZONS},
+        **engine_speed(world, device, seed),
+        "clips": len(frames_all),
+        "nmi_normalisation": "I(X;Y)/sqrt(H(X)H(Y))",
+    }
+
+
+def write_eval_plots(world, frames: torch.Tensor, recon: torch.Tensor, generated: torch.Tensor,
+                     tokens: torch.Tensor, plots_dir: Path, grid_steps: int = 6) -> None:
+    """Reconstructions, a rollout strip and what each latent action does from one starting point."""
+    shown = min(8, frames.shape[0])
+    plot_frame_rows([to_uint8(frames[:shown]), to_uint8(recon[:shown])], ["true", "reconstructed"],
+                    "tokenizer reconstructions", plots_dir / "reconstructions.png")
+    plot_frame_rows([to_uint8(frames[CONTEXT_FRAMES:]), to_uint8(generated)], ["true", "generated"],
+                    f"rollout after {CONTEXT_FRAMES} true frames (LAM actions)", plots_dir / "rollout.png")
+    num_actions = world.num_actions
+    context = tokens[None, :CONTEXT_FRAMES].expand(num_actions, -1, -1)  # (A, T0, P): one row per action
+    held = torch.arange(num_actions, device=tokens.device)[:, None].expand(-1, grid_steps)  # (A, steps)
+    context_actions = torch.cat((world.lam.infer_actions(frames[None, :CONTEXT_FRAMES]).expand(num_actions, -1),
+                                 held), dim=1)
+    rows = _rollout(world, context.contiguous(), context_actions.contiguous(), grid_steps, seed=0)
+    start = to_uint8(frames[CONTEXT_FRAMES - 1:CONTEXT_FRAMES])
+    plot_frame_rows([np.concatenate((start, to_uint8(r))) for r in rows], [f"action {a}" for a in range(num_actions)],
+                    "each latent action held from the same frame", plots_dir / "latent_actions.png")

@@ -1,0 +1,159 @@
+"""The optimisation loop every stage shares: AdamW, warmup + cosine LR, grad clip, AMP, DDP, checkpoints.
+
+A stage is a module, a loss function and a batch sampler. The loop knows nothing else about it, so
+the tokenizer, the LAM and the dynamics all train (and resume, and stop on NaN) the same way.
+Every random draw of step k comes from a seed made of (seed, stage, k, rank): resuming from a
+checkpoint at step k replays exactly what an uninterrupted run would have done.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import sys
+import time
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+from tqdm import tqdm
+
+from nanogenie.config import TrainConfig
+from nanogenie.errors import UserError
+from nanogenie.training.checkpoint import (clear_checkpoints, latest_checkpoint, load_checkpoint,
+                                           save_checkpoint, save_weights_atomic)
+from nanogenie.training.distributed import Distributed
+
+# sample(generator, rank, world_size) -> this rank's batch, already on the device
+BatchSampler = Callable[[torch.Generator, int, int], tuple[torch.Tensor, ...]]
+LossFn = Callable[..., tuple[torch.Tensor, dict[str, float]]]
+
+
+@dataclass
+class Stage:
+    name: str  # "tokenizer" | "lam" | "dynamics"; also the checkpoint folder and weights file name
+    module: torch.nn.Module
+    loss: LossFn  # e.g. module.training_loss
+    sample: BatchSampler
+    steps: int
+
+
+def lr_at(step: int, base_lr: float, warmup: int, total: int) -> float:
+    """Linear warmup to base_lr, then cosine decay to 10% of it at `total`."""
+    if step < warmup:
+        return base_lr * (step + 1) / warmup
+    progress = min(1.0, (step - warmup) / max(1, total - warmup))
+    return base_lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def step_seed(seed: int, stage: str, step: int, rank: int = 0) -> int:
+    return ((seed * 1_000_003 + zlib.crc32(stage.encode())) * 65_537 + step * 131 + rank) % (2**62)
+
+
+def sample_indices(count: int, batch_size: int, generator: torch.Generator, rank: int, world_size: int
+                   ) -> list[int]:
+    """This rank's share of one global batch of batch_size * world_size random items."""
+    picks = torch.randint(count, (batch_size * world_size,), generator=generator)
+    return picks[rank * batch_size:(rank + 1) * batch_size].tolist()
+
+
+def make_optimizer(module: torch.nn.Module, cfg: TrainConfig, device: str) -> torch.optim.AdamW:
+    # Decay matrices only: norms, biases and embeddings' 1-d gains keep their scale.
+    params = [p for p in module.parameters() if p.requires_grad]
+    groups = [{"params": [p for p in params if p.dim() >= 2], "weight_decay": cfg.weight_decay},
+              {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=cfg.lr, betas=(0.9, 0.95), fused=device.startswith("cuda"))
+
+
+class JsonlLog:
+    """Appends one JSON object per line; only rank 0 holds an open file."""
+
+    def __init__(self, path: Path | None):
+        self.path = path
+
+    def write(self, record: dict) -> None:
+        if self.path is not None:
+            with open(self.path, "a") as f:
+                f.write(json.dumps(record) + "\n")
+
+
+def train_stage(stage: Stage, cfg: TrainConfig, run_dir: Path, dist: Distributed, resume: bool,
+                log: JsonlLog, on_step: Callable[[str, int], None] | None = None) -> None:
+    """Train one stage to `stage.steps` optimizer steps, then write run/<stage>.safetensors.
+
+    With `resume`, continue from the stage's newest checkpoint (if any). A non-finite loss stops the
+    run with a UserError; nothing is written for that step, so the last checkpoint stays good.
+    `on_step(stage, step)` is called after each finished step (tests use it to interrupt a run).
+    """
+    module = stage.module
+    module.train()
+    device = dist.device
+    optimizer = make_optimizer(module, cfg, device)
+    start, elapsed_before = 0, 0.0
+    checkpoint = latest_checkpoint(run_dir, stage.name) if resume else None
+    if checkpoint is not None:
+        start = load_checkpoint(checkpoint, module, optimizer)
+        elapsed_before = json.loads((checkpoint / "state.json").read_text()).get("elapsed", 0.0)
+        if dist.is_main:
+            print(f"{stage.name}: resuming from step {start} ({checkpoint})", file=sys.stderr)
+    elif dist.is_main:
+        clear_checkpoints(run_dir, stage.name)
+    dist.broadcast_module(module)
+    dist.barrier()
+
+    on_cuda = device.startswith("cuda")
+    loss_fn = torch.compile(stage.loss) if (cfg.compile and on_cuda) else stage.loss
+    autocast = (torch.autocast("cuda", dtype=torch.bfloat16) if (cfg.amp and on_cuda)
+                else contextlib.nullcontext())
+    params = [p for p in module.parameters() if p.requires_grad]
+    log_every = max(1, cfg.log_every)
+    bar = tqdm(total=stage.steps, initial=start, desc=stage.name, unit="step", dynamic_ncols=True,
+               disable=not dist.is_main)
+    began = time.perf_counter()
+    try:
+        for step in range(start, stage.steps):
+            lr = lr_at(step, cfg.lr, cfg.warmup_steps, stage.steps)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            batch = stage.sample(torch.Generator().manual_seed(step_seed(cfg.seed, stage.name, step)),
+                                 dist.rank, dist.world_size)
+            torch.manual_seed(step_seed(cfg.seed, stage.name, step, rank=dist.rank + 1))  # model's own draws
+            with autocast:
+                loss, metrics = loss_fn(*batch)
+            loss_value = float(dist.mean(loss.detach().float()))  # every rank sees the same value
+            if not math.isfinite(loss_value):
+                kept = latest_checkpoint(run_dir, stage.name)
+                raise UserError(f"{stage.name} loss became {loss_value} at step {step + 1}; stopped without saving "
+                                f"it. Last good checkpoint: {kept or 'none'}. Lower the lr in the preset, "
+                                f"then rerun with --resume")
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            dist.average_gradients(params)
+            torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
+            optimizer.step()
+
+            done = step + 1
+            bar.set_postfix(loss=f"{loss_value:.4f}", refresh=False)
+            bar.update(1)
+            elapsed = elapsed_before + time.perf_counter() - began
+            if done % log_every == 0 or done == stage.steps or done == start + 1:
+                log.write({"stage": stage.name, "step": done, "loss": loss_value,
+                           "metrics": {k: float(v) for k, v in metrics.items()}, "lr": lr,
+                           "elapsed": round(elapsed, 3)})
+            if done % cfg.checkpoint_every == 0 or done == stage.steps:
+                if dist.is_main:
+                    save_checkpoint(run_dir, stage.name, done, module, optimizer, cfg.keep_checkpoints,
+                                    extra={"elapsed": elapsed})
+                dist.barrier()
+            if on_step is not None:
+                on_step(stage.name, done)
+    finally:
+        bar.close()
+    dist.check_in_sync(module, stage.name)
+    if dist.is_main:
+        save_weights_atomic(module, Path(run_dir) / f"{stage.name}.safetensors")
+    dist.barrier()
+    module.eval()

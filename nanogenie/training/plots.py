@@ -1,0 +1,87 @@
+"""PNG plots of a run: loss curves, and frame grids (reconstructions, rollouts, latent actions).
+
+Uses matplotlib's object API with the Agg canvas (no pyplot, no global backend switch), so plotting
+works on a server with no display and never touches the play app's window.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+
+def read_log(path: Path) -> list[dict]:
+    """log.jsonl records; a step logged twice (a resumed run replays a few) keeps its last record."""
+    path = Path(path)
+    if not path.is_file():
+        return []
+    latest: dict[tuple[str, int], dict] = {}
+    for line in path.read_text().splitlines():
+        if line.strip():
+            record = json.loads(line)
+            latest[(record["stage"], record["step"])] = record
+    return sorted(latest.values(), key=lambda r: (r["stage"], r["step"]))
+
+
+def _save(fig: Figure, path: Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    FigureCanvasAgg(fig)
+    fig.savefig(path, dpi=100)
+    return path
+
+
+def plot_losses(log_path: Path, out: Path) -> Path | None:
+    """One panel per stage: loss against optimizer step (log scale when it spans decades)."""
+    records = read_log(log_path)
+    stages = [s for s in ("tokenizer", "lam", "dynamics") if any(r["stage"] == s for r in records)]
+    if not stages:
+        return None
+    fig = Figure(figsize=(4 * len(stages), 3.2), layout="constrained")
+    for i, stage in enumerate(stages):
+        ax = fig.add_subplot(1, len(stages), i + 1)
+        rows = [r for r in records if r["stage"] == stage]
+        steps, losses = [r["step"] for r in rows], [r["loss"] for r in rows]
+        ax.plot(steps, losses, lw=1.2)
+        if min(losses) > 0 and max(losses) / min(losses) > 20:
+            ax.set_yscale("log")
+        ax.set_title(f"{stage} loss")
+        ax.set_xlabel("step")
+        ax.grid(alpha=0.3)
+    return _save(fig, out)
+
+
+def frame_grid(rows: list[np.ndarray], gap: int = 2) -> np.ndarray:
+    """Rows of frames (each (T, H, W, 3) uint8, same H, W) -> one (R*H, T*W, 3) image with white gaps."""
+    height, width = rows[0].shape[1:3]
+    columns = max(len(r) for r in rows)
+    image = np.full((len(rows) * (height + gap) - gap, columns * (width + gap) - gap, 3), 255, np.uint8)
+    for i, row in enumerate(rows):
+        for j, frame in enumerate(row):
+            image[i * (height + gap):i * (height + gap) + height, j * (width + gap):j * (width + gap) + width] = frame
+    return image
+
+
+def plot_frame_rows(rows: list[np.ndarray], labels: list[str], title: str, out: Path) -> Path:
+    """A labelled grid of frame rows, e.g. true frames above generated ones."""
+    image = frame_grid(rows)
+    height = rows[0].shape[1] + 2
+    scale = max(1.0, 96 / height)  # small frames get a bigger figure so they stay visible
+    fig = Figure(figsize=(1.5 + image.shape[1] * scale / 80, 0.6 + image.shape[0] * scale / 80),
+                 layout="constrained")
+    ax = fig.add_subplot(1, 1, 1)
+    ax.imshow(image, interpolation="nearest")
+    ax.set_yticks([i * height + (height - 2) / 2 for i in range(len(rows))], labels)
+    ax.set_xticks([])
+    ax.set_title(title)
+    return _save(fig, out)
+
+
+def to_uint8(frames) -> np.ndarray:
+    """(T, 3, H, W) tensor or array in [-1, 1] -> (T, H, W, 3) uint8."""
+    array = np.asarray(frames.detach().float().cpu() if hasattr(frames, "detach") else frames, dtype=np.float32)
+    return ((array.clip(-1, 1) + 1) * 127.5).round().astype(np.uint8).transpose(0, 2, 3, 1)

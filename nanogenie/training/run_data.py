@@ -1,0 +1,97 @@
+"""The data a training run uses: a given .h5 file, or frames generated from the world's simulator.
+
+Generated data is cached as run/data.h5 (so a resumed run does not regenerate it) and split by
+episode into train and held-out test spans; the split is recorded in run/splits.json and in the
+bundle's data summary, so evaluation and keymap fitting only ever look at held-out frames.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from nanogenie.config import WorldConfig
+from nanogenie.data import VideoData, load_dataset, split_spans, write_dataset
+from nanogenie.data.splits import Span
+from nanogenie.errors import UserError
+from nanogenie.training.distributed import Distributed
+
+MAX_TEST_FRACTION = 0.2  # never hold out more than this share of a dataset
+
+
+@dataclass
+class RunData:
+    data: VideoData
+    splits: dict[str, list[Span]]  # train / val / test spans; test is the held-out part
+    env: str | None  # simulator that made the data, if any (eval generates fresh episodes with it)
+
+    def summary(self) -> dict:
+        """What world.json records about the training data."""
+        return {"source": self.data.source, "path": self.data.path, "env": self.env, "frames": len(self.data),
+                "episodes": len(self.data.episode_ends), "frame_size": int(self.data.frames.shape[1]),
+                "splits": {name: [list(s) for s in spans] for name, spans in self.splits.items()}}
+
+
+def simulator_names() -> list[str]:
+    from nanogenie.envs import ENVS
+
+    return sorted(ENVS)
+
+
+def generate_episodes(env: str, frames: int, size: int, seed: int, path: Path, progress: bool = True) -> VideoData:
+    """Roll the simulator out with its behaviour policy and write the frames as an .h5 file."""
+    from nanogenie.envs import make_env, rollout
+
+    sim = make_env(env, size)
+    video, actions, episode_ends = rollout(env, frames, size=size, seed=seed, progress=progress)
+    write_dataset(path, video, actions, episode_ends, fps=sim.fps, source=generated_source(env, frames, size, seed),
+                  action_names=list(sim.action_names))
+    return load_dataset(path)
+
+
+def generated_source(env: str, frames: int, size: int, seed: int) -> str:
+    return f"simulator {env}: {frames} frames at {size}px, seed {seed}"
+
+
+def check_frame_size(data: VideoData, config: WorldConfig, preset: str | None = None) -> None:
+    size = config.tokenizer.image_size
+    height, width = data.frames.shape[1:3]
+    if (height, width) != (size, size):
+        raise UserError(f"{data.path}: frames are {height}x{width} but the {preset or 'world'} preset expects "
+                        f"{size}x{size}; regenerate the data with `nanogenie data generate ... --size {size}` "
+                        f"or choose a preset made for {height}x{width} frames")
+
+
+def held_out_fraction(data: VideoData, episodes_wanted: int) -> float:
+    episodes = len(data.episode_ends)
+    return min(MAX_TEST_FRACTION, episodes_wanted / max(1, episodes))
+
+
+def prepare_run_data(world: str, data_path: str | None, config: WorldConfig, preset: str, run_dir: Path,
+                     dist: Distributed) -> RunData:
+    """Load or generate the run's data (rank 0 writes the cache), check it and split it."""
+    train = config.train
+    size = config.tokenizer.image_size
+    if data_path is not None:
+        data = load_dataset(data_path)
+        env = None
+    else:
+        if world not in simulator_names():
+            raise UserError(f"no simulator named {world!r} to generate data from; the simulators are "
+                            f"{', '.join(simulator_names())}. Pass --data FILE.h5 to train on your own video")
+        env = world
+        cache = run_dir / "data.h5"
+        wanted = generated_source(world, train.data_frames, size, train.seed)
+        if dist.is_main:
+            data = load_dataset(cache) if cache.is_file() else None
+            if data is None or data.source != wanted:
+                data = generate_episodes(world, train.data_frames, size, train.seed, cache)
+        dist.barrier()
+        if not dist.is_main:
+            data = load_dataset(cache)
+    check_frame_size(data, config, preset)
+    splits = split_spans(data, 0.0, held_out_fraction(data, train.eval_episodes), seed=train.seed)
+    if dist.is_main:
+        (run_dir / "splits.json").write_text(json.dumps({k: [list(s) for s in v] for k, v in splits.items()}) + "\n")
+    return RunData(data=data, splits=splits, env=env)

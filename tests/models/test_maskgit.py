@@ -1,0 +1,67 @@
+import pytest
+import torch
+
+from nanogenie.models.maskgit import MaskGITSampler, reveal_schedule
+
+
+@pytest.mark.parametrize("tokens,steps", [(16, 2), (16, 4), (256, 4), (256, 8), (64, 1), (8, 8), (5, 4)])
+def test_schedule_reveals_every_token_at_least_one_per_step(tokens, steps):
+    counts = reveal_schedule(tokens, steps)
+    assert len(counts) == steps and sum(counts) == tokens and min(counts) >= 1
+    assert all(isinstance(c, int) for c in counts)
+    if tokens >= 4 * steps:
+        assert counts[0] <= counts[-1]  # cosine: few tokens first, more as the frame fills in
+
+
+def test_steps_beyond_tokens_rejected():
+    with pytest.raises(ValueError):
+        reveal_schedule(4, 5)
+
+
+@pytest.mark.parametrize("temperature", [1.0, 0.0])
+def test_sampler_reveals_exactly_the_scheduled_count_per_step(temperature):
+    vocab, tokens_per_frame, steps = 10, 16, 4
+    sampler = MaskGITSampler(tokens_per_frame, steps, temperature, mask_id=vocab)
+    seen_masked = []
+
+    def logits_fn(tokens):
+        seen_masked.append((tokens == vocab).sum(dim=1))
+        return torch.randn(tokens.shape[0], tokens.shape[1], vocab)
+
+    noise = sampler.draw_noise(3, "cpu", torch.Generator().manual_seed(0))
+    frame = sampler.sample(logits_fn, noise)
+    expected_masked = [tokens_per_frame]
+    for count in sampler.schedule[:-1]:
+        expected_masked.append(expected_masked[-1] - count)
+    assert [m.tolist() for m in seen_masked] == [[m] * 3 for m in expected_masked]
+    assert frame.shape == (3, tokens_per_frame) and frame.max() < vocab and frame.min() >= 0
+
+
+def test_sampling_follows_the_distribution_and_greedy_takes_the_argmax():
+    vocab = 4
+    probs = torch.tensor([0.1, 0.2, 0.3, 0.4])
+    logits = probs.log().expand(1, 4000, vocab)
+    sampler = MaskGITSampler(4000, 1, 1.0, mask_id=vocab)
+    frame = sampler.sample(lambda t: logits, sampler.draw_noise(1, "cpu", torch.Generator().manual_seed(0)))
+    frequencies = torch.bincount(frame.flatten(), minlength=vocab).float() / 4000
+    assert torch.allclose(frequencies, probs, atol=0.03)
+    greedy = MaskGITSampler(4000, 1, 0.0, mask_id=vocab)
+    assert (greedy.sample(lambda t: logits, greedy.draw_noise(1, "cpu")) == 3).all()
+
+
+def test_choice_is_random_not_greedy():
+    vocab, n = 3, 32
+    confident_first = torch.linspace(5, 0, n)  # token i more confident than token i+1
+    logits = torch.stack((confident_first, torch.zeros(n), torch.zeros(n)), dim=-1)[None]
+    sampler = MaskGITSampler(n, 2, 1.0, mask_id=vocab)
+    first_revealed = []
+    for seed in range(2):
+        calls = []
+
+        def logits_fn(tokens):
+            calls.append(tokens.clone())
+            return logits
+
+        sampler.sample(logits_fn, sampler.draw_noise(1, "cpu", torch.Generator().manual_seed(seed)))
+        first_revealed.append(calls[1] != vocab)
+    assert not torch.equal(first_revealed[0], first_revealed[1])

@@ -1,0 +1,147 @@
+import os
+import socket
+from pathlib import Path
+
+import pytest
+import torch
+import torch.multiprocessing as mp
+from safetensors.torch import load_file
+
+from nanogenie.config import TrainConfig
+from nanogenie.errors import UserError
+from nanogenie.training import checkpoint as ckpt
+from nanogenie.training.distributed import Distributed, setup_distributed
+from nanogenie.training.loop import JsonlLog, lr_at, train_stage
+from nanogenie.training.plots import read_log
+
+from .toy import ToyModel, toy_stage
+
+CFG = TrainConfig(lr=1e-2, warmup_steps=2, checkpoint_every=4, keep_checkpoints=2, log_every=1)
+
+
+def _weights(module: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.clone() for k, v in module.state_dict().items()}
+
+
+def _fresh_model(**kwargs) -> ToyModel:
+    torch.manual_seed(0)
+    return ToyModel(**kwargs)
+
+
+def test_lr_schedule_warms_up_then_decays():
+    lrs = [lr_at(s, 1.0, 4, 20) for s in range(20)]
+    assert lrs[0] == pytest.approx(0.25) and lrs[3] == pytest.approx(1.0)
+    assert all(a >= b for a, b in zip(lrs[3:], lrs[4:]))
+    assert lrs[-1] > 0.1 - 1e-9
+
+
+def test_training_lowers_loss_and_logs(tmp_path):
+    model = _fresh_model()
+    log = JsonlLog(tmp_path / "log.jsonl")
+    train_stage(toy_stage(model, steps=30), CFG, tmp_path, Distributed(), resume=False, log=log)
+    records = read_log(tmp_path / "log.jsonl")
+    assert [r["step"] for r in records] == list(range(1, 31))
+    assert records[-1]["loss"] < records[0]["loss"]
+    assert set(records[0]) == {"stage", "step", "loss", "metrics", "lr", "elapsed"}
+    kept = ckpt.list_checkpoints(tmp_path, "tokenizer")
+    assert [p.name for p in kept] == ["step_00000028", "step_00000030"]  # keep_checkpoints=2
+    final = load_file(str(tmp_path / "tokenizer.safetensors"))
+    assert all(torch.equal(final[k], v) for k, v in model.state_dict().items())
+
+
+def test_resume_after_interrupt_matches_an_uninterrupted_run(tmp_path):
+    reference = _fresh_model()
+    train_stage(toy_stage(reference, steps=12), CFG, tmp_path / "a", Distributed(), False, JsonlLog(None))
+
+    class Killed(Exception):
+        pass
+
+    def kill_at_step_6(stage: str, step: int) -> None:
+        if step == 6:
+            raise Killed
+
+    run = tmp_path / "b"
+    with pytest.raises(Killed):
+        train_stage(toy_stage(_fresh_model(), steps=12), CFG, run, Distributed(), False, JsonlLog(None),
+                    on_step=kill_at_step_6)
+    assert ckpt.latest_checkpoint(run, "tokenizer").name == "step_00000004"  # steps 5-6 are lost
+    resumed = ToyModel()  # different init: everything must come from the checkpoint
+    train_stage(toy_stage(resumed, steps=12), CFG, run, Distributed(), True, JsonlLog(None))
+    for name, value in reference.state_dict().items():
+        torch.testing.assert_close(resumed.state_dict()[name], value, rtol=0, atol=0)
+
+
+def test_nan_loss_stops_with_stage_and_step_and_keeps_checkpoint(tmp_path):
+    model = _fresh_model(nan_at_call=7)
+    with pytest.raises(UserError, match=r"tokenizer loss became nan at step 7.*step_00000004"):
+        train_stage(toy_stage(model, steps=12), CFG, tmp_path, Distributed(), False, JsonlLog(None))
+    restored = ToyModel()
+    assert ckpt.load_checkpoint(ckpt.latest_checkpoint(tmp_path, "tokenizer"), restored) == 4
+    assert all(torch.isfinite(v).all() for v in restored.state_dict().values())
+
+
+def test_interrupted_checkpoint_write_leaves_previous_loadable(tmp_path, monkeypatch):
+    model = _fresh_model()
+    optimizer = torch.optim.AdamW(model.parameters())
+    first = ckpt.save_checkpoint(tmp_path, "lam", 4, model, optimizer, keep=2)
+    saved = _weights(model)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(1.0)
+
+    def crash(src, dst):
+        raise OSError("simulated crash during rename")
+
+    monkeypatch.setattr(ckpt.os, "replace", crash)
+    with pytest.raises(OSError):
+        ckpt.save_checkpoint(tmp_path, "lam", 8, model, optimizer, keep=2)
+    monkeypatch.undo()
+    assert ckpt.latest_checkpoint(tmp_path, "lam") == first  # the half-written folder is not a checkpoint
+    restored = ToyModel()
+    assert ckpt.load_checkpoint(first, restored, torch.optim.AdamW(restored.parameters())) == 4
+    assert all(torch.equal(restored.state_dict()[k], v) for k, v in saved.items())
+
+
+def test_interrupted_weights_write_keeps_old_file(tmp_path, monkeypatch):
+    model = _fresh_model()
+    path = tmp_path / "lam.safetensors"
+    ckpt.save_weights_atomic(model, path)
+    before = path.read_bytes()
+    with torch.no_grad():
+        model.net[0].weight.add_(1.0)
+    monkeypatch.setattr(ckpt.os, "replace", lambda src, dst: (_ for _ in ()).throw(OSError("crash")))
+    with pytest.raises(OSError):
+        ckpt.save_weights_atomic(model, path)
+    assert path.read_bytes() == before
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _ddp_worker(rank: int, world_size: int, port: int, out: str) -> None:
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank),
+                      WORLD_SIZE=str(world_size), LOCAL_RANK=str(rank))
+    torch.set_num_threads(1)
+    dist = setup_distributed("cpu")
+    torch.manual_seed(100 + rank)  # different inits: the broadcast must make them equal
+    model = ToyModel(noise=0.0)  # no per-rank draws, so two half batches equal one whole batch
+    train_stage(toy_stage(model, steps=6, batch_size=4), CFG, Path(out), dist, False, JsonlLog(None))
+    torch.save(model.state_dict(), Path(out) / f"rank{rank}.pt")
+    dist.close()
+
+
+@pytest.mark.slow
+def test_two_gloo_ranks_end_identical_and_equal_one_big_batch(tmp_path):
+    mp.spawn(_ddp_worker, args=(2, _free_port(), str(tmp_path)), nprocs=2, join=True)
+    rank0 = torch.load(tmp_path / "rank0.pt")
+    rank1 = torch.load(tmp_path / "rank1.pt")
+    torch.manual_seed(100)  # rank 0's init
+    single = ToyModel(noise=0.0)
+    train_stage(toy_stage(single, steps=6, batch_size=8), CFG, tmp_path / "single", Distributed(), False,
+                JsonlLog(None))
+    for name, value in rank0.items():
+        assert torch.equal(value, rank1[name])
+        torch.testing.assert_close(value, single.state_dict()[name], rtol=1e-5, atol=1e-6)

@@ -1,0 +1,202 @@
+"""`nanogenie train` / `nanogenie eval` end to end on the tiny preset, kill-and-resume, DDP, bad input."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from nanogenie.cli import main
+from nanogenie.data import write_dataset
+from nanogenie.play.keymap import load_keymap
+from nanogenie.world import load_world, user_worlds_dir
+
+FIGURES = {"tokenizer_psnr", "tokenizer_code_usage", "lam_code_usage", "lam_nmi", "delta_t_psnr", "rollout_psnr",
+           "ms_per_frame", "play_fps", "device"}
+
+
+def _child_env() -> dict[str, str]:
+    # Read at call time: the autouse fixture has pointed NANOGENIE_HOME into the test's temp folder.
+    return {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("train") / "sonic_world"
+    assert main(["train", "--world", "sonic", "--preset", "tiny", "--out", str(out), "--steps", "4",
+                 "--device", "cpu"]) == 0
+    return out
+
+
+def test_train_writes_a_loadable_bundle_with_eval_keymap_and_plots(trained):
+    world = load_world(trained)
+    assert world.prompt.shape == (4, 16, 16, 3) and world.num_actions == 4
+    assert world.action_names[:3] == ["idle", "left", "right"]
+    assert FIGURES <= set(world.meta["eval"]) and set(world.meta["eval"]["rollout_psnr"]) == {"1", "4", "16"}
+    data = world.meta["data"]
+    assert data["env"] == "sonic" and data["frames"] == 400 and data["splits"]["test"]
+    held_out = {tuple(s) for s in data["splits"]["test"]}
+    assert not held_out & {tuple(s) for s in data["splits"]["train"]}
+    assert world.keymap_path == trained / "keymap.toml"
+    load_keymap(world.keymap_path, world.num_actions)  # the fitted keymap is valid for the play app
+    bundle_files = {p.name for p in trained.iterdir() if p.is_file()}
+    assert bundle_files == {"world.json", "tokenizer.safetensors", "lam.safetensors", "dynamics.safetensors",
+                            "prompt.npz", "keymap.toml"}  # checkpoints stay inside run/
+    run = trained / "run"
+    assert {"losses.png", "reconstructions.png", "rollout.png", "latent_actions.png"} <= {
+        p.name for p in (run / "plots").iterdir()}
+    records = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    assert {r["stage"] for r in records} == {"tokenizer", "lam", "dynamics"}
+    assert all(np.isfinite(r["loss"]) and r["step"] <= 4 for r in records)
+    for stage in ("tokenizer", "lam", "dynamics"):  # bundle weights = the run's final stage weights
+        bundle, final = load_file(str(trained / f"{stage}.safetensors")), load_file(str(run / f"{stage}.safetensors"))
+        assert all(torch.equal(bundle[k], final[k]) for k in final)
+
+
+def test_eval_prints_every_figure_as_json(trained, tmp_path, capsys):
+    out = tmp_path / "eval.json"
+    assert main(["eval", "--world", str(trained), "--json", str(out), "--device", "cpu"]) == 0
+    printed = json.loads(capsys.readouterr().out)  # stdout is the JSON and nothing else
+    assert FIGURES <= set(printed) and printed == json.loads(out.read_text())
+    assert 0 <= printed["lam_nmi"] <= 1 and 0 < printed["tokenizer_code_usage"] <= 1
+    assert printed["play_fps"] > 0 and printed["device"] == "cpu"
+
+
+def test_eval_on_a_data_file(trained, tmp_path, capsys):
+    from nanogenie.envs import rollout
+
+    frames, _, ends = rollout("pong", 300, size=16, seed=5)
+    write_dataset(tmp_path / "held_out.h5", frames, None, ends)  # no true actions -> lam_nmi is null
+    assert main(["eval", "--world", str(trained), "--data", str(tmp_path / "held_out.h5"), "--device", "cpu"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["lam_nmi"] is None and FIGURES <= set(printed)
+
+
+def test_stage_alone_continues_from_saved_weights(trained, tmp_path):
+    run = trained / "run"
+    before = load_file(str(run / "tokenizer.safetensors"))
+    assert main(["train", "--world", "sonic", "--preset", "tiny", "--out", str(trained), "--stage", "lam",
+                 "--steps", "2", "--device", "cpu"]) == 0
+    after = load_file(str(run / "tokenizer.safetensors"))
+    assert all(torch.equal(before[k], after[k]) for k in before)  # the tokenizer was not retrained
+    assert (run / "checkpoints" / "lam" / "step_00000002").is_dir()
+    logged = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    assert {r["stage"] for r in logged} == {"tokenizer", "lam", "dynamics"}  # other stages' history is kept
+    assert max(r["step"] for r in logged if r["stage"] == "lam") == 2
+
+
+def _error_line(capsys) -> str:
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if line.startswith("nanogenie: error:")]
+    assert len(errors) == 1 and "Traceback" not in err, err
+    return errors[0]
+
+
+@pytest.mark.parametrize("argv_tail,expected", [
+    (["--world", "zelda"], "no simulator named 'zelda'.*pong, sonic"),
+    (["--world", "sonic", "--data", "missing.h5"], "missing.h5 does not exist"),
+    (["--world", "sonic", "--resume"], "--resume found no checkpoint"),
+    (["--world", "sonic", "--stage", "dynamics"], "run --stage tokenizer first"),
+])
+def test_bad_train_requests_exit_2_with_one_line(argv_tail, expected, tmp_path, capsys):
+    import re
+
+    code = main(["train", "--preset", "tiny", "--out", str(tmp_path / "w"), "--device", "cpu", *argv_tail])
+    assert code == 2 and re.search(expected, _error_line(capsys))
+
+
+def test_data_of_the_wrong_frame_size_is_refused(tmp_path, capsys):
+    write_dataset(tmp_path / "big.h5", np.zeros((50, 32, 32, 3), np.uint8))
+    code = main(["train", "--world", "mine", "--data", str(tmp_path / "big.h5"), "--preset", "tiny",
+                 "--out", str(tmp_path / "w"), "--device", "cpu"])
+    line = _error_line(capsys)
+    assert code == 2 and "32x32" in line and "16x16" in line and "--size 16" in line
+
+
+def test_eval_of_a_bundle_whose_weights_do_not_match_is_refused(trained, tmp_path, capsys):
+    import shutil
+
+    broken = tmp_path / "broken"
+    shutil.copytree(trained, broken, ignore=shutil.ignore_patterns("run"))
+    meta = json.loads((broken / "world.json").read_text())
+    meta["config"]["dynamics"]["width"] = 64
+    (broken / "world.json").write_text(json.dumps(meta))
+    assert main(["eval", "--world", str(broken), "--device", "cpu"]) == 2
+    assert "dynamics.safetensors does not match" in _error_line(capsys)
+
+
+def test_nan_loss_stops_the_run_naming_stage_and_step(tmp_path, capsys, monkeypatch):
+    from nanogenie.models.lam import LatentActionModel
+
+    real = LatentActionModel.training_loss
+
+    def poisoned(self, frames):
+        loss, metrics = real(self, frames)
+        return loss * float("nan"), metrics
+
+    monkeypatch.setattr(LatentActionModel, "training_loss", poisoned)
+    code = main(["train", "--world", "sonic", "--preset", "tiny", "--out", str(tmp_path / "w"), "--steps", "3",
+                 "--device", "cpu"])
+    line = _error_line(capsys)
+    assert code == 2 and "lam loss became nan at step 1" in line
+    assert (tmp_path / "w" / "run" / "tokenizer.safetensors").is_file()  # finished stages are kept
+
+
+@pytest.mark.slow
+def test_killed_training_resumes_from_its_last_checkpoint(tmp_path):
+    out = tmp_path / "w"
+    command = [sys.executable, "-m", "nanogenie.cli", "train", "--world", "sonic", "--preset", "tiny",
+               "--out", str(out), "--stage", "tokenizer", "--steps", "150", "--device", "cpu"]
+    checkpoints = out / "run" / "checkpoints" / "tokenizer"
+    child = subprocess.Popen(command, env=_child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not list(checkpoints.glob("step_*")) and time.monotonic() < deadline and child.poll() is None:
+            time.sleep(0.01)
+        child.send_signal(signal.SIGKILL)
+    finally:
+        child.wait()
+    assert child.returncode == -signal.SIGKILL, "the run ended before it could be killed"
+    steps_at_kill = sorted(int(p.name.split("_")[1]) for p in checkpoints.glob("step_*"))
+    assert steps_at_kill and steps_at_kill[-1] < 150
+    resumed = subprocess.run(command + ["--resume"], env=_child_env(), capture_output=True, text=True, timeout=120)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    first = int(resumed.stderr.split("resuming from step ")[1].split()[0])
+    assert first == steps_at_kill[-1]  # continues from the newest checkpoint, at most one interval lost
+    assert (checkpoints / "step_00000150").is_dir() and (out / "run" / "tokenizer.safetensors").is_file()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_torchrun_two_gloo_processes_train_a_bundle():
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+               "--master_addr", "127.0.0.1", "--master_port", str(_free_port()),
+               "-m", "nanogenie.cli", "train", "--world", "pong", "--preset", "tiny",
+               "--steps", "4", "--device", "cpu"]  # no --out: the user's worlds folder
+    # A session of its own, so a hung run's workers can be ended with it.
+    child = subprocess.Popen(command, env=_child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             start_new_session=True)
+    try:
+        _, stderr = child.communicate(timeout=180)
+    finally:
+        if child.poll() is None:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
+    assert child.returncode == 0, stderr[-3000:]
+    # Each stage ends with a check that both ranks hold bit-identical weights (it raises otherwise).
+    world = load_world("pong")
+    assert world.path == user_worlds_dir() / "pong" and world.meta["eval"]["rollout_psnr"]
