@@ -90,7 +90,7 @@ def _add_play_bench(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--keymap", help="keymap .toml; default: the world's own")
     p.add_argument("--scale", type=_positive_int, default=8, help="window pixels per frame pixel")
     p.add_argument("--fps", type=_positive_int, help="frames per second to aim for; default: the world's")
-    p.add_argument("--record", metavar="FILE.mp4", help="record what you play (mp4 + .json action log)")
+    p.add_argument("--record", metavar="FILE.mp4", help="record what you play (mp4 or .gif, + .json action log)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", help="auto | cpu | cuda")
     p.add_argument("--steps", type=_positive_int, help="MaskGIT steps per frame; default: the world's")

@@ -31,6 +31,7 @@ class TokenizerConfig:
     heads: int = 4
     levels: list[int] = field(default_factory=lambda: [8, 5, 5, 5])  # FSQ levels: 1000 codes
     context_frames: int = 16  # longest clip the temporal attention (and the play cache) sees
+    encoder_temporal: bool = True  # encoder attends over time (False: tokens of a frame depend on it alone)
     decoder_temporal: bool = False  # decoder attends over time too (then play decodes through a KV cache)
 
     def __post_init__(self) -> None:
@@ -96,12 +97,18 @@ class DynamicsConfig:
 
 @dataclass
 class TrainConfig:
-    """How each stage trains. Steps are optimizer steps; batches are clips of `clip_frames` frames."""
+    """How each stage trains. Steps are optimizer steps; a stage's batch is `<stage>_batch_size` clips of
+    `<stage>_clip_frames` frames. The LAM and dynamics clips should match their models' context_frames:
+    temporal attention never learns offsets longer than the clips it trained on."""
 
     data_frames: int = 60_000  # frames generated from the simulator when no --data is given
-    clip_frames: int = 16  # T of a training clip
     frame_skip: int = 1
-    batch_size: int = 16
+    tokenizer_clip_frames: int = 4  # 1 suits a tokenizer without temporal attention (encoder_temporal=False)
+    tokenizer_batch_size: int = 16
+    lam_clip_frames: int = 16
+    lam_batch_size: int = 16
+    dynamics_clip_frames: int = 16
+    dynamics_batch_size: int = 16
     tokenizer_steps: int = 3000
     lam_steps: int = 2000
     dynamics_steps: int = 4000
@@ -117,6 +124,12 @@ class TrainConfig:
     seed: int = 0
     amp: bool = True  # bf16 autocast on CUDA (ignored on CPU)
     compile: bool = False  # torch.compile the models on CUDA
+
+    def clip_frames(self, stage: str) -> int:
+        return getattr(self, f"{stage}_clip_frames")
+
+    def batch_size(self, stage: str) -> int:
+        return getattr(self, f"{stage}_batch_size")
 
 
 @dataclass
@@ -174,20 +187,27 @@ def _tiny() -> WorldConfig:
         lam=LAMConfig(patch_size=8, width=32, encoder_depth=1, decoder_depth=1, heads=2, levels=[4],
                       context_frames=4),
         dynamics=DynamicsConfig(width=32, depth=2, heads=2, context_frames=4, maskgit_steps=2),
-        train=TrainConfig(data_frames=400, clip_frames=4, batch_size=4, tokenizer_steps=20, lam_steps=20,
-                          dynamics_steps=20, checkpoint_every=10, warmup_steps=2, eval_episodes=2,
+        train=TrainConfig(data_frames=400, tokenizer_clip_frames=2, tokenizer_batch_size=4, lam_clip_frames=4,
+                          lam_batch_size=4, dynamics_clip_frames=4, dynamics_batch_size=4, tokenizer_steps=20,
+                          lam_steps=20, dynamics_steps=20, checkpoint_every=10, warmup_steps=2, eval_episodes=2,
                           eval_clips=4, log_every=1),
     )
 
 
 def _cpu() -> WorldConfig:
-    # Trains a playable 64x64 world on a 2-core CPU and plays it at >= 15 frames/s there. Play cost is
+    # Trains a playable 64x64 world on a CPU and plays it at >= 15 frames/s on 2 cores. Play cost is
     # the dynamics (K+1 passes of P=256 tokens per frame) plus the tokenizer decoder; the encoders only
-    # run in training, so they are deeper. Measured: docs/BENCHMARKS.md.
+    # run in training, so they are deeper. Training cost decides the rest (one core, measured in
+    # docs/BENCHMARKS.md): the tokenizer is per-frame, so it trains on single frames (16 per step
+    # where a 4-frame clip would give 4 distinct scenes); the LAM sees 8-frame clips; the dynamics trains
+    # at its full 16-frame play context, with few clips per step (tokens per step set the cost).
     return WorldConfig(
-        tokenizer=TokenizerConfig(width=128, encoder_depth=4, decoder_depth=3, heads=4),
-        lam=LAMConfig(width=128, encoder_depth=4, decoder_depth=3, heads=4),
+        tokenizer=TokenizerConfig(width=128, encoder_depth=4, decoder_depth=3, heads=4, encoder_temporal=False),
+        lam=LAMConfig(width=128, encoder_depth=4, decoder_depth=3, heads=4, context_frames=8),
         dynamics=DynamicsConfig(width=128, depth=4, heads=4, maskgit_steps=4),
+        train=TrainConfig(data_frames=30_000, tokenizer_clip_frames=1, tokenizer_batch_size=16, lam_clip_frames=8,
+                          lam_batch_size=8, dynamics_clip_frames=16, dynamics_batch_size=4, tokenizer_steps=1500,
+                          lam_steps=1000, dynamics_steps=1400, checkpoint_every=100),
     )
 
 
@@ -197,7 +217,8 @@ def _gpu() -> WorldConfig:
         tokenizer=TokenizerConfig(width=256, encoder_depth=6, decoder_depth=6, heads=8),
         lam=LAMConfig(width=256, encoder_depth=6, decoder_depth=6, heads=8),
         dynamics=DynamicsConfig(width=512, depth=12, heads=8, maskgit_steps=8),
-        train=TrainConfig(data_frames=200_000, batch_size=32, tokenizer_steps=20_000, lam_steps=10_000,
+        train=TrainConfig(data_frames=200_000, tokenizer_batch_size=32, lam_batch_size=32, dynamics_batch_size=32,
+                          tokenizer_steps=20_000, lam_steps=10_000,
                           dynamics_steps=30_000, lr=6e-4, checkpoint_every=1000, compile=True),
     )
 

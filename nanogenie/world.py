@@ -167,17 +167,26 @@ def _atomic_write_bytes(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
+def _stored(tensor):
+    tensor = tensor.detach().to("cpu").contiguous()
+    return tensor.half() if tensor.is_floating_point() else tensor
+
+
 def save_world(path: str | os.PathLike, name: str, config: WorldConfig, tokenizer, lam, dynamics,
                prompt: np.ndarray, fps: int = 10, keymap: str | None = None, keymap_toml: str | None = None,
                action_names: list[str] | None = None, data: dict[str, Any] | None = None,
                evaluation: dict[str, Any] | None = None) -> Path:
-    """Write a bundle; each file lands atomically (temp file + rename), world.json last."""
+    """Write a bundle; each file lands atomically (temp file + rename), world.json last.
+
+    Weights are stored as float16: half the size of a bundle in git, and play computes in fp32 on a CPU
+    or bf16 on CUDA from them (loading casts them to the model's dtype). Training checkpoints keep fp32.
+    """
     from safetensors.torch import save as save_tensors
 
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     for module, stem in zip((tokenizer, lam, dynamics), WEIGHT_FILES):
-        state = {k: v.detach().to("cpu").contiguous() for k, v in module.state_dict().items()}
+        state = {k: _stored(v) for k, v in module.state_dict().items()}
         _atomic_write_bytes(path / f"{stem}.safetensors", save_tensors(state))
     tmp = path / "prompt.tmp.npz"
     np.savez_compressed(tmp, frames=np.asarray(prompt, dtype=np.uint8))

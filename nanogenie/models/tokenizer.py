@@ -1,7 +1,7 @@
 """Video tokenizer: frames (B, T, 3, H, W) in [-1, 1] <-> tokens (B, T, P) in [0, prod(levels)).
 
 Notation: B batch, T frames, P = (H/p)^2 patches of p x p pixels, D width, d = len(levels).
-Patch embedding (conv) -> ST encoder (causal in time) -> FSQ -> decoder -> linear pixel head.
+Patch embedding (conv) -> ST encoder (causal in time, unless `encoder_temporal` is off) -> FSQ -> decoder -> linear pixel head.
 
 The decoder is per-frame (spatial attention only) unless `decoder_temporal` is set: a frame's tokens
 then decode the same way wherever they come from, so generated frames cannot accumulate decoder
@@ -34,7 +34,8 @@ class VideoTokenizer(nn.Module):
         self.side = cfg.image_size // p  # patches per row
         self.patch_embed = nn.Conv2d(3, d, kernel_size=p, stride=p)
         self.encoder_pos = nn.Parameter(torch.randn(cfg.tokens_per_frame, d) * 0.02)  # (P, D)
-        self.encoder = STTransformer(d, cfg.encoder_depth, cfg.heads, cfg.context_frames, temporal=True)
+        self.encoder = STTransformer(d, cfg.encoder_depth, cfg.heads, cfg.context_frames,
+                                     temporal=cfg.encoder_temporal)
         self.fsq = FSQ(cfg.levels)
         self.to_code = nn.Linear(d, self.fsq.dim)
         self.from_code = nn.Linear(self.fsq.dim, d)

@@ -1,4 +1,4 @@
-"""Recordings: an H.264 mp4 of what was played plus a JSON action log beside it (x.mp4 -> x.json).
+"""Recordings: an H.264 mp4 (or a GIF) of what was played plus a JSON action log beside it (x.mp4 -> x.json).
 
 The log holds everything needed to play the same frames again (`nanogenie play --replay x.json`):
 the world, seed, device, MaskGIT steps and temperature, the actions stepped since the last reset
@@ -20,6 +20,8 @@ from nanogenie.errors import UserError
 from nanogenie.play.runner import RESET, FrameItem
 
 LOG_FORMAT = 1
+VIDEO_SUFFIXES = (".mp4", ".gif")
+GIF_COLOURS = 256  # GIF frames are paletted: each frame gets the 256 colours that cover most of it
 
 
 def log_path_for(video_path: str | os.PathLike) -> Path:
@@ -39,6 +41,29 @@ def upscale(frame: np.ndarray, scale: int, even: bool = False) -> np.ndarray:
     return big
 
 
+def paletted(frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(H, W, 3) uint8 -> palette (C<=256, 3) uint8 and indices (H, W) uint8 of each pixel's nearest colour.
+
+    The palette is the most frequent colours after rounding to 5 bits per channel: exact for the flat
+    colours of the simulators, close for generated frames.
+    """
+    pixels = frame.reshape(-1, 3).astype(np.int32)
+    binned = (pixels >> 3) @ np.array([1024, 32, 1])  # (N,) 15-bit colour bins
+    bins, counts = np.unique(binned, return_counts=True)
+    top = bins[np.argsort(-counts, kind="stable")[:GIF_COLOURS]]
+    # Each kept bin's colour is the mean of its pixels, so flat colours come back exactly.
+    palette = np.stack([pixels[binned == b].mean(axis=0) for b in top]).round().astype(np.uint8)
+    distance = ((pixels[:, None, :] - palette[None].astype(np.int32)) ** 2).sum(axis=-1)  # (N, C)
+    return palette, distance.argmin(axis=1).astype(np.uint8).reshape(frame.shape[:2])
+
+
+def _rows_padded(image: np.ndarray, line_size: int) -> bytes:
+    """A (H, W) uint8 image as plane bytes whose rows are `line_size` long (planes may pad rows)."""
+    padded = np.zeros((image.shape[0], line_size), np.uint8)
+    padded[:, :image.shape[1]] = image
+    return padded.tobytes()
+
+
 class Recorder:
     """Writes frames as they come; `close()` (or leaving the `with` block, for any reason) finalises
     both files: the encoder is flushed so the mp4 has its trailer, and the log is written."""
@@ -47,8 +72,10 @@ class Recorder:
                  prefix: list[int] | None = None):
         self.path = Path(path)
         self.log_path = log_path_for(self.path)
-        if self.path.suffix.lower() != ".mp4":
-            raise UserError(f"recording {self.path} must end in .mp4 (the action log goes to a .json beside it)")
+        if self.path.suffix.lower() not in VIDEO_SUFFIXES:
+            raise UserError(f"recording {self.path} must end in .mp4 or .gif (the action log goes to a .json "
+                            f"beside it)")
+        self.gif = self.path.suffix.lower() == ".gif"
         if not self.path.parent.is_dir():
             raise UserError(f"cannot record to {self.path}: folder {self.path.parent} does not exist")
         self.fps, self.scale = int(fps), int(scale)
@@ -70,18 +97,36 @@ class Recorder:
             self._container = av.open(str(self.path), "w")
         except OSError as err:
             raise UserError(f"cannot write recording {self.path} ({err})") from None
-        stream = self._container.add_stream("libx264", rate=self.fps)
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        stream.options = {"crf": "18", "preset": "veryfast"}
+        if self.gif:
+            stream = self._container.add_stream("gif", rate=self.fps)
+            stream.width, stream.height, stream.pix_fmt = width, height, "pal8"
+        else:
+            stream = self._container.add_stream("libx264", rate=self.fps)
+            stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+            stream.options = {"crf": "18", "preset": "veryfast"}
         self._stream = stream
 
-    def write(self, item: FrameItem) -> None:
+    def _video_frame(self, frame: np.ndarray):
         import av
 
-        big = upscale(item.frame, self.scale, even=True)
+        if not self.gif:
+            return av.VideoFrame.from_ndarray(upscale(frame, self.scale, even=True), format="rgb24")
+        # The encoder cannot convert RGB to a palette itself; index the small frame, then upscale it.
+        palette, indices = paletted(frame)
+        big = upscale(indices[..., None], self.scale)[..., 0]
+        video_frame = av.VideoFrame(big.shape[1], big.shape[0], "pal8")
+        video_frame.planes[0].update(_rows_padded(big, video_frame.planes[0].line_size))
+        bgra = np.zeros((256, 4), np.uint8)
+        bgra[:len(palette), :3] = palette[:, ::-1]
+        bgra[:, 3] = 255
+        video_frame.planes[1].update(bgra.tobytes())
+        return video_frame
+
+    def write(self, item: FrameItem) -> None:
+        video_frame = self._video_frame(item.frame)
         if self._container is None:
-            self._open(*big.shape[:2])
-        for packet in self._stream.encode(av.VideoFrame.from_ndarray(big, format="rgb24")):
+            self._open(video_frame.height, video_frame.width)
+        for packet in self._stream.encode(video_frame):
             self._container.mux(packet)
         event: dict[str, int | bool] = {"frame": len(self.events)}
         if item.action == RESET:

@@ -32,10 +32,11 @@ def pixel_stage(name: str, module: torch.nn.Module, data: VideoData, spans: list
                 device: str, steps: int) -> Stage:
     """Tokenizer or LAM: trains on pixel clips (B, T, 3, H, W) from the training spans."""
     train = config.train
-    clips = ClipDataset(data, spans, train.clip_frames, train.frame_skip)
+    clips = ClipDataset(data, spans, train.clip_frames(name), train.frame_skip)
+    batch_size = train.batch_size(name)
 
     def sample(generator: torch.Generator, rank: int, world_size: int) -> tuple[torch.Tensor]:
-        picks = sample_indices(len(clips), train.batch_size, generator, rank, world_size)
+        picks = sample_indices(len(clips), batch_size, generator, rank, world_size)
         frames = torch.stack([clips[i]["frames"] for i in picks])  # (B, T, 3, H, W)
         return (frames.to(device, non_blocking=True),)
 
@@ -94,14 +95,15 @@ def precompute_tokens_and_actions(tokenizer, lam, data: VideoData, spans: list[S
     sequences back to back on `device`, and the clip starts (C,) into them.
     """
     train = config.train
-    window = train.clip_frames
+    window = train.clip_frames("dynamics")
     seqs = sequences(spans, train.frame_skip, window)
     tokenizer.eval()
     lam.eval()
-    # Tokens: disjoint windows (the last pulled back). Actions: windows overlapping by one frame, so
-    # every transition inside a sequence gets labelled.
+    # Tokens: disjoint windows (the last pulled back). Actions: windows of the LAM's training length
+    # overlapping by one frame, so every transition inside a sequence gets labelled.
     seq_tokens = apply_in_windows(tokenizer.encode, data, seqs, window, window, device, train.amp)
-    seq_actions = apply_in_windows(lam.infer_actions, data, seqs, window, window - 1, device, train.amp)
+    lam_window = min(window, train.clip_frames("lam"))
+    seq_actions = apply_in_windows(lam.infer_actions, data, seqs, lam_window, lam_window - 1, device, train.amp)
     small = config.tokenizer.codebook_size < 2**15  # int16 halves the memory of the token array
     tokens = torch.cat(seq_tokens).to(torch.int16 if small else torch.int32)
     actions = torch.cat([torch.cat((a.long(), a.new_full((1,), -1).long())) for a in seq_actions])
@@ -115,12 +117,12 @@ def held_out_action_pairs(lam, data: VideoData, spans: list[Span], config: World
                           ) -> tuple[np.ndarray, np.ndarray]:
     """(true actions, LAM actions) for every transition in the spans; empty when the data has no actions."""
     train = config.train
-    seqs = sequences(spans, train.frame_skip, train.clip_frames)
+    window = train.clip_frames("lam")
+    seqs = sequences(spans, train.frame_skip, window)
     if data.actions is None or not seqs:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     lam.eval()
-    latent = apply_in_windows(lam.infer_actions, data, seqs, train.clip_frames, train.clip_frames - 1, device,
-                              train.amp)
+    latent = apply_in_windows(lam.infer_actions, data, seqs, window, window - 1, device, train.amp)
     truth = np.concatenate([data.actions[index[:-1]] for index in seqs]).astype(np.int64)
     return truth, torch.cat(latent).numpy().astype(np.int64)
 
@@ -129,11 +131,11 @@ def dynamics_stage(dynamics, tokens: torch.Tensor, actions: torch.Tensor, clip_s
                    config: WorldConfig, steps: int) -> Stage:
     """Dynamics: trains on token clips (B, T, P) with the LAM's actions (B, T-1)."""
     train = config.train
-    offsets = torch.arange(train.clip_frames, device=tokens.device)  # (T,)
+    offsets = torch.arange(train.clip_frames("dynamics"), device=tokens.device)  # (T,)
     starts = torch.from_numpy(clip_starts).to(tokens.device)
 
     def sample(generator: torch.Generator, rank: int, world_size: int) -> tuple[torch.Tensor, torch.Tensor]:
-        picks = torch.tensor(sample_indices(len(starts), train.batch_size, generator, rank, world_size),
+        picks = torch.tensor(sample_indices(len(starts), train.batch_size("dynamics"), generator, rank, world_size),
                              device=tokens.device)
         index = starts[picks, None] + offsets  # (B, T)
         return tokens[index].long(), actions[index[:, :-1]]

@@ -60,3 +60,22 @@ def test_training_overfits_one_clip():
     assert set(first) >= {"loss", "psnr", "code_usage"}
     assert 0 < metrics["code_usage"] <= 1
     assert metrics["psnr"] > first["psnr"] + 6, (first, metrics)
+
+
+@pytest.mark.parametrize("encoder_temporal", [False, True])
+def test_per_frame_encoder_ignores_other_frames(encoder_temporal):
+    # encoder_temporal=False (the cpu preset) makes a frame's tokens a function of that frame alone, so
+    # training on single frames and encoding whole clips give the same tokens.
+    cfg = dataclasses.replace(preset("tiny").tokenizer, encoder_temporal=encoder_temporal)
+    torch.manual_seed(0)
+    tokenizer = VideoTokenizer(cfg).eval()
+    clip = _clip(batch=1, frames=4)
+    changed = clip.clone()
+    changed[:, 0] = -changed[:, 0]  # a different first frame
+    whole, with_changed_past = tokenizer.encode(clip), tokenizer.encode(changed)
+    assert torch.equal(whole[:, :1], tokenizer.encode(clip[:, :1]))  # causal either way
+    later_equal = torch.equal(whole[:, 1:], with_changed_past[:, 1:])
+    assert later_equal == (not encoder_temporal)
+    if not encoder_temporal:
+        singles = torch.cat([tokenizer.encode(clip[:, t:t + 1]) for t in range(4)], dim=1)
+        assert torch.equal(whole, singles)

@@ -1,0 +1,50 @@
+import json
+
+import numpy as np
+import pytest
+
+from nanogenie.errors import UserError
+from nanogenie.play.recorder import Recorder, paletted, upscale
+from nanogenie.play.runner import RESET, FrameItem
+
+
+def flat_colour_frames(count=6, size=16, seed=0):
+    """Frames like the simulators': a sky, a ground and a block that moves, in a handful of colours."""
+    rng = np.random.default_rng(seed)
+    colours = rng.integers(0, 256, (3, 3), dtype=np.uint8)
+    frames = np.empty((count, size, size, 3), np.uint8)
+    for t in range(count):
+        frames[t] = colours[0]
+        frames[t, size * 3 // 4:] = colours[1]
+        frames[t, 4:8, t:t + 4] = colours[2]
+    return frames
+
+
+def record(path, frames, scale):
+    with Recorder(path, fps=10, scale=scale, meta={"world": "test"}) as recorder:
+        for i, frame in enumerate(frames):
+            recorder.write(FrameItem(frame=frame, action=RESET if i == 0 else 2, index=i, serial=i + 1, model_ms=1.0))
+
+
+def test_gif_of_flat_colours_decodes_to_the_exact_upscaled_frames(tmp_path, decode):
+    frames = flat_colour_frames()
+    record(tmp_path / "run.gif", frames, scale=3)
+    decoded = decode(tmp_path / "run.gif")
+    assert len(decoded) == len(frames)
+    for got, want in zip(decoded, frames):
+        np.testing.assert_array_equal(got, upscale(want, 3))
+    log = json.loads((tmp_path / "run.json").read_text())
+    assert log["video"] == "run.gif" and [e.get("action") for e in log["events"]] == [None, 2, 2, 2, 2, 2]
+
+
+def test_palette_of_a_many_coloured_frame_stays_close():
+    frame = np.random.default_rng(1).integers(0, 256, (32, 32, 3), dtype=np.uint8)  # 1024 colours, worst case
+    palette, indices = paletted(frame)
+    assert len(palette) == 256 and indices.shape == (32, 32)
+    error = np.abs(palette[indices].astype(int) - frame).mean()
+    assert error < 40  # nearest of 256 colours; a flat-colour frame is exact (test above)
+
+
+def test_other_suffixes_are_refused(tmp_path):
+    with pytest.raises(UserError, match=r"\.mp4 or \.gif"):
+        Recorder(tmp_path / "run.avi", fps=10)
