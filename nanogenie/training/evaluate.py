@@ -83,6 +83,7 @@ def evaluate_world(world, data: VideoData, spans: list[Span], device: str, seed:
     frames_all, true_actions_all = eval_clips(data, spans, cfg.train.eval_clips, cfg.train.frame_skip)
     num_actions = world.num_actions
     tok_psnr, tokens_seen, latent_seen, rollout_psnr = [], [], [], {h: [] for h in HORIZONS}
+    copy_psnr = {h: [] for h in HORIZONS}  # baseline: the last context frame, repeated
     with_action, with_random = [], []
     for b in range(0, len(frames_all), EVAL_BATCH):
         frames = frames_all[b:b + EVAL_BATCH].to(device)  # (B, T, 3, H, W)
@@ -96,6 +97,7 @@ def evaluate_world(world, data: VideoData, spans: list[Span], device: str, seed:
         generated = _rollout(world, tokens, actions, max(HORIZONS), seed + b)
         for h in HORIZONS:
             rollout_psnr[h].append(psnr(generated[:, h - 1], frames[:, CONTEXT_FRAMES + h - 1]))
+            copy_psnr[h].append(psnr(frames[:, CONTEXT_FRAMES - 1], frames[:, CONTEXT_FRAMES + h - 1]))
         # Controllability at t = CONTEXT_FRAMES: the inferred action against a random one, same noise.
         with_action.append(rollout_psnr[1][-1])
         random_actions = torch.randint(num_actions, actions.shape, device=device,
@@ -117,6 +119,7 @@ def evaluate_world(world, data: VideoData, spans: list[Span], device: str, seed:
         "lam_nmi": round(normalized_mutual_information(truth[known], latent[known]), 4) if has_truth else None,
         "delta_t_psnr": round(_mean(with_action) - _mean(with_random), 3),
         "rollout_psnr": {str(h): _mean(rollout_psnr[h]) for h in HORIZONS},
+        "copy_psnr": {str(h): _mean(copy_psnr[h]) for h in HORIZONS},
         **engine_speed(world, device, seed),
         "clips": len(frames_all),
         "nmi_normalisation": "I(X;Y)/sqrt(H(X)H(Y))",

@@ -19,6 +19,7 @@ from nanogenie.play.keymap import load_keymap
 from nanogenie.world import load_world, user_worlds_dir
 
 FIGURES = {"tokenizer_psnr", "tokenizer_code_usage", "lam_code_usage", "lam_nmi", "delta_t_psnr", "rollout_psnr",
+           "copy_psnr",
            "ms_per_frame", "play_fps", "device"}
 
 
@@ -39,7 +40,8 @@ def test_train_writes_a_loadable_bundle_with_eval_keymap_and_plots(trained):
     world = load_world(trained)
     assert world.prompt.shape == (4, 16, 16, 3) and world.num_actions == 4
     assert world.action_names[:3] == ["idle", "left", "right"]
-    assert FIGURES <= set(world.meta["eval"]) and set(world.meta["eval"]["rollout_psnr"]) == {"1", "4", "16"}
+    figures = world.meta["eval"]
+    assert FIGURES <= set(figures) and set(figures["rollout_psnr"]) == set(figures["copy_psnr"]) == {"1", "4", "16"}
     data = world.meta["data"]
     assert data["env"] == "sonic" and data["frames"] == 400 and data["splits"]["test"]
     held_out = {tuple(s) for s in data["splits"]["test"]}
