@@ -60,7 +60,8 @@ class LAMConfig:
     heads: int = 4
     levels: list[int] = field(default_factory=lambda: [8])  # FSQ levels: |A| = prod(levels)
     context_frames: int = 16
-    input_mask_rate: float = 0.25  # training: fraction of x_t's patches hidden from the decoder
+    decoder_history: bool = True  # decoder sees x_<=t, not only x_t: velocities need no code (lam.py)
+    input_mask_rate: float = 0.25  # training: fraction of the past frames' patches hidden from the decoder
     usage_weight: float = 0.1  # weight of the batch code-usage (entropy of the mean code) term
 
     def __post_init__(self) -> None:
@@ -207,7 +208,7 @@ def _cpu() -> WorldConfig:
         dynamics=DynamicsConfig(width=128, depth=4, heads=4, maskgit_steps=4),
         train=TrainConfig(data_frames=30_000, tokenizer_clip_frames=1, tokenizer_batch_size=16, lam_clip_frames=8,
                           lam_batch_size=8, dynamics_clip_frames=16, dynamics_batch_size=4, tokenizer_steps=1500,
-                          lam_steps=1000, dynamics_steps=1400, checkpoint_every=100),
+                          lam_steps=800, dynamics_steps=1100, checkpoint_every=100),
     )
 
 

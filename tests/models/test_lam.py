@@ -42,6 +42,7 @@ def test_decoder_sees_the_next_frame_only_through_the_action():
     predicted[:, 1].sum().backward()
     assert frames.grad[:, 2:].abs().sum() == 0  # no path from x_2, x_3 to the prediction of x_2
     assert frames.grad[:, 1].abs().sum() > 0  # x_1 (the frame before) is used
+    assert frames.grad[:, 0].abs().sum() > 0  # and the history before it (velocities need no code)
     # and with the action's path kept, x_2 does reach the prediction: through a_1 only
     frames.grad = None
     lam.predict_next(frames[:, :-1], lam.action_codes(frames))[:, 1].sum().backward()
