@@ -8,12 +8,11 @@ FSQ quantises it to one of A codes.
 
 Decoder (training only): reconstructs x_t+1 from the past x_<=t (causal in time) and a_t. It never
 sees x_t+1 (`predict_next` gets only the previous frames), so what changes from x_t to x_t+1 must come
-through a_t, except what the past already predicts. That exception matters: a decoder that saw only
-x_t could not know velocities (the hero's momentum, the ball's flight), and the 8 codes were spent on
-them instead of on the controls (measured: NMI with the true actions 0.016 on sonic, 0.013 on pong,
-docs/BENCHMARKS.md). With the history (`decoder_history`, the default), the code carries what the past
-cannot predict: the player's input. Guards against the known collapse (one or two codes used, or
-codes that carry nothing the decoder needs):
+through a_t, except what the past already predicts. A decoder that saw only x_t could not know
+velocities (the hero's momentum, the ball's flight), so the codes would have to carry them instead of
+the controls; with the history (`decoder_history`, the default) they need not. This alone did not make
+the codes follow the controls in a CPU-sized run (docs/BENCHMARKS.md, "Latent actions").
+Guards against the known collapse (one or two codes used, or codes that carry nothing the decoder needs):
   * a random fraction of the past frames' patches is hidden from the decoder, so copying is not enough;
   * a code-usage term maximises the entropy of the batch-mean soft code assignment, so the batch
     spreads over all A codes; `code_usage` (fraction of codes used in the batch) is reported.
