@@ -60,7 +60,7 @@ class LAMConfig:
     heads: int = 4
     levels: list[int] = field(default_factory=lambda: [8])  # FSQ levels: |A| = prod(levels)
     context_frames: int = 16
-    decoder_history: bool = True  # decoder sees x_<=t, not only x_t: velocities need no code (lam.py)
+    decoder_history: bool = False  # decoder sees x_<=t, not only x_t: velocities need no code (lam.py)
     input_mask_rate: float = 0.25  # training: fraction of the past frames' patches hidden from the decoder
     usage_weight: float = 0.1  # weight of the batch code-usage (entropy of the mean code) term
 
@@ -173,7 +173,13 @@ class WorldConfig:
         for f in dataclasses.fields(cls):
             sub_cls = f.default_factory().__class__  # type: ignore[misc]
             known = {g.name for g in dataclasses.fields(sub_cls)}
-            given = d.get(f.name, {})
+            given = dict(d.get(f.name, {}))
+            if f.name == "train":  # bundle format 1 before per-stage clips: one clip length and batch for all
+                for old in ("clip_frames", "batch_size"):
+                    if old in given:
+                        value = given.pop(old)
+                        for stage in ("tokenizer", "lam", "dynamics"):
+                            given.setdefault(f"{stage}_{old}", value)
             unknown = set(given) - known
             _check(not unknown, f"unknown {f.name} config field(s) {sorted(unknown)}; known: {sorted(known)}")
             parts[f.name] = sub_cls(**given)
@@ -186,7 +192,7 @@ def _tiny() -> WorldConfig:
         tokenizer=TokenizerConfig(image_size=16, patch_size=4, width=32, encoder_depth=1, decoder_depth=1,
                                   heads=2, levels=[4, 4], context_frames=4),
         lam=LAMConfig(patch_size=8, width=32, encoder_depth=1, decoder_depth=1, heads=2, levels=[4],
-                      context_frames=4),
+                      context_frames=4, decoder_history=True),
         dynamics=DynamicsConfig(width=32, depth=2, heads=2, context_frames=4, maskgit_steps=2),
         train=TrainConfig(data_frames=400, tokenizer_clip_frames=2, tokenizer_batch_size=4, lam_clip_frames=4,
                           lam_batch_size=4, dynamics_clip_frames=4, dynamics_batch_size=4, tokenizer_steps=20,
@@ -204,7 +210,8 @@ def _cpu() -> WorldConfig:
     # at its full 16-frame play context, with few clips per step (tokens per step set the cost).
     return WorldConfig(
         tokenizer=TokenizerConfig(width=128, encoder_depth=4, decoder_depth=3, heads=4, encoder_temporal=False),
-        lam=LAMConfig(width=128, encoder_depth=4, decoder_depth=3, heads=4, context_frames=8),
+        lam=LAMConfig(width=128, encoder_depth=4, decoder_depth=3, heads=4, context_frames=8,
+                      decoder_history=True),
         dynamics=DynamicsConfig(width=128, depth=4, heads=4, maskgit_steps=4),
         train=TrainConfig(data_frames=30_000, tokenizer_clip_frames=1, tokenizer_batch_size=16, lam_clip_frames=8,
                           lam_batch_size=8, dynamics_clip_frames=16, dynamics_batch_size=4, tokenizer_steps=1500,
@@ -216,7 +223,7 @@ def _gpu() -> WorldConfig:
     # Larger models for a CUDA machine: same data contract, wider and deeper.
     return WorldConfig(
         tokenizer=TokenizerConfig(width=256, encoder_depth=6, decoder_depth=6, heads=8),
-        lam=LAMConfig(width=256, encoder_depth=6, decoder_depth=6, heads=8),
+        lam=LAMConfig(width=256, encoder_depth=6, decoder_depth=6, heads=8, decoder_history=True),
         dynamics=DynamicsConfig(width=512, depth=12, heads=8, maskgit_steps=8),
         train=TrainConfig(data_frames=200_000, tokenizer_batch_size=32, lam_batch_size=32, dynamics_batch_size=32,
                           tokenizer_steps=20_000, lam_steps=10_000,

@@ -10,7 +10,7 @@ Decoder (training only): reconstructs x_t+1 from the past x_<=t (causal in time)
 sees x_t+1 (`predict_next` gets only the previous frames), so what changes from x_t to x_t+1 must come
 through a_t, except what the past already predicts. A decoder that saw only x_t could not know
 velocities (the hero's momentum, the ball's flight), so the codes would have to carry them instead of
-the controls; with the history (`decoder_history`, the default) they need not. This alone did not make
+the controls; with the history (`decoder_history`, on in every preset) they need not. This alone did not make
 the codes follow the controls in a CPU-sized run (docs/BENCHMARKS.md, "Latent actions").
 Guards against the known collapse (one or two codes used, or codes that carry nothing the decoder needs):
   * a random fraction of the past frames' patches is hidden from the decoder, so copying is not enough;
