@@ -1,0 +1,27 @@
+"""The worlds in assets/worlds are what a fresh clone plays: each must load, play and map its keys."""
+
+import numpy as np
+import pytest
+
+from nanogenie.play.engine import Engine
+from nanogenie.play.keymap import load_keymap
+from nanogenie.world import SHIPPED_WORLDS, load_world
+
+SHIPPED = sorted(p.parent.name for p in SHIPPED_WORLDS.glob("*/world.json"))
+
+
+def test_sonic_and_pong_ship():
+    assert {"sonic", "pong"} <= set(SHIPPED)
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_world_loads_plays_and_has_a_valid_keymap(name):
+    world = load_world(name, "cpu")
+    assert world.path == SHIPPED_WORLDS / name  # found without training anything
+    assert sum(p.stat().st_size for p in world.path.iterdir()) < 20e6
+    keymap = load_keymap(world.keymap_path, world.num_actions)
+    engine = Engine(world, device="cpu", seed=0)
+    engine.reset()
+    frames = [engine.step(keymap.idle) for _ in range(3)]
+    size = world.config.tokenizer.image_size
+    assert all(f.shape == (size, size, 3) and f.dtype == np.uint8 for f in frames)
