@@ -14,9 +14,10 @@ from pathlib import Path
 import torch
 
 from nanogenie.config import preset
-from nanogenie.data import ClipDataset, load_dataset
+from nanogenie.data import load_dataset
 from nanogenie.models.tokenizer import VideoTokenizer
-from nanogenie.training.loop import lr_at, make_optimizer, sample_indices, step_seed
+from nanogenie.training.loop import lr_at, make_optimizer, step_seed
+from nanogenie.training.stages import pixel_stage
 
 
 def main(run: Path, arm: str, steps: int) -> None:
@@ -29,16 +30,16 @@ def main(run: Path, arm: str, steps: int) -> None:
         fsq.forward = lambda z: fsq.bound(z.float()) / fsq.half_width  # same range, no rounding
     data = load_dataset(run / "run" / "data.h5")
     spans = [tuple(s) for s in json.loads((run / "run" / "splits.json").read_text())["train"]]
-    clips = ClipDataset(data, spans, train.clip_frames("tokenizer"))
+    # The trainer's own batches; the learning rate follows the full run's schedule, so step k here
+    # matches step k of `nanogenie train` (its loop would rescale the schedule to `steps`).
+    stage = pixel_stage("tokenizer", tokenizer, data, spans, config, "cpu", train.tokenizer_steps)
     optimizer = make_optimizer(tokenizer, train, "cpu")
     began = time.perf_counter()
     for step in range(steps):
         for group in optimizer.param_groups:
             group["lr"] = lr_at(step, train.lr, train.warmup_steps, train.tokenizer_steps)
         generator = torch.Generator().manual_seed(step_seed(train.seed, "tokenizer", step))
-        frames = torch.stack([clips[i]["frames"] for i in sample_indices(len(clips), train.batch_size("tokenizer"),
-                                                                          generator, 0, 1)])
-        loss, metrics = tokenizer.training_loss(frames)
+        loss, metrics = stage.loss(*stage.sample(generator, 0, 1))
         optimizer.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(tokenizer.parameters(), train.grad_clip)

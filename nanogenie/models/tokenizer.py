@@ -1,7 +1,8 @@
 """Video tokenizer: frames (B, T, 3, H, W) in [-1, 1] <-> tokens (B, T, P) in [0, prod(levels)).
 
 Notation: B batch, T frames, P = (H/p)^2 patches of p x p pixels, D width, d = len(levels).
-Patch embedding (conv) -> ST encoder (causal in time, unless `encoder_temporal` is off) -> FSQ -> decoder -> linear pixel head.
+Patch embedding (conv) -> ST encoder (causal in time, unless `encoder_temporal` is off) -> FSQ -> decoder
+-> linear pixel head.
 
 The decoder is per-frame (spatial attention only) unless `decoder_temporal` is set: a frame's tokens
 then decode the same way wherever they come from, so generated frames cannot accumulate decoder

@@ -47,14 +47,17 @@ def paletted(frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     The palette is the most frequent colours after rounding to 5 bits per channel: exact for the flat
     colours of the simulators, close for generated frames.
     """
-    pixels = frame.reshape(-1, 3).astype(np.int32)
+    pixels = frame.reshape(-1, 3).astype(np.int64)
     binned = (pixels >> 3) @ np.array([1024, 32, 1])  # (N,) 15-bit colour bins
-    bins, counts = np.unique(binned, return_counts=True)
-    top = bins[np.argsort(-counts, kind="stable")[:GIF_COLOURS]]
+    bins, in_bin, counts = np.unique(binned, return_inverse=True, return_counts=True)
     # Each kept bin's colour is the mean of its pixels, so flat colours come back exactly.
-    palette = np.stack([pixels[binned == b].mean(axis=0) for b in top]).round().astype(np.uint8)
-    distance = ((pixels[:, None, :] - palette[None].astype(np.int32)) ** 2).sum(axis=-1)  # (N, C)
-    return palette, distance.argmin(axis=1).astype(np.uint8).reshape(frame.shape[:2])
+    sums = np.stack([np.bincount(in_bin, weights=pixels[:, c], minlength=len(bins)) for c in range(3)], axis=1)
+    top = np.argsort(-counts, kind="stable")[:GIF_COLOURS]
+    palette = (sums[top] / counts[top, None]).round().astype(np.uint8)
+    # Nearest palette colour per distinct colour (a frame has few), then per pixel.
+    colours, of_pixel = np.unique(pixels, axis=0, return_inverse=True)
+    distance = ((colours[:, None, :] - palette[None].astype(np.int64)) ** 2).sum(axis=-1)  # (colours, C)
+    return palette, distance.argmin(axis=1).astype(np.uint8)[of_pixel.reshape(-1)].reshape(frame.shape[:2])
 
 
 def _rows_padded(image: np.ndarray, line_size: int) -> bytes:
