@@ -11,6 +11,7 @@ import argparse
 import importlib
 import sys
 
+from nanogenie.config import STAGES
 from nanogenie.errors import UserError
 
 
@@ -70,7 +71,7 @@ def _add_train_eval(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data", help=".h5 dataset; default: generate from the simulator named by --world")
     p.add_argument("--preset", default="cpu", help="tiny | cpu | gpu")
     p.add_argument("--out", help="output folder; default: ~/.nanogenie/worlds/NAME")
-    p.add_argument("--stage", default="all", choices=["all", "tokenizer", "lam", "dynamics"])
+    p.add_argument("--stage", default="all", choices=["all", *STAGES])
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
     p.add_argument("--steps", type=_positive_int, help="override the optimizer steps of every stage that runs")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda")

@@ -50,28 +50,24 @@ class TokenizerConfig:
 
 @dataclass
 class LAMConfig:
-    """Latent action model: frames (B,T,3,H,W) -> actions (B,T-1) in [0, num_actions)."""
+    """Latent action model: frames (B,T,3,H,W) -> actions (B,T-1) in [0, num_actions). A forward model
+    with one head per action; a transition's action is the head that predicted it best (models/lam.py)."""
 
     image_size: int = 64
-    patch_size: int = 8  # coarser than the tokenizer: actions are global, not per-pixel
-    width: int = 128
-    encoder_depth: int = 4
-    decoder_depth: int = 4
-    heads: int = 4
-    levels: list[int] = field(default_factory=lambda: [8])  # FSQ levels: |A| = prod(levels)
-    context_frames: int = 16
-    decoder_history: bool = False  # decoder sees x_<=t, not only x_t: velocities need no code (lam.py)
-    input_mask_rate: float = 0.25  # training: fraction of the past frames' patches hidden from the decoder
-    usage_weight: float = 0.1  # weight of the batch code-usage (entropy of the mean code) term
+    patch_size: int = 4  # the conv net works on a grid of p x p pixel cells (pixel-unshuffle)
+    width: int = 32  # conv channels C (a multiple of 8, for GroupNorm)
+    num_actions: int = 8  # |A|: heads, each predicting one possible next frame
+    history_frames: int = 2  # frames the heads see; 2 makes velocities predictable, so heads split on controls
+    spread: float = 0.05  # share of the loss spread over every head, so a head that never wins still learns
+    reset_after: int = 200  # a head that wins nothing for this many steps restarts as a copy of the busiest
 
     def __post_init__(self) -> None:
-        _check(self.image_size % self.patch_size == 0,
-               f"lam image_size {self.image_size} must be a multiple of patch_size {self.patch_size}")
-        _check(self.width % self.heads == 0, f"lam width {self.width} must divide by heads {self.heads}")
-
-    @property
-    def num_actions(self) -> int:
-        return math.prod(self.levels)
+        _check(self.image_size % (2 * self.patch_size) == 0,
+               f"lam image_size {self.image_size} must be a multiple of 2 x patch_size {self.patch_size}")
+        _check(self.width % 8 == 0 and self.width > 0, f"lam width {self.width} must be a positive multiple of 8")
+        _check(self.num_actions >= 2, f"lam num_actions must be >= 2, got {self.num_actions}")
+        _check(self.history_frames >= 1, f"lam history_frames must be >= 1, got {self.history_frames}")
+        _check(0 <= self.spread < 1, f"lam spread must be in [0, 1), got {self.spread}")
 
 
 @dataclass
@@ -96,25 +92,42 @@ class DynamicsConfig:
         _check(self.maskgit_steps >= 1, "dynamics maskgit_steps must be >= 1")
 
 
+STAGES = ("tokenizer", "lam", "dynamics")  # the order a world trains in
+
+
+@dataclass
+class StageConfig:
+    """How one stage trains: `steps` optimizer steps on batches of `batch_size` clips of `clip_frames`."""
+
+    steps: int
+    clip_frames: int
+    batch_size: int
+    lr: float = 1e-3  # peak, after warmup; cosine decay to 10% of it
+    weight_decay: float = 0.01  # on matrices only
+
+    def __post_init__(self) -> None:
+        _check(self.steps >= 1 and self.clip_frames >= 1 and self.batch_size >= 1,
+               f"stage steps, clip_frames and batch_size must be >= 1, got {self.steps}, {self.clip_frames}, "
+               f"{self.batch_size}")
+        _check(self.lr > 0 and self.weight_decay >= 0, f"stage lr must be > 0 and weight_decay >= 0, got "
+                                                       f"{self.lr}, {self.weight_decay}")
+
+
 @dataclass
 class TrainConfig:
-    """How each stage trains. Steps are optimizer steps; a stage's batch is `<stage>_batch_size` clips of
-    `<stage>_clip_frames` frames. The LAM and dynamics clips should match their models' context_frames:
-    temporal attention never learns offsets longer than the clips it trained on."""
+    """How a world trains: the data, one StageConfig per stage, and what the stages share. The dynamics
+    clips should match its context_frames: temporal attention never learns offsets longer than the
+    clips it trained on."""
 
     data_frames: int = 60_000  # frames generated from the simulator when no --data is given
     frame_skip: int = 1
-    tokenizer_clip_frames: int = 4  # 1 suits a tokenizer without temporal attention (encoder_temporal=False)
-    tokenizer_batch_size: int = 16
-    lam_clip_frames: int = 16
-    lam_batch_size: int = 16
-    dynamics_clip_frames: int = 16
-    dynamics_batch_size: int = 16
-    tokenizer_steps: int = 3000
-    lam_steps: int = 2000
-    dynamics_steps: int = 4000
-    lr: float = 1e-3
-    weight_decay: float = 0.01
+    # clip_frames 1 suits a tokenizer without temporal attention (encoder_temporal=False)
+    tokenizer: StageConfig = field(default_factory=lambda: StageConfig(steps=3000, clip_frames=4, batch_size=16))
+    # the LAM learns from single transitions with their history: history_frames + 1 frames suffice; its
+    # small conv net learns fastest at a higher lr and without decay (docs/BENCHMARKS.md, "Latent actions")
+    lam: StageConfig = field(default_factory=lambda: StageConfig(steps=2000, clip_frames=3, batch_size=32, lr=2e-3,
+                                                                 weight_decay=0.0))
+    dynamics: StageConfig = field(default_factory=lambda: StageConfig(steps=4000, clip_frames=16, batch_size=16))
     warmup_steps: int = 100
     grad_clip: float = 1.0
     checkpoint_every: int = 250  # optimizer steps between checkpoints (the most a kill can lose)
@@ -126,11 +139,9 @@ class TrainConfig:
     amp: bool = True  # bf16 autocast on CUDA (ignored on CPU)
     compile: bool = False  # torch.compile the models on CUDA
 
-    def clip_frames(self, stage: str) -> int:
-        return getattr(self, f"{stage}_clip_frames")
-
-    def batch_size(self, stage: str) -> int:
-        return getattr(self, f"{stage}_batch_size")
+    def stage(self, name: str) -> StageConfig:
+        _check(name in STAGES, f"unknown stage {name!r}; the stages are {', '.join(STAGES)}")
+        return getattr(self, name)
 
 
 @dataclass
@@ -155,6 +166,9 @@ class WorldConfig:
 
     def __post_init__(self) -> None:
         self.link()
+        _check(self.train.lam.clip_frames > self.lam.history_frames,
+               f"train.lam.clip_frames ({self.train.lam.clip_frames}) must exceed lam.history_frames "
+               f"({self.lam.history_frames}): the LAM learns from transitions with their whole history")
 
     def link(self) -> "WorldConfig":
         """Make the shared numbers agree: the dynamics sizes follow the tokenizer and the LAM."""
@@ -173,17 +187,23 @@ class WorldConfig:
         for f in dataclasses.fields(cls):
             sub_cls = f.default_factory().__class__  # type: ignore[misc]
             known = {g.name for g in dataclasses.fields(sub_cls)}
-            given = dict(d.get(f.name, {}))
-            if f.name == "train":  # bundle format 1 before per-stage clips: one clip length and batch for all
-                for old in ("clip_frames", "batch_size"):
-                    if old in given:
-                        value = given.pop(old)
-                        for stage in ("tokenizer", "lam", "dynamics"):
-                            given.setdefault(f"{stage}_{old}", value)
-            unknown = set(given) - known
-            _check(not unknown, f"unknown {f.name} config field(s) {sorted(unknown)}; known: {sorted(known)}")
-            parts[f.name] = sub_cls(**given)
+            section = d.get(f.name, {})
+            _check(isinstance(section, dict), f"config section {f.name!r} must be an object, got {section!r}")
+            given = dict(section)
+            if sub_cls is TrainConfig:
+                for stage in STAGES:
+                    if isinstance(given.get(stage), dict):
+                        given[stage] = _build(StageConfig, given[stage], f"train.{stage}")
+            parts[f.name] = _build(sub_cls, given, f.name)
         return cls(**parts)
+
+
+def _build(cls: type, given: dict[str, Any], where: str) -> Any:
+    """cls(**given), with unknown fields named rather than a TypeError."""
+    known = {g.name for g in dataclasses.fields(cls)}
+    unknown = set(given) - known
+    _check(not unknown, f"unknown {where} config field(s) {sorted(unknown)}; known: {sorted(known)}")
+    return cls(**given)
 
 
 def _tiny() -> WorldConfig:
@@ -191,14 +211,17 @@ def _tiny() -> WorldConfig:
     return WorldConfig(
         tokenizer=TokenizerConfig(image_size=16, patch_size=4, width=32, encoder_depth=1, decoder_depth=1,
                                   heads=2, levels=[4, 4], context_frames=4),
-        lam=LAMConfig(patch_size=8, width=32, encoder_depth=1, decoder_depth=1, heads=2, levels=[4],
-                      context_frames=4, decoder_history=True),
+        lam=LAMConfig(patch_size=4, width=8, num_actions=4, reset_after=5),
         dynamics=DynamicsConfig(width=32, depth=2, heads=2, context_frames=4, maskgit_steps=2),
-        train=TrainConfig(data_frames=400, tokenizer_clip_frames=2, tokenizer_batch_size=4, lam_clip_frames=4,
-                          lam_batch_size=4, dynamics_clip_frames=4, dynamics_batch_size=4, tokenizer_steps=20,
-                          lam_steps=20, dynamics_steps=20, checkpoint_every=10, warmup_steps=2, eval_episodes=2,
+        train=TrainConfig(data_frames=400, tokenizer=StageConfig(steps=20, clip_frames=2, batch_size=4),
+                          lam=StageConfig(steps=20, clip_frames=3, batch_size=4, lr=2e-3, weight_decay=0.0),
+                          dynamics=StageConfig(steps=20, clip_frames=4, batch_size=4),
+                          checkpoint_every=10, warmup_steps=2, eval_episodes=2,
                           eval_clips=4, log_every=1),
     )
+
+
+LAM_CPU_STEPS = 4000  # ~20 minutes on 2 threads of this project's CPU (docs/BENCHMARKS.md)
 
 
 def _cpu() -> WorldConfig:
@@ -206,16 +229,16 @@ def _cpu() -> WorldConfig:
     # the dynamics (K+1 passes of P=256 tokens per frame) plus the tokenizer decoder; the encoders only
     # run in training, so they are deeper. Training cost decides the rest (one core, measured in
     # docs/BENCHMARKS.md): the tokenizer is per-frame, so it trains on single frames (16 per step
-    # where a 4-frame clip would give 4 distinct scenes); the LAM sees 8-frame clips; the dynamics trains
+    # where a 4-frame clip would give 4 distinct scenes); the LAM learns from 3-frame clips (a
+    # transition and its history); the dynamics trains
     # at its full 16-frame play context, with few clips per step (tokens per step set the cost).
     return WorldConfig(
         tokenizer=TokenizerConfig(width=128, encoder_depth=4, decoder_depth=3, heads=4, encoder_temporal=False),
-        lam=LAMConfig(width=128, encoder_depth=4, decoder_depth=3, heads=4, context_frames=8,
-                      decoder_history=True),
+        lam=LAMConfig(width=32),
         dynamics=DynamicsConfig(width=128, depth=4, heads=4, maskgit_steps=4),
-        train=TrainConfig(data_frames=30_000, tokenizer_clip_frames=1, tokenizer_batch_size=16, lam_clip_frames=8,
-                          lam_batch_size=8, dynamics_clip_frames=16, dynamics_batch_size=4, tokenizer_steps=1500,
-                          lam_steps=800, dynamics_steps=1100, checkpoint_every=100),
+        train=TrainConfig(data_frames=30_000, tokenizer=StageConfig(steps=1500, clip_frames=1, batch_size=16),
+                          lam=StageConfig(steps=LAM_CPU_STEPS, clip_frames=3, batch_size=32, lr=2e-3, weight_decay=0.0),
+                          dynamics=StageConfig(steps=1100, clip_frames=16, batch_size=4), checkpoint_every=100),
     )
 
 
@@ -223,11 +246,12 @@ def _gpu() -> WorldConfig:
     # Larger models for a CUDA machine: same data contract, wider and deeper.
     return WorldConfig(
         tokenizer=TokenizerConfig(width=256, encoder_depth=6, decoder_depth=6, heads=8),
-        lam=LAMConfig(width=256, encoder_depth=6, decoder_depth=6, heads=8, decoder_history=True),
+        lam=LAMConfig(width=64),
         dynamics=DynamicsConfig(width=512, depth=12, heads=8, maskgit_steps=8),
-        train=TrainConfig(data_frames=200_000, tokenizer_batch_size=32, lam_batch_size=32, dynamics_batch_size=32,
-                          tokenizer_steps=20_000, lam_steps=10_000,
-                          dynamics_steps=30_000, lr=6e-4, checkpoint_every=1000, compile=True),
+        train=TrainConfig(data_frames=200_000, tokenizer=StageConfig(steps=20_000, clip_frames=4, batch_size=32, lr=6e-4),
+                          lam=StageConfig(steps=20_000, clip_frames=3, batch_size=64, lr=2e-3, weight_decay=0.0),
+                          dynamics=StageConfig(steps=30_000, clip_frames=16, batch_size=32, lr=6e-4),
+                          checkpoint_every=1000, compile=True),
     )
 
 

@@ -23,11 +23,11 @@ from typing import Any
 
 import numpy as np
 
-from nanogenie.config import WorldConfig
+from nanogenie.config import STAGES, WorldConfig
 from nanogenie.errors import UserError
 
-BUNDLE_FORMAT = 1
-WEIGHT_FILES = ("tokenizer", "lam", "dynamics")
+BUNDLE_FORMAT = 2  # 2: the multi-head forward-model LAM (format 1 bundles must be retrained)
+WEIGHT_FILES = STAGES  # one weights file per model, named after its stage
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_WORLDS = REPO_ROOT / "assets" / "worlds"
 PACKAGED_KEYMAPS = Path(__file__).resolve().parent / "keymaps"

@@ -32,12 +32,12 @@ def main(run: Path, arm: str, steps: int) -> None:
     spans = [tuple(s) for s in json.loads((run / "run" / "splits.json").read_text())["train"]]
     # The trainer's own batches; the learning rate follows the full run's schedule, so step k here
     # matches step k of `nanogenie train` (its loop would rescale the schedule to `steps`).
-    stage = pixel_stage("tokenizer", tokenizer, data, spans, config, "cpu", train.tokenizer_steps)
-    optimizer = make_optimizer(tokenizer, train, "cpu")
+    stage = pixel_stage("tokenizer", tokenizer, data, spans, config, "cpu", train.tokenizer.steps)
+    optimizer = make_optimizer(tokenizer, train.tokenizer, "cpu")
     began = time.perf_counter()
     for step in range(steps):
         for group in optimizer.param_groups:
-            group["lr"] = lr_at(step, train.lr, train.warmup_steps, train.tokenizer_steps)
+            group["lr"] = lr_at(step, train.tokenizer.lr, train.warmup_steps, train.tokenizer.steps)
         generator = torch.Generator().manual_seed(step_seed(train.seed, "tokenizer", step))
         loss, metrics = stage.loss(*stage.sample(generator, 0, 1))
         optimizer.zero_grad()

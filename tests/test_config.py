@@ -35,15 +35,3 @@ def test_unknown_preset_and_bad_fields_are_user_errors():
         WorldConfig.from_dict({"tokenizer": {"widht": 3}})
     with pytest.raises(UserError, match="multiple of patch_size"):
         preset("cpu", image_size=30)
-
-
-def test_bundles_written_before_per_stage_clips_and_lam_history_still_load():
-    old = preset("cpu").to_dict()
-    for stage in ("tokenizer", "lam", "dynamics"):
-        del old["train"][f"{stage}_clip_frames"], old["train"][f"{stage}_batch_size"]
-    old["train"].update(clip_frames=12, batch_size=6)
-    del old["lam"]["decoder_history"], old["tokenizer"]["encoder_temporal"]
-    cfg = WorldConfig.from_dict(old)
-    assert [cfg.train.clip_frames(s) for s in ("tokenizer", "lam", "dynamics")] == [12, 12, 12]
-    assert [cfg.train.batch_size(s) for s in ("tokenizer", "lam", "dynamics")] == [6, 6, 6]
-    assert cfg.lam.decoder_history is False and cfg.tokenizer.encoder_temporal is True  # what those bundles had

@@ -10,20 +10,30 @@ from nanogenie.envs.registry import make_env
 from nanogenie.errors import UserError
 
 
-def rollout(name: str, frames: int, size: int = 64, seed: int = 0,
-            progress: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+POLICIES = ("sticky", "random")  # random: a fresh action every frame, so past motion cannot predict the next
+
+
+def rollout(name: str, frames: int, size: int = 64, seed: int = 0, progress: bool = False,
+            policy: str = "sticky") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Exactly `frames` frames of back-to-back episodes (the last one cut short if needed).
+
+    `policy` "sticky" holds each action for 2-12 frames (training data: every effect shows); "random"
+    draws a fresh one every frame, which is what held-out action figures need: with sticky actions
+    the motion up to x_t already predicts a_t, so a code can score without seeing a_t's effect.
 
     Returns frames (N, H, W, 3) uint8; actions (N,) int16, the action taken after frame i, -1 at each
     episode's last frame; episode_ends (E,) int64, exclusive end indices, the last equal to N.
     """
     if frames < 1:
         raise UserError(f"cannot roll out {frames} frames of {name!r}: ask for at least 1")
+    if policy not in POLICIES:
+        raise UserError(f"unknown policy {policy!r}: choose one of {', '.join(POLICIES)}")
     env = make_env(name, size)
     # independent streams for the level seeds and the policy, both fixed by `seed`
     episode_stream, policy_stream = np.random.SeedSequence(seed).spawn(2)
     episode_rng = np.random.default_rng(episode_stream)
-    policy = StickyPolicy(env.num_actions, np.random.default_rng(policy_stream), weights=env.policy_weights)
+    hold = (2, 12) if policy == "sticky" else (1, 1)
+    actor = StickyPolicy(env.num_actions, np.random.default_rng(policy_stream), *hold, weights=env.policy_weights)
 
     out_frames = np.empty((frames, size, size, 3), np.uint8)
     actions = np.full(frames, -1, np.int16)
@@ -34,7 +44,7 @@ def rollout(name: str, frames: int, size: int = 64, seed: int = 0,
             out_frames[i] = env.reset(int(episode_rng.integers(2**31)))
             i += 1
             while i < frames and not env.done:
-                action = policy.act()
+                action = actor.act()
                 actions[i - 1] = action
                 out_frames[i] = env.step(action)
                 i += 1

@@ -16,10 +16,12 @@ from nanogenie.envs.base import Env, blit
 from nanogenie.envs.sonic_art import make_sprites, render_backdrop, render_terrain
 from nanogenie.envs.sonic_level import LEVEL_WIDTH, PIT, START_X, generate_level
 
-ACCEL = 0.9  # ground acceleration while left/right is held
-AIR_ACCEL = 0.6
-BRAKE = 1.6  # deceleration when pushing against the current direction
-FRICTION = 0.7  # deceleration with no input
+# Controls answer within a frame, by a margin larger than the one-pixel rounding of the scroll: a key's
+# effect must show in the very next frame for anyone (a player, or a model learning from video) to see it.
+ACCEL = 1.5  # ground acceleration while left/right is held
+AIR_ACCEL = 1.0
+BRAKE = 2.4  # deceleration when pushing against the current direction
+FRICTION = 1.2  # deceleration with no input
 ROLL_FRICTION = 0.12  # a rolling ball keeps its speed much longer
 TOP_SPEED = 4.5  # running on the flat; slopes and rolling can exceed it
 MAX_SPEED = 7.0
@@ -27,6 +29,7 @@ SLOPE_PULL = 0.9  # how strongly a slope speeds up / slows down a runner
 ROLL_SLOPE_PULL = 1.8
 GRAVITY = 1.3
 JUMP_SPEED = 7.0  # peak ~19 units, ~11 frames in the air
+JUMP_RELEASE_SPEED = 3.0  # letting go of jump while rising cuts the climb to this speed (a short hop)
 MAX_FALL = 8.0
 STEP_UP = 6.0  # ground rising more than this within one step is a wall
 STOMP_BOUNCE = 4.5
@@ -35,7 +38,9 @@ HERO_HEIGHT = 10.0
 BALL_HEIGHT = 8.0
 ENEMY_HALF_W = 4.0
 ENEMY_HEIGHT = 6.0
-CAMERA_LEAD = 26.0  # where the hero sits on screen (units from the left edge)
+# The camera scrolls only when the hero leaves a window around the screen's left third (as in the
+# games this imitates), so a short press moves the hero on screen instead of the whole world.
+CAMERA_WINDOW = (18.0, 34.0)  # the hero's x on screen, in units from the left edge
 MAX_STEPS = 600
 
 IDLE, LEFT, RIGHT, JUMP, LEFT_JUMP, RIGHT_JUMP, DOWN = range(7)
@@ -62,6 +67,8 @@ class SonicEnv(Env):
         self.terrain, self.solid = render_terrain(self.level, self.size)
         self.backdrop = render_backdrop(self.level, self.size)
         self.x, self.y = START_X, self.level.height_at(START_X)
+        self.camera = 0.0
+        self._follow()
         self.vx, self.vy = 0.0, 0.0
         self.on_ground, self.rolling, self.facing = True, False, 1
         self.distance = 0.0  # run-cycle clock
@@ -74,6 +81,7 @@ class SonicEnv(Env):
         action = self._check_step(action)
         self.t += 1
         self._move_hero(action)
+        self._follow()
         self._move_enemies()
         self._collect_rings()
         self._touch_enemies()
@@ -116,6 +124,9 @@ class SonicEnv(Env):
             if push:
                 along = push * self.vx
                 self.vx = push * max(along, min(along + AIR_ACCEL, TOP_SPEED))
+            if action not in _JUMPS and self.vy < -JUMP_RELEASE_SPEED:
+                self.vy = -JUMP_RELEASE_SPEED
+            self.rolling = action == DOWN  # curls into a ball in the air while down is held
             self.vy = min(self.vy + GRAVITY, MAX_FALL)
         self.vx = _clamp(self.vx, -MAX_SPEED, MAX_SPEED)
 
@@ -174,11 +185,13 @@ class SonicEnv(Env):
                 self.done = True
 
     # --- drawing -------------------------------------------------------------------------------
-    def _camera(self) -> float:
-        return _clamp(self.x - CAMERA_LEAD, 0.0, LEVEL_WIDTH - 64.0)
+    def _follow(self) -> None:
+        low, high = CAMERA_WINDOW
+        self.camera = _clamp(self.camera, self.x - high, self.x - low)
+        self.camera = _clamp(self.camera, 0.0, LEVEL_WIDTH - 64.0)
 
     def _render(self) -> np.ndarray:
-        size, camera = self.size, self._camera()
+        size, camera = self.size, self.camera
         cam_px, back_px = self.px(camera), self.px(camera / 2)
         frame = self.backdrop[:, back_px:back_px + size].copy()
         np.copyto(frame, self.terrain[:, cam_px:cam_px + size], where=self.solid[:, cam_px:cam_px + size])

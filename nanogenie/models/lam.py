@@ -1,119 +1,155 @@
 """Latent action model: from pixels, a discrete action a_t in [0, A) for every transition x_t -> x_t+1.
 
-Notation: B batch, T frames, P patches per frame, D width, d = len(levels), A = prod(levels) actions.
+Notation: B batch, T frames, N transitions, K history frames, A actions, p patch size, C conv width.
 
-Encoder: patch embedding -> ST encoder, causal in time. The state of frame t+1 has seen x_t and x_t+1;
-the action reads it (mean over patches) together with the pooled change from frame t's state, then
-FSQ quantises it to one of A codes.
+The model is a forward model with A heads: from the last K frames x_{t-K+1..t} it predicts A different
+next frames, one per action. The latent action of a transition is the head whose prediction is
+closest to the true x_t+1 ("which of the A futures happened"). Training updates mostly that winning
+head (winner-take-all), so each head comes to own one kind of change the history cannot predict.
 
-Decoder (training only): reconstructs x_t+1 from the past x_<=t (causal in time) and a_t. It never
-sees x_t+1 (`predict_next` gets only the previous frames), so what changes from x_t to x_t+1 must come
-through a_t, except what the past already predicts. A decoder that saw only x_t could not know
-velocities (the hero's momentum, the ball's flight), so the codes would have to carry them instead of
-the controls; with the history (`decoder_history`, on in every preset) they need not. This alone did not make
-the codes follow the controls in a CPU-sized run (docs/BENCHMARKS.md, "Latent actions").
-Guards against the known collapse (one or two codes used, or codes that carry nothing the decoder needs):
-  * a random fraction of the past frames' patches is hidden from the decoder, so copying is not enough;
-  * a code-usage term maximises the entropy of the batch-mean soft code assignment, so the batch
-    spreads over all A codes; `code_usage` (fraction of codes used in the batch) is reported.
+Why this and not an encoder -> quantiser -> decoder (VQ or FSQ with straight-through gradients): on
+this CPU budget such a decoder did not learn to use its code at all, not even when handed the true
+action (docs/BENCHMARKS.md, "Latent actions"), so the code never became necessary and collapsed.
+Here no gradient has to pass through a discrete choice: every head is trained by plain regression
+on the transitions it wins, and the choice is exact.
+  * With K = 2 the velocities (ball flight, scroll, momentum) are predictable from the history, so
+    the heads split on what is not: the controls.
+  * Heads that win nothing would never learn, so a small share (`spread`) of the loss goes to every
+    head, and a head that wins no transition for `reset_after` steps restarts as a perturbed copy of
+    the busiest one (the dead-code reset of VQ latent action models, applied to heads).
+
+The net reads the history at full resolution, as a grid of p x p cells (pixel-unshuffle: a 64x64 frame
+is 16x16 cells of 48 values), and predicts only the next frame's mean colour per cell, as a change from
+x_t. A player's action moves things (a paddle, the hero, the camera) by pixels, which the cell means
+show; the texture inside a cell would only add noise to the choice of head (measured in
+docs/BENCHMARKS.md). It is cheap enough to take thousands of steps in minutes on a CPU.
 """
 
 from __future__ import annotations
 
-import math
-
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
-from einops import rearrange
 from torch import Tensor, nn
 
 from nanogenie.config import LAMConfig
-from nanogenie.models.fsq import FSQ
-from nanogenie.models.st_transformer import STTransformer
 from nanogenie.models.tokenizer import psnr_from_mse
 
 
-class PatchEmbed(nn.Module):
-    """(B, T, 3, H, W) -> (B, T, P, D) with a learned position per patch."""
+def _conv(cin: int, cout: int, kernel: int = 3, stride: int = 1) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, kernel, stride, (kernel - 1) // 2 if stride == 1 else 1),
+                         nn.GroupNorm(8, cout), nn.SiLU())
 
-    def __init__(self, patch_size: int, tokens_per_frame: int, width: int):
+
+class CellNet(nn.Module):
+    """Frames as cells (N, F, 3, H, W) -> features per cell (N, C, H/p, W/p): a small U-Net whose one
+    downsampling lets each cell see its neighbours' neighbours (a sprite and where it is heading)."""
+
+    def __init__(self, frames: int, patch_size: int, width: int):
         super().__init__()
-        self.conv = nn.Conv2d(3, width, kernel_size=patch_size, stride=patch_size)
-        self.pos = nn.Parameter(torch.randn(tokens_per_frame, width) * 0.02)  # (P, D)
+        self.patch_size = patch_size
+        c = width
+        self.inp = _conv(3 * frames * patch_size ** 2, c)
+        self.down = _conv(c, 2 * c, kernel=4, stride=2)
+        self.mid = _conv(2 * c, 2 * c)
+        self.up = nn.Sequential(nn.ConvTranspose2d(2 * c, c, 4, 2, 1), nn.GroupNorm(8, c), nn.SiLU())
+        self.fuse = _conv(2 * c, c)
 
     def forward(self, frames: Tensor) -> Tensor:
-        x = self.conv(rearrange(frames, "b t c h w -> (b t) c h w"))
-        return rearrange(x, "(b t) d hh ww -> b t (hh ww) d", b=frames.shape[0]) + self.pos
+        h = self.inp(F.pixel_unshuffle(frames.flatten(1, 2), self.patch_size))  # (N, C, H/p, W/p)
+        return self.fuse(torch.cat((self.up(self.mid(self.down(h))), h), dim=1))
 
 
 class LatentActionModel(nn.Module):
     def __init__(self, cfg: LAMConfig):
         super().__init__()
         self.cfg = cfg
-        d, p = cfg.width, cfg.patch_size
-        self.side = cfg.image_size // p
-        tokens = self.side ** 2
-        self.encoder_embed = PatchEmbed(p, tokens, d)
-        self.encoder = STTransformer(d, cfg.encoder_depth, cfg.heads, cfg.context_frames, temporal=True)
-        self.fsq = FSQ(cfg.levels)
-        self.to_action = nn.Sequential(nn.Linear(2 * d, d), nn.SiLU(), nn.Linear(d, self.fsq.dim))
-        self.decoder_embed = PatchEmbed(p, tokens, d)
-        self.mask_token = nn.Parameter(torch.randn(d) * 0.02)
-        self.action_embed = nn.Sequential(nn.Linear(self.fsq.dim, d), nn.SiLU(), nn.Linear(d, d))
-        self.decoder = STTransformer(d, cfg.decoder_depth, cfg.heads, cfg.context_frames,
-                                     temporal=cfg.decoder_history, cond_width=d)
-        self.pixel_head = nn.Linear(d, 3 * p * p)
+        p, c, a = cfg.patch_size, cfg.width, cfg.num_actions
+        self.past = CellNet(cfg.history_frames, p, c)  # what the history predicts, the same for every action
+        self.passive = nn.Conv2d(c, 3, 1)
+        self.present = CellNet(1, p, c)  # what each action adds, read from x_t alone
+        self.heads = nn.Conv2d(c, a * 3, 1)  # per cell, A changes of its mean colour
+        # Per head: steps since it last won a transition, and a running mean of its wins per step. Buffers,
+        # so they are checkpointed and a resumed run restarts the same heads at the same steps.
+        self.register_buffer("idle_steps", torch.zeros(a, dtype=torch.long))
+        self.register_buffer("recent_wins", torch.zeros(a))
 
     @property
     def num_actions(self) -> int:
-        return self.fsq.codebook_size
+        return self.cfg.num_actions
 
-    def _action_logits(self, frames: Tensor) -> Tensor:
-        """frames (B, T, 3, H, W) -> pre-quantisation action values (B, T-1, d)."""
-        states = self.encoder(self.encoder_embed(frames))  # (B, T, P, D)
-        after = states[:, 1:].mean(dim=2)  # (B, T-1, D): frame t+1's state, which has seen t and t+1
-        change = (states[:, 1:] - states[:, :-1]).mean(dim=2)  # (B, T-1, D)
-        return self.to_action(torch.cat((after, change), dim=-1))
+    def cells(self, frames: Tensor) -> Tensor:
+        """frames (..., 3, H, W) -> the mean colour of each p x p cell (..., 3, H/p, W/p)."""
+        p = self.cfg.patch_size
+        return F.avg_pool2d(frames.flatten(0, -4), p).unflatten(0, frames.shape[:-3])
 
-    def action_codes(self, frames: Tensor) -> Tensor:
-        """frames (B, T, 3, H, W) -> action codes (B, T-1, d) on the FSQ grid."""
-        return self.fsq(self._action_logits(frames))
+    def predict_next(self, history: Tensor) -> Tensor:
+        """history (N, K, 3, H, W), oldest first -> A candidate next frames as cell colours (N, A, 3, H/p, W/p).
+
+        x_t+1 = x_t + passive(x_{t-K+1..t}) + effect_a(x_t). The heads never see the past, so a head cannot
+        mean "keep doing what the last frames show" (a relative code, which sticky training data would
+        reward as much as the action itself); it must say what happens next in absolute terms."""
+        passive = self.passive(self.past(history))[:, None]  # (N, 1, 3, H/p, W/p)
+        effects = self.heads(self.present(history[:, -1:])).unflatten(1, (self.num_actions, 3))
+        return self.cells(history[:, -1:]) + passive + effects
+
+    def _histories(self, frames: Tensor) -> tuple[Tensor, Tensor]:
+        """frames (B, T, 3, H, W) -> each transition's history (B, T-1, K, 3, H, W) and next frame
+        (B, T-1, 3, H, W). Before the clip's first frame the history repeats that frame."""
+        k, steps = self.cfg.history_frames, frames.shape[1] - 1
+        index = (torch.arange(steps, device=frames.device)[:, None]
+                 + torch.arange(1 - k, 1, device=frames.device)).clamp_min(0)  # (T-1, K)
+        return frames[:, index], frames[:, 1:]
+
+    def _errors(self, history: Tensor, target: Tensor) -> Tensor:
+        """history (N, K, 3, H, W), target (N, 3, H, W) -> squared error of each head (N, A), on cell colours."""
+        predicted = self.predict_next(history).float()
+        return (predicted - self.cells(target.float())[:, None]).pow(2).flatten(2).mean(dim=2)
 
     def infer_actions(self, frames: Tensor) -> Tensor:
         """frames (B, T, 3, H, W) in [-1, 1] -> actions (B, T-1) long in [0, num_actions)."""
-        return self.fsq.codes_to_indices(self.action_codes(frames))
-
-    def predict_next(self, previous: Tensor, codes: Tensor) -> Tensor:
-        """previous frames x_t (B, T', 3, H, W) and action codes a_t (B, T', d) -> x_t+1 (B, T', 3, H, W).
-
-        Frame t is decoded from x_<=t and a_<=t (causal attention through time; with `decoder_history`
-        off, from x_t and a_t alone).
-        """
-        x = self.decoder_embed(previous)  # (B, T', P, D)
-        if self.training and self.cfg.input_mask_rate > 0:
-            hidden = torch.rand(x.shape[:3], device=x.device) < self.cfg.input_mask_rate  # (B, T', P)
-            x = torch.where(hidden.unsqueeze(-1), self.mask_token.to(x.dtype), x)
-        cond = self.action_embed(codes.to(x.dtype))  # (B, T', D)
-        pixels = self.pixel_head(self.decoder(x, cond=cond))  # (B, T', P, 3 p p)
-        p = self.cfg.patch_size
-        return rearrange(pixels, "b t (hh ww) (c ph pw) -> b t c (hh ph) (ww pw)", hh=self.side, ph=p, pw=p)
+        history, target = self._histories(frames)
+        errors = self._errors(history.flatten(0, 1), target.flatten(0, 1))  # (B (T-1), A)
+        return errors.argmin(dim=1).view(frames.shape[0], -1)
 
     def training_loss(self, frames: Tensor) -> tuple[Tensor, dict[str, float]]:
-        """Next-frame reconstruction of clips (B, T, 3, H, W) plus the code-usage term."""
-        pre_quant = self._action_logits(frames)  # (B, T-1, d)
-        codes = self.fsq(pre_quant)
-        predicted = self.predict_next(frames[:, :-1], codes)
-        target = frames[:, 1:].float()
-        mse = F.mse_loss(predicted.float(), target)
-        # Entropy of the batch-mean soft assignment: high only when the batch spreads over all codes.
-        mean_probs = self.fsq.soft_assignment(pre_quant).flatten(0, -2).mean(dim=0)  # (A,)
-        batch_entropy = -(mean_probs * mean_probs.clamp_min(1e-9).log()).sum()
-        usage_loss = math.log(self.num_actions) - batch_entropy
-        loss = mse + self.cfg.usage_weight * usage_loss
+        """Winner-take-all next-frame loss on clips (B, T, 3, H, W); only transitions whose whole
+        history lies inside the clip are used, so the model never learns from a made-up past."""
+        self._restart_idle_heads()
+        history, target = self._histories(frames)
+        first = self.cfg.history_frames - 1
+        errors = self._errors(history[:, first:].flatten(0, 1), target[:, first:].flatten(0, 1))  # (N, A)
+        winners = errors.argmin(dim=1)
+        best = errors.gather(1, winners[:, None]).mean()
+        loss = (1 - self.cfg.spread) * best + self.cfg.spread * errors.mean()
         with torch.no_grad():
-            indices = self.fsq.codes_to_indices(codes)
-            used = torch.bincount(indices.flatten(), minlength=self.num_actions).gt(0).float().mean()
-            psnr = psnr_from_mse(F.mse_loss(predicted.float().clamp(-1, 1), target))
-        metrics = {"loss": loss.item(), "mse": mse.item(), "psnr": psnr.item(), "code_usage": used.item(),
-                   "batch_entropy": batch_entropy.item()}
+            wins = torch.bincount(winners, minlength=self.num_actions)
+            if dist.is_available() and dist.is_initialized():
+                dist.all_reduce(wins)  # every data-parallel rank must restart the same heads at the same step
+            self.idle_steps.add_(1).masked_fill_(wins > 0, 0)
+            self.recent_wins.mul_(0.99).add_(wins.float(), alpha=0.01)
+        metrics = {"loss": loss.item(), "psnr": psnr_from_mse(best.detach()).item(),
+                   "code_usage": wins.gt(0).float().mean().item(),
+                   "head_gap": (errors.mean() - best).item()}  # > 0 once the heads predict different futures
         return loss, metrics
+
+    @torch.no_grad()
+    def _restart_idle_heads(self) -> None:
+        """Copy the busiest head (most recent wins: the one most likely serving several kinds of change)
+        over each head idle for too long, with a fixed perturbation so that the copy wins part of what
+        the original won, and the two part. Deterministic, so data-parallel ranks stay equal."""
+        idle = (self.idle_steps > self.cfg.reset_after).nonzero().flatten().tolist()
+        if not idle:
+            return
+        source = int(self.recent_wins.argmax())
+        weight = self.heads.weight.unflatten(0, (self.num_actions, -1))  # (A, 3 p p, C, 1, 1)
+        bias = self.heads.bias.unflatten(0, (self.num_actions, -1))
+        scale = weight[source].std()
+        for head in idle:
+            pattern = torch.sin(torch.arange(weight[source].numel(), device=weight.device, dtype=weight.dtype)
+                                * (head + 1.618)).view_as(weight[source])
+            weight[head] = weight[source] + 0.01 * scale * pattern
+            bias[head] = bias[source]
+            self.idle_steps[head] = 0
+            self.recent_wins[source] /= 2  # the next idle head copies another busy one
+            self.recent_wins[head] = self.recent_wins[source]

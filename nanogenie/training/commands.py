@@ -15,19 +15,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from nanogenie.config import WorldConfig, preset
+from nanogenie.config import STAGES, WorldConfig, preset
 from nanogenie.errors import UserError
 from nanogenie.training.checkpoint import latest_checkpoint, load_weights_file
 from nanogenie.training.distributed import Distributed, resolve_device, setup_distributed
 from nanogenie.training.loop import JsonlLog, train_stage
 
-STAGES = ("tokenizer", "lam", "dynamics")
 PROMPT_FRAMES = 4  # frames play starts from: enough temporal context for the first generated frame
-EVAL_SEED_OFFSET = 1_000_003  # eval episodes come from a simulator seed training never used
 
 
 def _stage_steps(config: WorldConfig, stage: str, override: int | None) -> int:
-    return override or getattr(config.train, f"{stage}_steps")
+    return override or config.train.stage(stage).steps
 
 
 def _stage_finished(run_dir: Path, stage: str, steps: int) -> bool:
@@ -46,7 +44,7 @@ def _check_request(args: argparse.Namespace, run_dir: Path, to_run: list[str]) -
     elif not Path(args.data).is_file():
         raise UserError(f"data file {args.data} does not exist; make one with `nanogenie data generate` "
                         f"or `nanogenie data import`")
-    needed = {"lam": ["tokenizer"], "dynamics": ["tokenizer", "lam"]}.get(to_run[0], [])
+    needed = {"dynamics": ["tokenizer", "lam"]}.get(to_run[0], [])  # the LAM learns from pixels alone
     for stage in needed:
         if not (run_dir / f"{stage}.safetensors").is_file():
             raise UserError(f"--stage {to_run[0]} needs the trained {stage} in {run_dir}, which is missing; "
@@ -97,7 +95,8 @@ def _default_out(world: str) -> Path:
 def _train_stages(args: argparse.Namespace, config: WorldConfig, out: Path, run_dir: Path, to_run: list[str],
                   dist: Distributed) -> None:
     from nanogenie.training.run_data import prepare_run_data
-    from nanogenie.training.stages import dynamics_stage, pixel_stage, precompute_tokens_and_actions
+    from nanogenie.training.plots import plot_held_out_figures, plot_losses
+    from nanogenie.training.stages import dynamics_stage, lam_figures, pixel_stage, precompute_tokens_and_actions
     from nanogenie.world import build_models
 
     device = dist.device
@@ -123,7 +122,12 @@ def _train_stages(args: argparse.Namespace, config: WorldConfig, out: Path, run_
             stage = dynamics_stage(dynamics, tokens, actions, starts, config, steps)
         else:
             stage = pixel_stage(name, module, run.data, train_spans, config, device, steps)
+            if name == "lam" and run.held_out.actions is not None:
+                stage.evaluate = lambda: lam_figures(lam, run.held_out, run.held_out_spans, config, device)
         train_stage(stage, config.train, run_dir, dist, args.resume, log)
+        if dist.is_main:
+            plot_losses(run_dir / "log.jsonl", run_dir / "plots" / "losses.png")
+            plot_held_out_figures(run_dir / "log.jsonl", run_dir / "plots" / "held_out.png")
     if "dynamics" not in to_run:
         if dist.is_main:
             following = STAGES[STAGES.index(to_run[-1]) + 1]
@@ -148,26 +152,23 @@ def _prompt_frames(run, config: WorldConfig) -> np.ndarray:
 def _write_bundle(args: argparse.Namespace, config: WorldConfig, out: Path, run, models, device: str) -> None:
     from nanogenie.training.evaluate import evaluate_world
     from nanogenie.training.keymap_fit import keymap_toml, majority_codes
-    from nanogenie.training.plots import plot_losses
     from nanogenie.training.stages import held_out_action_pairs
     from nanogenie.world import PACKAGED_KEYMAPS, load_world, save_world, update_world_meta
 
     tokenizer, lam, dynamics = models
-    held_out = run.splits["test"] or run.splits["train"]
     prompt = _prompt_frames(run, config)
     fitted = None
-    if run.data.actions is not None:
-        truth, latent = held_out_action_pairs(lam, run.data, held_out, config, device)
+    if run.held_out.actions is not None:
+        truth, latent = held_out_action_pairs(lam, run.held_out, run.held_out_spans, config, device)
         fitted = keymap_toml(majority_codes(truth, latent, run.data.action_names), config.lam.num_actions)
     packaged = args.world if (PACKAGED_KEYMAPS / f"{args.world}.toml").is_file() else None
     save_world(out, args.world, config, tokenizer, lam, dynamics, prompt=prompt,
                fps=run.data.fps, keymap=packaged, keymap_toml=fitted, action_names=run.data.action_names,
                data=run.summary())
     world = load_world(out, device)  # evaluate exactly what was saved
-    figures = evaluate_world(world, run.data, held_out, device, seed=config.train.seed,
+    figures = evaluate_world(world, run.held_out, run.held_out_spans, device, seed=config.train.seed,
                              plots_dir=out / "run" / "plots")
     update_world_meta(out, eval=figures)
-    plot_losses(out / "run" / "log.jsonl", out / "run" / "plots" / "losses.png")
     print(f"world saved to {out}", file=sys.stderr)
     print(json.dumps(figures))
 
@@ -175,7 +176,7 @@ def _write_bundle(args: argparse.Namespace, config: WorldConfig, out: Path, run,
 def evaluate(args: argparse.Namespace) -> int:
     from nanogenie.data import load_dataset
     from nanogenie.training.evaluate import evaluate_world
-    from nanogenie.training.run_data import check_frame_size, simulator_names
+    from nanogenie.training.run_data import check_frame_size, fresh_episodes, simulator_names
     from nanogenie.world import load_world, resolve_world
 
     device = resolve_device(args.device)
@@ -190,24 +191,10 @@ def evaluate(args: argparse.Namespace) -> int:
         if env not in simulator_names():
             raise UserError(f"world {world.name!r} was not trained on a built-in simulator, so there are no fresh "
                             f"episodes to generate; pass --data FILE.h5 with held-out episodes")
-        data = _fresh_episodes(env, world.config, train.seed + EVAL_SEED_OFFSET)
+        data = fresh_episodes(env, world.config)
     figures = evaluate_world(world, data, data.episodes(), device, seed=train.seed)
     text = json.dumps(figures, indent=2)
     print(text)
     if args.json:
         Path(args.json).write_text(text + "\n")
     return 0
-
-
-def _fresh_episodes(env: str, config: WorldConfig, seed: int):
-    """Simulator episodes never seen in training, enough for the eval clips (kept in memory)."""
-    from nanogenie.data import VideoData
-    from nanogenie.envs import make_env, rollout
-    from nanogenie.training.evaluate import CONTEXT_FRAMES, HORIZONS
-
-    size = config.tokenizer.image_size
-    clip = (CONTEXT_FRAMES + max(HORIZONS)) * config.train.frame_skip
-    frames, actions, ends = rollout(env, max(1000, 4 * clip * config.train.eval_clips), size=size, seed=seed)
-    sim = make_env(env, size)
-    return VideoData(frames, actions, ends, fps=sim.fps, source=f"simulator {env}, seed {seed}",
-                     action_names=list(sim.action_names))

@@ -18,7 +18,7 @@ import torch
 from nanogenie.data import ClipDataset, VideoData
 from nanogenie.data.splits import Span
 from nanogenie.errors import UserError
-from nanogenie.training.metrics import code_usage, normalized_mutual_information, psnr
+from nanogenie.training.metrics import code_usage, normalized_mutual_information, probe_accuracy, psnr
 from nanogenie.training.plots import plot_frame_rows, to_uint8
 
 CONTEXT_FRAMES = 4  # clean true frames before generation starts; delta_t_psnr's t = 4
@@ -54,6 +54,21 @@ def _rollout(world, tokens: torch.Tensor, actions: torch.Tensor, horizon: int, s
     return world.tokenizer.decode(sequence)[:, CONTEXT_FRAMES:]
 
 
+def _actions_obeyed(world, recon: torch.Tensor, tokens: torch.Tensor, seed: int) -> torch.Tensor:
+    """Does the dynamics do what it is told? From each clip's context, one frame is generated with each
+    latent action a, and the LAM reads the action back from (reconstructed context, generated frame).
+    Returns (B * A,) bools: read back == a."""
+    num_actions = world.num_actions
+    clips = recon.shape[0]
+    context = tokens[:, :CONTEXT_FRAMES].repeat_interleave(num_actions, dim=0)  # (B A, T0, P)
+    past = world.lam.infer_actions(recon[:, :CONTEXT_FRAMES]).repeat_interleave(num_actions, dim=0)  # (B A, T0-1)
+    told = torch.arange(num_actions, device=tokens.device).repeat(clips)  # (B A,)
+    generated = _rollout(world, context, torch.cat((past, told[:, None]), dim=1), 1, seed)  # (B A, 1, 3, H, W)
+    history = recon[:, :CONTEXT_FRAMES].repeat_interleave(num_actions, dim=0)
+    read_back = world.lam.infer_actions(torch.cat((history, generated), dim=1))[:, -1]
+    return (read_back == told).cpu()
+
+
 def engine_speed(world, device: str, seed: int = 0) -> dict[str, float]:
     """Milliseconds per frame of Engine.step after warm-up, and the frame rate that allows."""
     from nanogenie.play.engine import Engine
@@ -84,7 +99,7 @@ def evaluate_world(world, data: VideoData, spans: list[Span], device: str, seed:
     num_actions = world.num_actions
     tok_psnr, tokens_seen, latent_seen, rollout_psnr = [], [], [], {h: [] for h in HORIZONS}
     copy_psnr = {h: [] for h in HORIZONS}  # baseline: the last context frame, repeated
-    with_action, with_random = [], []
+    with_action, with_random, obeyed = [], [], []
     for b in range(0, len(frames_all), EVAL_BATCH):
         frames = frames_all[b:b + EVAL_BATCH].to(device)  # (B, T, 3, H, W)
         tokens = world.tokenizer.encode(frames)  # (B, T, P)
@@ -105,6 +120,7 @@ def evaluate_world(world, data: VideoData, spans: list[Span], device: str, seed:
         random_actions[:, :CONTEXT_FRAMES - 1] = actions[:, :CONTEXT_FRAMES - 1]
         with_random.append(psnr(_rollout(world, tokens, random_actions, 1, seed + b)[:, 0],
                                 frames[:, CONTEXT_FRAMES]))
+        obeyed.append(_actions_obeyed(world, recon, tokens, seed + b))
         if plots_dir is not None and b == 0:
             write_eval_plots(world, frames[0], recon[0], generated[0], tokens[0], Path(plots_dir))
 
@@ -117,6 +133,8 @@ def evaluate_world(world, data: VideoData, spans: list[Span], device: str, seed:
         "tokenizer_code_usage": round(code_usage(torch.cat(tokens_seen), cfg.tokenizer.codebook_size), 4),
         "lam_code_usage": round(code_usage(latent, num_actions), 4),
         "lam_nmi": round(normalized_mutual_information(truth[known], latent[known]), 4) if has_truth else None,
+        "lam_probe_accuracy": round(probe_accuracy(truth[known], latent[known]), 4) if has_truth else None,
+        "action_consistency": round(float(torch.cat(obeyed).float().mean()), 4),
         "delta_t_psnr": round(_mean(with_action) - _mean(with_random), 3),
         "rollout_psnr": {str(h): _mean(rollout_psnr[h]) for h in HORIZONS},
         "copy_psnr": {str(h): _mean(copy_psnr[h]) for h in HORIZONS},

@@ -21,7 +21,7 @@ from typing import Callable
 import torch
 from tqdm import tqdm
 
-from nanogenie.config import TrainConfig
+from nanogenie.config import StageConfig, TrainConfig
 from nanogenie.errors import UserError
 from nanogenie.training.checkpoint import (clear_checkpoints, latest_checkpoint, load_checkpoint,
                                            save_checkpoint, save_weights_atomic)
@@ -39,6 +39,8 @@ class Stage:
     loss: LossFn  # e.g. module.training_loss
     sample: BatchSampler
     steps: int
+    # held-out figures of the module at each checkpoint, logged with that step (the LAM's nmi and probe)
+    evaluate: Callable[[], dict[str, float]] | None = None
 
 
 def lr_at(step: int, base_lr: float, warmup: int, total: int) -> float:
@@ -60,7 +62,7 @@ def sample_indices(count: int, batch_size: int, generator: torch.Generator, rank
     return picks[rank * batch_size:(rank + 1) * batch_size].tolist()
 
 
-def make_optimizer(module: torch.nn.Module, cfg: TrainConfig, device: str) -> torch.optim.AdamW:
+def make_optimizer(module: torch.nn.Module, cfg: StageConfig, device: str) -> torch.optim.AdamW:
     # Decay matrices only: norms, biases and embeddings' 1-d gains keep their scale.
     params = [p for p in module.parameters() if p.requires_grad]
     groups = [{"params": [p for p in params if p.dim() >= 2], "weight_decay": cfg.weight_decay},
@@ -91,7 +93,8 @@ def train_stage(stage: Stage, cfg: TrainConfig, run_dir: Path, dist: Distributed
     module = stage.module
     module.train()
     device = dist.device
-    optimizer = make_optimizer(module, cfg, device)
+    stage_cfg = cfg.stage(stage.name)
+    optimizer = make_optimizer(module, stage_cfg, device)
     start, elapsed_before = 0, 0.0
     checkpoint = latest_checkpoint(run_dir, stage.name) if resume else None
     if checkpoint is not None:
@@ -115,7 +118,7 @@ def train_stage(stage: Stage, cfg: TrainConfig, run_dir: Path, dist: Distributed
     began = time.perf_counter()
     try:
         for step in range(start, stage.steps):
-            lr = lr_at(step, cfg.lr, cfg.warmup_steps, stage.steps)
+            lr = lr_at(step, stage_cfg.lr, cfg.warmup_steps, stage.steps)
             for group in optimizer.param_groups:
                 group["lr"] = lr
             batch = stage.sample(torch.Generator().manual_seed(step_seed(cfg.seed, stage.name, step)),
@@ -139,11 +142,16 @@ def train_stage(stage: Stage, cfg: TrainConfig, run_dir: Path, dist: Distributed
             bar.set_postfix(loss=f"{loss_value:.4f}", refresh=False)
             bar.update(1)
             elapsed = elapsed_before + time.perf_counter() - began
-            if done % log_every == 0 or done == stage.steps or done == start + 1:
-                log.write({"stage": stage.name, "step": done, "loss": loss_value,
-                           "metrics": {k: float(v) for k, v in metrics.items()}, "lr": lr,
-                           "elapsed": round(elapsed, 3)})
-            if done % cfg.checkpoint_every == 0 or done == stage.steps:
+            at_checkpoint = done % cfg.checkpoint_every == 0 or done == stage.steps
+            if done % log_every == 0 or at_checkpoint or done == start + 1:
+                record = {"stage": stage.name, "step": done, "loss": loss_value,
+                          "metrics": {k: float(v) for k, v in metrics.items()}, "lr": lr, "elapsed": round(elapsed, 3)}
+                if at_checkpoint and stage.evaluate is not None and dist.is_main:
+                    with torch.no_grad():
+                        record["eval"] = stage.evaluate()
+                    bar.set_postfix(loss=f"{loss_value:.4f}", **record["eval"], refresh=False)
+                log.write(record)
+            if at_checkpoint:
                 if dist.is_main:
                     save_checkpoint(run_dir, stage.name, done, module, optimizer, cfg.keep_checkpoints,
                                     extra={"elapsed": elapsed})

@@ -52,3 +52,23 @@ def normalized_mutual_information(labels_a: np.ndarray, labels_b: np.ndarray) ->
         return 0.0
     mutual = h_a + h_b - _entropy(joint.reshape(-1))
     return float(np.clip(mutual / np.sqrt(h_a * h_b), 0.0, 1.0))
+
+
+def probe_accuracy(truth: np.ndarray, codes: np.ndarray) -> float:
+    """Genie's probe: map each code to its most frequent true action on the first half of the pairs,
+    then score that map on the second half (a code unseen in the first half gets the most frequent action).
+
+    Pairs should come in time order from episodes with a fresh random action every frame: with sticky
+    actions past motion predicts the action, and a code could score without seeing the action's effect.
+    """
+    truth, codes = np.asarray(truth).reshape(-1), np.asarray(codes).reshape(-1)
+    if truth.shape != codes.shape:
+        raise ValueError(f"label arrays differ in length: {truth.shape} vs {codes.shape}")
+    half = len(truth) // 2
+    if half == 0:
+        return 0.0
+    fit_truth, fit_codes = truth[:half], codes[:half]
+    fallback = np.bincount(fit_truth).argmax()
+    mapping = {c: np.bincount(fit_truth[fit_codes == c]).argmax() for c in np.unique(fit_codes)}
+    predicted = np.array([mapping.get(c, fallback) for c in codes[half:]])
+    return float((predicted == truth[half:]).mean())

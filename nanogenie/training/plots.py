@@ -13,6 +13,8 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from nanogenie.config import STAGES
+
 
 def read_log(path: Path) -> list[dict]:
     """log.jsonl records; a step logged twice (a resumed run replays a few) keeps its last record."""
@@ -38,7 +40,7 @@ def _save(fig: Figure, path: Path) -> Path:
 def plot_losses(log_path: Path, out: Path) -> Path | None:
     """One panel per stage: loss against optimizer step (log scale when it spans decades)."""
     records = read_log(log_path)
-    stages = [s for s in ("tokenizer", "lam", "dynamics") if any(r["stage"] == s for r in records)]
+    stages = [s for s in STAGES if any(r["stage"] == s for r in records)]
     if not stages:
         return None
     fig = Figure(figsize=(4 * len(stages), 3.2), layout="constrained")
@@ -52,6 +54,24 @@ def plot_losses(log_path: Path, out: Path) -> Path | None:
         ax.set_title(f"{stage} loss")
         ax.set_xlabel("step")
         ax.grid(alpha=0.3)
+    return _save(fig, out)
+
+
+def plot_held_out_figures(log_path: Path, out: Path) -> Path | None:
+    """Held-out figures logged at checkpoints (the LAM's lam_nmi and lam_probe_accuracy) against step."""
+    rows = [r for r in read_log(log_path) if "eval" in r]
+    if not rows:
+        return None
+    fig = Figure(figsize=(5, 3.2), layout="constrained")
+    ax = fig.add_subplot(1, 1, 1)
+    for name in sorted({k for r in rows for k in r["eval"]}):
+        points = [(r["step"], r["eval"][name]) for r in rows if name in r["eval"]]
+        ax.plot(*zip(*points), marker="o", ms=3, lw=1.2, label=name)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("step")
+    ax.set_title(f"{rows[0]['stage']}: held-out figures")
+    ax.legend()
+    ax.grid(alpha=0.3)
     return _save(fig, out)
 
 

@@ -20,11 +20,16 @@ from nanogenie.training.distributed import Distributed
 MAX_TEST_FRACTION = 0.2  # never hold out more than this share of a dataset
 
 
+EVAL_SEED_OFFSET = 1_000_003  # held-out simulator episodes come from a seed training never used
+
+
 @dataclass
 class RunData:
     data: VideoData
     splits: dict[str, list[Span]]  # train / val / test spans; test is the held-out part
     env: str | None  # simulator that made the data, if any (eval generates fresh episodes with it)
+    held_out: VideoData  # what every held-out figure is measured on: fresh episodes, or `data` itself
+    held_out_spans: list[Span]  # ... and which parts of it
 
     def summary(self) -> dict:
         """What world.json records about the training data."""
@@ -48,6 +53,20 @@ def generate_episodes(env: str, frames: int, size: int, seed: int, path: Path, p
     write_dataset(path, video, actions, episode_ends, fps=sim.fps, source=generated_source(env, frames, size, seed),
                   action_names=list(sim.action_names))
     return load_dataset(path)
+
+
+def fresh_episodes(env: str, config: WorldConfig, frames: int = 4000) -> VideoData:
+    """Simulator episodes training never saw (seed + EVAL_SEED_OFFSET), kept in memory, played with a
+    fresh random action every frame: with sticky actions the motion before a transition predicts its
+    action, so action figures on such episodes could not tell a code that sees the action's effect
+    from one that only sees the past."""
+    from nanogenie.envs import make_env, rollout
+
+    size, seed = config.tokenizer.image_size, config.train.seed + EVAL_SEED_OFFSET
+    video, actions, ends = rollout(env, frames, size=size, seed=seed, policy="random")
+    sim = make_env(env, size)
+    return VideoData(video, actions, ends, fps=sim.fps, source=f"simulator {env}, seed {seed}, random actions",
+                     action_names=list(sim.action_names))
 
 
 def generated_source(env: str, frames: int, size: int, seed: int) -> str:
@@ -94,4 +113,7 @@ def prepare_run_data(world: str, data_path: str | None, config: WorldConfig, pre
     splits = split_spans(data, 0.0, held_out_fraction(data, train.eval_episodes), seed=train.seed)
     if dist.is_main:
         (run_dir / "splits.json").write_text(json.dumps({k: [list(s) for s in v] for k, v in splits.items()}) + "\n")
-    return RunData(data=data, splits=splits, env=env)
+    if env is not None:
+        held_out = fresh_episodes(env, config)
+        return RunData(data, splits, env, held_out, held_out.episodes())
+    return RunData(data, splits, env, data, splits["test"] or splits["train"])

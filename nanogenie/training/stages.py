@@ -17,8 +17,15 @@ from nanogenie.config import WorldConfig
 from nanogenie.data import ClipDataset, VideoData
 from nanogenie.data.splits import Span
 from nanogenie.training.loop import Stage, sample_indices
+from nanogenie.training.metrics import normalized_mutual_information, probe_accuracy
 
-ENCODE_BATCH = 32  # windows per forward pass while pre-computing tokens and actions
+ENCODE_BATCH = 32  # windows per forward pass while pre-computing tokens
+
+
+def frames_to_clip(frames: np.ndarray) -> torch.Tensor:
+    """uint8 frames (..., T, H, W, 3) -> float clip(s) (..., T, 3, H, W) in [-1, 1]; a single sequence gets B = 1."""
+    clip = torch.from_numpy(np.ascontiguousarray(frames)).movedim(-1, -3).float().div_(127.5).sub_(1.0)
+    return clip if clip.dim() == 5 else clip[None]
 
 
 def autocast_for(device: str, amp: bool):
@@ -32,8 +39,8 @@ def pixel_stage(name: str, module: torch.nn.Module, data: VideoData, spans: list
                 device: str, steps: int) -> Stage:
     """Tokenizer or LAM: trains on pixel clips (B, T, 3, H, W) from the training spans."""
     train = config.train
-    clips = ClipDataset(data, spans, train.clip_frames(name), train.frame_skip)
-    batch_size = train.batch_size(name)
+    clips = ClipDataset(data, spans, train.stage(name).clip_frames, train.frame_skip)
+    batch_size = train.stage(name).batch_size
 
     def sample(generator: torch.Generator, rank: int, world_size: int) -> tuple[torch.Tensor]:
         picks = sample_indices(len(clips), batch_size, generator, rank, world_size)
@@ -76,8 +83,7 @@ def apply_in_windows(fn, data: VideoData, seqs: list[np.ndarray], window: int, s
     with autocast_for(device, amp):
         for b in range(0, len(jobs), ENCODE_BATCH):
             batch = jobs[b:b + ENCODE_BATCH]
-            frames = torch.from_numpy(np.stack([data.frames[seqs[k][s:s + window]] for k, s in batch]))
-            frames = frames.to(device).permute(0, 1, 4, 2, 3).float().div_(127.5).sub_(1.0)  # (B, T, 3, H, W)
+            frames = frames_to_clip(np.stack([data.frames[seqs[k][s:s + window]] for k, s in batch])).to(device)
             out = fn(frames).cpu()  # (B, T', ...)
             for (k, start), row in zip(batch, out):
                 if results[k] is None:
@@ -85,6 +91,28 @@ def apply_in_windows(fn, data: VideoData, seqs: list[np.ndarray], window: int, s
                     results[k] = torch.empty((size, *row.shape[1:]), dtype=row.dtype)
                 results[k][start:start + row.shape[0]] = row
     return results
+
+
+@torch.no_grad()
+def label_transitions(lam, data: VideoData, seqs: list[np.ndarray], device: str, amp: bool,
+                      chunk: int = 256) -> list[torch.Tensor]:
+    """The LAM's action for every transition of each sequence: one (N-1,) long tensor per sequence.
+
+    Each transition gets its whole history (the LAM's `history_frames` before it, where the sequence
+    has them), however the sequence is cut into chunks of `chunk` transitions.
+    """
+    lam.eval()
+    extra = lam.cfg.history_frames - 1
+    labelled = []
+    with autocast_for(device, amp):
+        for index in seqs:
+            parts = []
+            for start in range(0, len(index) - 1, chunk):
+                first = max(0, start - extra)
+                frames = frames_to_clip(data.frames[index[first:start + chunk + 1]]).to(device)  # (1, T, 3, H, W)
+                parts.append(lam.infer_actions(frames)[0, start - first:].cpu())
+            labelled.append(torch.cat(parts) if parts else torch.zeros(0, dtype=torch.long))
+    return labelled
 
 
 def precompute_tokens_and_actions(tokenizer, lam, data: VideoData, spans: list[Span], config: WorldConfig,
@@ -95,15 +123,11 @@ def precompute_tokens_and_actions(tokenizer, lam, data: VideoData, spans: list[S
     sequences back to back on `device`, and the clip starts (C,) into them.
     """
     train = config.train
-    window = train.clip_frames("dynamics")
+    window = train.dynamics.clip_frames
     seqs = sequences(spans, train.frame_skip, window)
     tokenizer.eval()
-    lam.eval()
-    # Tokens: disjoint windows (the last pulled back). Actions: windows of the LAM's training length
-    # overlapping by one frame, so every transition inside a sequence gets labelled.
-    seq_tokens = apply_in_windows(tokenizer.encode, data, seqs, window, window, device, train.amp)
-    lam_window = min(window, train.clip_frames("lam"))
-    seq_actions = apply_in_windows(lam.infer_actions, data, seqs, lam_window, lam_window - 1, device, train.amp)
+    seq_tokens = apply_in_windows(tokenizer.encode, data, seqs, window, window, device, train.amp)  # disjoint windows
+    seq_actions = label_transitions(lam, data, seqs, device, train.amp)
     small = config.tokenizer.codebook_size < 2**15  # int16 halves the memory of the token array
     tokens = torch.cat(seq_tokens).to(torch.int16 if small else torch.int32)
     actions = torch.cat([torch.cat((a.long(), a.new_full((1,), -1).long())) for a in seq_actions])
@@ -116,26 +140,34 @@ def precompute_tokens_and_actions(tokenizer, lam, data: VideoData, spans: list[S
 def held_out_action_pairs(lam, data: VideoData, spans: list[Span], config: WorldConfig, device: str
                           ) -> tuple[np.ndarray, np.ndarray]:
     """(true actions, LAM actions) for every transition in the spans; empty when the data has no actions."""
-    train = config.train
-    window = train.clip_frames("lam")
-    seqs = sequences(spans, train.frame_skip, window)
+    seqs = sequences(spans, config.train.frame_skip, 2)
     if data.actions is None or not seqs:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    lam.eval()
-    latent = apply_in_windows(lam.infer_actions, data, seqs, window, window - 1, device, train.amp)
+    latent = label_transitions(lam, data, seqs, device, config.train.amp)
     truth = np.concatenate([data.actions[index[:-1]] for index in seqs]).astype(np.int64)
-    return truth, torch.cat(latent).numpy().astype(np.int64)
+    latent = torch.cat(latent).numpy().astype(np.int64)
+    known = truth >= 0
+    return truth[known], latent[known]
+
+
+def lam_figures(lam, data: VideoData, spans: list[Span], config: WorldConfig, device: str) -> dict[str, float]:
+    """Held-out lam_nmi and lam_probe_accuracy of the LAM as it is now (its training mode is kept)."""
+    was_training = lam.training
+    truth, latent = held_out_action_pairs(lam, data, spans, config, device)
+    lam.train(was_training)
+    return {"lam_nmi": round(normalized_mutual_information(truth, latent), 4),
+            "lam_probe_accuracy": round(probe_accuracy(truth, latent), 4)}
 
 
 def dynamics_stage(dynamics, tokens: torch.Tensor, actions: torch.Tensor, clip_starts: np.ndarray,
                    config: WorldConfig, steps: int) -> Stage:
     """Dynamics: trains on token clips (B, T, P) with the LAM's actions (B, T-1)."""
     train = config.train
-    offsets = torch.arange(train.clip_frames("dynamics"), device=tokens.device)  # (T,)
+    offsets = torch.arange(train.dynamics.clip_frames, device=tokens.device)  # (T,)
     starts = torch.from_numpy(clip_starts).to(tokens.device)
 
     def sample(generator: torch.Generator, rank: int, world_size: int) -> tuple[torch.Tensor, torch.Tensor]:
-        picks = torch.tensor(sample_indices(len(starts), train.batch_size("dynamics"), generator, rank, world_size),
+        picks = torch.tensor(sample_indices(len(starts), train.dynamics.batch_size, generator, rank, world_size),
                              device=tokens.device)
         index = starts[picks, None] + offsets  # (B, T)
         return tokens[index].long(), actions[index[:, :-1]]

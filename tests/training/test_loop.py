@@ -7,7 +7,7 @@ import torch
 import torch.multiprocessing as mp
 from safetensors.torch import load_file
 
-from nanogenie.config import TrainConfig
+from nanogenie.config import StageConfig, TrainConfig
 from nanogenie.errors import UserError
 from nanogenie.training import checkpoint as ckpt
 from nanogenie.training.distributed import Distributed, setup_distributed
@@ -16,7 +16,7 @@ from nanogenie.training.plots import read_log
 
 from .toy import ToyModel, toy_stage
 
-CFG = TrainConfig(lr=1e-2, warmup_steps=2, checkpoint_every=4, keep_checkpoints=2, log_every=1)
+CFG = TrainConfig(tokenizer=StageConfig(steps=12, clip_frames=1, batch_size=4, lr=1e-2), warmup_steps=2, checkpoint_every=4, keep_checkpoints=2, log_every=1)
 
 
 def _weights(module: torch.nn.Module) -> dict[str, torch.Tensor]:

@@ -1,0 +1,107 @@
+"""The ceiling and the leak for latent-action figures: a small CNN inverse model trained WITH the true
+actions on the same training data the LAM gets, for the same CPU minutes, scored on held-out episodes
+with a fresh random action every frame (the ones `nanogenie train` measures the LAM on).
+
+    python scripts/lam_ceiling.py --world sonic --minutes 5                  # ceiling: sees x_t-1, x_t, x_t+1
+    python scripts/lam_ceiling.py --world sonic --minutes 5 --inputs past    # leak: sees x_t-1, x_t only
+
+The ceiling says how much of the action the frames show at all; the LAM's lam_probe_accuracy is judged
+against it. The leak never sees the action's effect, so whatever it scores on held-out episodes comes
+from past motion predicting the next action: on sticky episodes it is high, on random ones at chance.
+Prints one JSON line per half minute and the last one at the end.
+"""
+
+import argparse
+import json
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from nanogenie.config import preset
+from nanogenie.data import VideoData
+from nanogenie.envs import make_env, rollout
+from nanogenie.training.metrics import normalized_mutual_information
+from nanogenie.training.run_data import fresh_episodes
+from nanogenie.training.stages import frames_to_clip
+
+
+def transitions(data: VideoData) -> np.ndarray:
+    """Indices t with x_t-1, x_t, x_t+1 in one episode and a known action a_t."""
+    found = [np.arange(start + 1, end - 1) for start, end in data.episodes()]
+    index = np.concatenate(found)
+    return index[data.actions[index] >= 0]
+
+
+def inputs(data: VideoData, index: np.ndarray, past_only: bool) -> torch.Tensor:
+    """(N, C, H, W): x_t-1, x_t (and x_t+1, x_t+1 - x_t unless past_only) as channels."""
+    prev, now = frames_to_clip(data.frames[index - 1])[0], frames_to_clip(data.frames[index])[0]
+    if past_only:
+        return torch.cat((prev, now), dim=1)
+    after = frames_to_clip(data.frames[index + 1])[0]
+    return torch.cat((prev, now, after, after - now), dim=1)
+
+
+def inverse_model(channels: int, actions: int, width: int = 16) -> nn.Module:
+    def down(cin, cout):
+        return nn.Sequential(nn.Conv2d(cin, cout, 4, 2, 1), nn.GroupNorm(8, cout), nn.SiLU())
+
+    return nn.Sequential(down(channels, width), down(width, 2 * width), down(2 * width, 4 * width),
+                         down(4 * width, 4 * width), nn.Flatten(), nn.LazyLinear(256), nn.SiLU(), nn.Linear(256, actions))
+
+
+@torch.no_grad()
+def score(model: nn.Module, data: VideoData, index: np.ndarray, past_only: bool) -> dict:
+    model.eval()
+    predicted = torch.cat([model(inputs(data, index[i:i + 256], past_only)).argmax(1)
+                           for i in range(0, len(index), 256)]).numpy()
+    model.train()
+    truth = data.actions[index].astype(np.int64)
+    return {"accuracy": round(float((predicted == truth).mean()), 4),
+            "nmi": round(normalized_mutual_information(truth, predicted), 4),
+            "majority": round(float(np.bincount(truth).max() / len(truth)), 4)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--world", default="sonic", help="simulator to generate data from")
+    parser.add_argument("--preset", default="cpu", help="data size, frame size and seed come from this preset")
+    parser.add_argument("--minutes", type=float, default=5.0)
+    parser.add_argument("--inputs", choices=["all", "past"], default="all")
+    parser.add_argument("--batch", type=int, default=32)
+    args = parser.parse_args()
+    config = preset(args.preset)
+    torch.manual_seed(config.train.seed)
+    sim = make_env(args.world, config.tokenizer.image_size)
+    frames, actions, ends = rollout(args.world, config.train.data_frames, config.tokenizer.image_size,
+                                    config.train.seed)
+    train = VideoData(frames, actions, ends, fps=sim.fps, action_names=list(sim.action_names))
+    held_out = fresh_episodes(args.world, config)
+    train_index, held_index = transitions(train), transitions(held_out)
+    past_only = args.inputs == "past"
+    model = inverse_model(6 if past_only else 12, sim.num_actions)
+    model(inputs(train, train_index[:2], past_only))  # materialise the lazy layer before the optimizer
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    generator = torch.Generator().manual_seed(config.train.seed)
+    began, step, report = time.perf_counter(), 0, 0.0
+    while True:
+        elapsed = time.perf_counter() - began
+        if elapsed >= report or elapsed >= args.minutes * 60:
+            figures = {"world": args.world, "inputs": args.inputs, "step": step, "minutes": round(elapsed / 60, 2),
+                       **score(model, held_out, held_index, past_only)}
+            print(json.dumps(figures), flush=True)
+            report += 30
+            if elapsed >= args.minutes * 60:
+                break
+        pick = train_index[torch.randint(len(train_index), (args.batch,), generator=generator).numpy()]
+        loss = F.cross_entropy(model(inputs(train, pick, past_only)), torch.from_numpy(train.actions[pick].astype(np.int64)))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        step += 1
+
+
+if __name__ == "__main__":
+    main()
