@@ -45,6 +45,9 @@ def _add_data(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="output .h5 file")
     p.add_argument("--size", type=_positive_int, default=64, help="frame size in pixels (square)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--policy", choices=["sticky", "random"], default="sticky",
+                   help="sticky: hold each action 2-12 frames (training data); random: a fresh action every "
+                        "frame (held-out data for action figures: past motion cannot predict the next action)")
     p.set_defaults(run=_dispatch("nanogenie.data.commands:generate"))
 
     p = dsub.add_parser("info", help="summarise a dataset and optionally save a contact sheet of frames")

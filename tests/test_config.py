@@ -35,3 +35,23 @@ def test_unknown_preset_and_bad_fields_are_user_errors():
         WorldConfig.from_dict({"tokenizer": {"widht": 3}})
     with pytest.raises(UserError, match="multiple of patch_size"):
         preset("cpu", image_size=30)
+    with pytest.raises(UserError, match="unknown train.lam config field"):
+        WorldConfig.from_dict({"train": {"lam": {"steps": 5, "clip_frames": 3, "batch_size": 2, "lr_max": 1.0}}})
+    with pytest.raises(UserError, match="must be an object"):
+        WorldConfig.from_dict({"lam": [1, 2]})
+
+
+def test_each_stage_has_its_own_config():
+    train = preset("cpu").train
+    assert train.stage("lam") is train.lam and train.lam.lr != train.tokenizer.lr
+    with pytest.raises(UserError, match="unknown stage"):
+        train.stage("vae")
+    with pytest.raises(UserError, match="must be >= 1"):
+        WorldConfig.from_dict({"train": {"dynamics": {"steps": 0, "clip_frames": 3, "batch_size": 2}}})
+
+
+def test_lam_clips_must_hold_a_transition_and_its_history():
+    cfg = preset("tiny").to_dict()
+    cfg["lam"]["history_frames"] = 3  # the tiny preset's LAM clips have 3 frames: one transition of 2 + 1
+    with pytest.raises(UserError, match="must exceed lam.history_frames"):
+        WorldConfig.from_dict(cfg)

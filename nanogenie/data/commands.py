@@ -16,9 +16,11 @@ def generate(args: argparse.Namespace) -> None:
     from nanogenie.envs import make_env, rollout
 
     env = make_env(args.env, args.size)  # fails fast, listing the known envs, before a long rollout
-    frames, actions, episode_ends = rollout(args.env, args.frames, args.size, args.seed, progress=True)
+    frames, actions, episode_ends = rollout(args.env, args.frames, args.size, args.seed, progress=True,
+                                            policy=args.policy)
     write_dataset(args.out, frames, actions, episode_ends, fps=env.fps,
-                  source=f"nanogenie.envs.{args.env} seed={args.seed}", action_names=list(env.action_names))
+                  source=f"nanogenie.envs.{args.env} seed={args.seed} policy={args.policy}",
+                  action_names=list(env.action_names))
     print(f"wrote {args.out}: {len(frames)} frames of {args.size}x{args.size} at {env.fps} fps, "
           f"{len(episode_ends)} episodes, actions: {', '.join(env.action_names)}")
 

@@ -68,6 +68,8 @@ def test_unknown_env_and_bad_inputs_raise_user_errors():
         make_env("sonic", size=4)
     with pytest.raises(UserError, match="at least 1"):
         rollout("pong", 0)
+    with pytest.raises(UserError, match="sticky, random"):
+        rollout("pong", 10, policy="greedy")
     env = make_env("pong")
     env.reset(0)
     with pytest.raises(UserError, match="out of range"):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from nanogenie.training.metrics import code_usage, normalized_mutual_information, psnr
+from nanogenie.training.metrics import code_usage, normalized_mutual_information, probe_accuracy, psnr
 
 
 def test_psnr_matches_hand_computation():
@@ -42,3 +42,12 @@ def test_nmi_matches_a_hand_computed_case():
 
 def test_nmi_with_a_constant_side_is_zero():
     assert normalized_mutual_information(np.zeros(10), np.arange(10)) == 0.0
+
+
+def test_probe_accuracy_fits_on_the_first_half_and_scores_the_second():
+    truth = np.array([0, 0, 1, 1, 2, 0, 0, 1, 1, 2])
+    codes = np.array([5, 5, 7, 7, 7, 5, 5, 7, 9, 7])  # 5 -> 0, 7 -> 1 (2 of 3); 9 unseen -> majority 0
+    assert probe_accuracy(truth, codes) == pytest.approx(3 / 5)  # second half: 0 0 1 1 2 -> 0 0 1 0 1
+    assert probe_accuracy(truth, truth) == 1.0
+    with pytest.raises(ValueError):
+        probe_accuracy(truth, codes[:-1])

@@ -18,9 +18,8 @@ from nanogenie.data import write_dataset
 from nanogenie.play.keymap import load_keymap
 from nanogenie.world import load_world, user_worlds_dir
 
-FIGURES = {"tokenizer_psnr", "tokenizer_code_usage", "lam_code_usage", "lam_nmi", "delta_t_psnr", "rollout_psnr",
-           "copy_psnr",
-           "ms_per_frame", "play_fps", "device"}
+FIGURES = {"tokenizer_psnr", "tokenizer_code_usage", "lam_code_usage", "lam_nmi", "lam_probe_accuracy",
+           "action_consistency", "delta_t_psnr", "rollout_psnr", "copy_psnr", "ms_per_frame", "play_fps", "device"}
 
 
 def _child_env() -> dict[str, str]:
@@ -71,6 +70,7 @@ def test_eval_prints_every_figure_as_json(trained, tmp_path, capsys):
     printed = json.loads(capsys.readouterr().out)  # stdout is the JSON and nothing else
     assert FIGURES <= set(printed) and printed == json.loads(out.read_text())
     assert 0 <= printed["lam_nmi"] <= 1 and 0 < printed["tokenizer_code_usage"] <= 1
+    assert 0 <= printed["lam_probe_accuracy"] <= 1 and 0 <= printed["action_consistency"] <= 1
     assert printed["play_fps"] > 0 and printed["device"] == "cpu"
 
 
@@ -81,7 +81,7 @@ def test_eval_on_a_data_file(trained, tmp_path, capsys):
     write_dataset(tmp_path / "held_out.h5", frames, None, ends)  # no true actions -> lam_nmi is null
     assert main(["eval", "--world", str(trained), "--data", str(tmp_path / "held_out.h5"), "--device", "cpu"]) == 0
     printed = json.loads(capsys.readouterr().out)
-    assert printed["lam_nmi"] is None and FIGURES <= set(printed)
+    assert printed["lam_nmi"] is None and printed["lam_probe_accuracy"] is None and FIGURES <= set(printed)
 
 
 def test_stage_alone_continues_from_saved_weights(trained, tmp_path):
@@ -95,6 +95,21 @@ def test_stage_alone_continues_from_saved_weights(trained, tmp_path):
     logged = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
     assert {r["stage"] for r in logged} == {"tokenizer", "lam", "dynamics"}  # other stages' history is kept
     assert max(r["step"] for r in logged if r["stage"] == "lam") == 2
+
+
+def test_lam_stage_learns_from_pixels_alone_and_logs_held_out_figures(tmp_path):
+    out = tmp_path / "pong_lam"  # a fresh run: no tokenizer anywhere
+    assert main(["train", "--world", "pong", "--preset", "tiny", "--out", str(out), "--stage", "lam",
+                 "--steps", "20", "--device", "cpu"]) == 0
+    run = out / "run"
+    assert (run / "lam.safetensors").is_file() and not (run / "tokenizer.safetensors").exists()
+    logged = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    checkpoints = [r for r in logged if "eval" in r]  # checkpoint_every=10 in the tiny preset
+    assert [r["step"] for r in checkpoints] == [10, 20] and all(r["stage"] == "lam" for r in checkpoints)
+    for r in checkpoints:
+        assert set(r["eval"]) == {"lam_nmi", "lam_probe_accuracy"}
+        assert 0 <= r["eval"]["lam_nmi"] <= 1 and 0 <= r["eval"]["lam_probe_accuracy"] <= 1
+    assert (run / "plots" / "held_out.png").is_file()
 
 
 def _error_line(capsys) -> str:
