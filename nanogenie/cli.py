@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
+import threading
+from typing import Any
 
 from nanogenie.config import STAGES
 from nanogenie.errors import UserError
@@ -124,16 +127,38 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised in the main thread like Ctrl-C so every command's cleanup runs
+    (recordings finalised, checkpoints kept, temporary files removed)."""
+
+
+def _raise_terminated(signum: int, frame) -> None:
+    raise Terminated(signal.Signals(signum).name)
+
+
+def _handle_termination_like_ctrl_c() -> dict[int, Any]:
+    """Install the handlers; returns the previous ones, to put back when the command ends."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}  # signal handlers can only be installed from the main thread (tests may call main elsewhere)
+    signums = [getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]  # no SIGHUP on Windows
+    return {signum: signal.signal(signum, _raise_terminated) for signum in signums}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    previous = _handle_termination_like_ctrl_c()
     try:
         return args.run(args) or 0
     except UserError as err:
         print(f"nanogenie: error: {err}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("nanogenie: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as err:
+        signame = str(err) if isinstance(err, Terminated) else "SIGINT"
+        print(f"nanogenie: interrupted ({signame})", file=sys.stderr)
+        return 128 + int(getattr(signal, signame, signal.SIGINT))
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 if __name__ == "__main__":

@@ -168,20 +168,20 @@ class PlayApp:
 
     def _save_recorded(self) -> None:
         if self.recorder is not None:
-            self._write(self.runner.take_recorded())
+            self._write(self.recorder, self.runner.take_recorded())
 
-    def _write(self, items: list[FrameItem]) -> None:
+    def _write(self, recorder: Recorder, items: list[FrameItem]) -> None:
         limit = self.settings.max_frames
         for item in items:
             if limit is None or item.serial <= limit:
-                self.recorder.write(item)
+                recorder.write(item)
 
     def _stop_recording(self) -> None:
         if self.recorder is None:
             return
-        recorder, self.recorder = self.recorder, None
+        recorder, self.recorder = self.recorder, None  # detached first: a second stop finds nothing to do
         try:
-            self._write(self.runner.stop_recording())
+            self._write(recorder, self.runner.stop_recording())
         finally:
             recorder.close()
         print(f"saved {recorder.frames} frames to {recorder.path} (actions: {recorder.log_path})")

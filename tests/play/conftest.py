@@ -67,19 +67,20 @@ def decode():
 @pytest.fixture
 def fake_world(tmp_path, monkeypatch):
     """`nanogenie play` with load_world and the engine replaced by fakes; returns the world, whose
-    `engines` list collects every engine built (keymap_path may be set by the test)."""
+    `engines` list collects every engine built (keymap_path and the engines' on_step hook may be set
+    by the test)."""
     from nanogenie.play import commands
 
     world = SimpleNamespace(name="fake", path=tmp_path / "fake_world", num_actions=8, fps=10, keymap_path=None,
                             config=SimpleNamespace(dynamics=SimpleNamespace(maskgit_steps=4, temperature=1.0)),
-                            engines=[], loaded=[])
+                            engines=[], loaded=[], on_step=None)
 
     def load_world(name):
         world.loaded.append(name)
         return world
 
     def make_engine(w, choices):
-        engine = FakeEngine(num_actions=w.num_actions, fps=w.fps, seed=choices.seed)
+        engine = FakeEngine(num_actions=w.num_actions, fps=w.fps, seed=choices.seed, on_step=w.on_step)
         world.engines.append(engine)
         return engine
 

@@ -1,4 +1,5 @@
 import json
+import time
 from itertools import groupby
 
 import pygame
@@ -79,6 +80,21 @@ def test_engine_failure_stops_the_thread_ends_the_app_and_finalises_the_recordin
     log = json.loads((tmp_path / "play.json").read_text())
     assert log["frames"] == 12  # the prompt frame and 11 steps
     assert len(decode(tmp_path / "play.mp4")) == 12
+
+
+def test_esc_while_recording_saves_every_frame_and_says_so(fake_engine, decode, tmp_path, capsys):
+    press_esc = post_keys({10: [(pygame.KEYDOWN, pygame.K_ESCAPE)]})
+
+    def slow_step(step):  # as a real model step: the app handles Esc while this frame is still being made
+        press_esc(step)
+        if step == 10:
+            time.sleep(0.3)
+
+    app = run_app(fake_engine(on_step=slow_step), tmp_path, frames=None, fps=200)
+    app.run()  # the frame finished after Esc is written, not dropped with a traceback
+    assert "saved" in capsys.readouterr().out
+    log = json.loads((tmp_path / "play.json").read_text())
+    assert log["frames"] >= 10 and len(decode(tmp_path / "play.mp4")) == log["frames"]
 
 
 def test_ctrl_c_finalises_the_recording(fake_engine, decode, tmp_path, monkeypatch):

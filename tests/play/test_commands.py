@@ -1,4 +1,6 @@
 import json
+import os
+import signal
 
 import pytest
 
@@ -82,3 +84,16 @@ def test_bad_replay_log_and_record_path_are_user_errors(fake_world, tmp_path, ca
     assert code == 2 and str(bad) in err
     code, _, err = run(["play", "--world", "fake", "--headless", "--record", str(tmp_path / "x.avi")], capsys)
     assert code == 2 and ".mp4" in err
+
+
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGHUP"])
+def test_termination_signal_finalises_the_headless_recording(fake_world, decode, tmp_path, capsys, signame):
+    signum = getattr(signal, signame)
+    fake_world.on_step = lambda step: os.kill(os.getpid(), signum) if step == 20 else None
+    before = signal.getsignal(signum)
+    video = tmp_path / "cut.mp4"
+    code, _, err = run(["play", "--world", "fake", "--headless", "--frames", "100000", "--record", str(video)], capsys)
+    assert code == 128 + signum and err.strip() == f"nanogenie: interrupted ({signame})"
+    log = json.loads(video.with_suffix(".json").read_text())
+    assert 20 <= log["frames"] < 100 and len(decode(video)) == log["frames"]
+    assert signal.getsignal(signum) is before  # the command put the previous handler back
