@@ -19,6 +19,11 @@ def _check(ok: bool, message: str) -> None:
         raise UserError(message)
 
 
+def _check_positive(where: str, **values: int) -> None:
+    for name, value in values.items():
+        _check(value >= 1, f"{where} {name} must be >= 1, got {value}")
+
+
 @dataclass
 class TokenizerConfig:
     """FSQ video tokenizer: frames (B,T,3,H,W) <-> tokens (B,T,P)."""
@@ -35,6 +40,11 @@ class TokenizerConfig:
     decoder_temporal: bool = False  # decoder attends over time too (then play decodes through a KV cache)
 
     def __post_init__(self) -> None:
+        _check_positive("tokenizer", image_size=self.image_size, patch_size=self.patch_size, width=self.width,
+                        encoder_depth=self.encoder_depth, decoder_depth=self.decoder_depth, heads=self.heads,
+                        context_frames=self.context_frames)
+        _check(bool(self.levels) and all(level >= 2 for level in self.levels),
+               f"tokenizer levels must be a non-empty list of numbers >= 2, got {self.levels}")
         _check(self.image_size % self.patch_size == 0,
                f"tokenizer image_size {self.image_size} must be a multiple of patch_size {self.patch_size}")
         _check(self.width % self.heads == 0, f"tokenizer width {self.width} must divide by heads {self.heads}")
@@ -62,6 +72,7 @@ class LAMConfig:
     reset_after: int = 200  # a head that wins nothing for this many steps restarts as a copy of the busiest
 
     def __post_init__(self) -> None:
+        _check_positive("lam", image_size=self.image_size, patch_size=self.patch_size, reset_after=self.reset_after)
         _check(self.image_size % (2 * self.patch_size) == 0,
                f"lam image_size {self.image_size} must be a multiple of 2 x patch_size {self.patch_size}")
         _check(self.width % 8 == 0 and self.width > 0, f"lam width {self.width} must be a positive multiple of 8")
@@ -86,6 +97,10 @@ class DynamicsConfig:
     action_conditioning: str = "adaln"  # "adaln" | "add"
 
     def __post_init__(self) -> None:
+        _check_positive("dynamics", width=self.width, depth=self.depth, heads=self.heads,
+                        context_frames=self.context_frames, vocab_size=self.vocab_size,
+                        tokens_per_frame=self.tokens_per_frame, num_actions=self.num_actions)
+        _check(self.temperature >= 0, f"dynamics temperature must be >= 0, got {self.temperature}")
         _check(self.width % self.heads == 0, f"dynamics width {self.width} must divide by heads {self.heads}")
         _check(self.action_conditioning in ("adaln", "add"),
                f"dynamics action_conditioning must be 'adaln' or 'add', got {self.action_conditioning!r}")
@@ -199,11 +214,33 @@ class WorldConfig:
 
 
 def _build(cls: type, given: dict[str, Any], where: str) -> Any:
-    """cls(**given), with unknown fields named rather than a TypeError."""
-    known = {g.name for g in dataclasses.fields(cls)}
-    unknown = set(given) - known
-    _check(not unknown, f"unknown {where} config field(s) {sorted(unknown)}; known: {sorted(known)}")
+    """cls(**given), with unknown fields and values of the wrong type named rather than a TypeError."""
+    fields = {g.name: g for g in dataclasses.fields(cls)}
+    unknown = set(given) - set(fields)
+    _check(not unknown, f"unknown {where} config field(s) {sorted(unknown)}; known: {sorted(fields)}")
+    for name, value in given.items():
+        expected = str(fields[name].type)
+        _check(_has_type(value, expected), f"config field {where}.{name} must be {expected}, got {value!r}")
     return cls(**given)
+
+
+def _has_type(value: Any, expected: str) -> bool:
+    """Does a JSON value fit a field annotation (the few kinds the configs use)?"""
+    if " | " in expected:
+        return any(_has_type(value, option) for option in expected.split(" | "))
+    if expected == "None":
+        return value is None
+    if expected == "bool":
+        return isinstance(value, bool)
+    if expected == "int":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if expected == "float":
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if expected == "str":
+        return isinstance(value, str)
+    if expected == "list[int]":
+        return isinstance(value, list) and all(_has_type(v, "int") for v in value)
+    return True  # nested configs are built (and checked) by their own _build
 
 
 def _tiny() -> WorldConfig:

@@ -139,11 +139,23 @@ def load_weights(module, path: Path) -> None:
 def load_world(name_or_path: str | os.PathLike, device: str = "cpu") -> World:
     """Resolve and load a world bundle: every model rebuilt from world.json, then its weights."""
     path = resolve_world(name_or_path)
-    meta = _read_json(path / "world.json")
+    meta_path = path / "world.json"
+    meta = _read_json(meta_path)
+    if not isinstance(meta, dict):
+        raise UserError(f"{meta_path} must hold a JSON object, not {type(meta).__name__}; re-copy or retrain the world")
     if meta.get("format") != BUNDLE_FORMAT:
-        raise UserError(f"{path / 'world.json'} has bundle format {meta.get('format')!r}, this nanogenie reads "
+        raise UserError(f"{meta_path} has bundle format {meta.get('format')!r}, this nanogenie reads "
                         f"format {BUNDLE_FORMAT}; retrain the world with this version")
-    config = WorldConfig.from_dict(meta["config"])
+    fps = meta.get("fps", 10)
+    if not isinstance(fps, int) or isinstance(fps, bool) or not 1 <= fps <= 240:
+        raise UserError(f"{meta_path}: fps must be a whole number from 1 to 240, got {fps!r}")
+    if not isinstance(meta.get("config"), dict):
+        raise UserError(f"{meta_path}: `config` must be an object with the models' settings, got "
+                        f"{meta.get('config')!r}; retrain the world")
+    try:
+        config = WorldConfig.from_dict(meta["config"])
+    except UserError as err:
+        raise UserError(f"{meta_path}: {err}") from None
     models = build_models(config, "cpu")
     for module, stem in zip(models, WEIGHT_FILES):
         load_weights(module, path / f"{stem}.safetensors")
@@ -158,7 +170,7 @@ def load_world(name_or_path: str | os.PathLike, device: str = "cpu") -> World:
                         f"(T, {size}, {size}, 3); retrain the world")
     return World(path=path, name=meta.get("name", path.name), config=config, meta=meta,
                  tokenizer=models[0], lam=models[1], dynamics=models[2], prompt=prompt,
-                 fps=int(meta.get("fps", 10)), action_names=list(meta.get("action_names", [])))
+                 fps=fps, action_names=[str(a) for a in meta.get("action_names", []) or []])
 
 
 def _atomic_write_bytes(path: Path, data: bytes) -> None:

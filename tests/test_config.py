@@ -55,3 +55,20 @@ def test_lam_clips_must_hold_a_transition_and_its_history():
     cfg["lam"]["history_frames"] = 3  # the tiny preset's LAM clips have 3 frames: one transition of 2 + 1
     with pytest.raises(UserError, match="must exceed lam.history_frames"):
         WorldConfig.from_dict(cfg)
+
+
+@pytest.mark.parametrize("section, field, value, message", [
+    ("tokenizer", "width", "abc", "tokenizer.width must be int"),
+    ("tokenizer", "heads", 0, "heads must be >= 1"),
+    ("tokenizer", "levels", "abc", "tokenizer.levels must be list"),
+    ("tokenizer", "levels", [0], "levels must be a non-empty list of numbers >= 2"),
+    ("dynamics", "context_frames", 0, "context_frames must be >= 1"),
+    ("dynamics", "temperature", "hot", "dynamics.temperature must be float"),
+    ("lam", "num_actions", 1.5, "lam.num_actions must be int"),
+    ("train", "seed", None, "train.seed must be int"),
+])
+def test_config_values_of_the_wrong_type_or_range_are_named(section, field, value, message):
+    cfg = preset("tiny").to_dict()
+    cfg[section][field] = value
+    with pytest.raises(UserError, match=message.replace("[", r"\[")):
+        WorldConfig.from_dict(cfg)

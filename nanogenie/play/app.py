@@ -38,6 +38,18 @@ def require_display() -> None:
                         "run with --headless --frames N [--record out.mp4] instead")
 
 
+INVISIBLE_DRIVERS = ("offscreen", "dummy")  # SDL falls back to these when no display answers
+
+
+def check_window_driver(driver: str) -> None:
+    """UserError when SDL could only start a driver that shows nothing (DISPLAY set, no X server there),
+    unless that driver was asked for by name: play would otherwise run invisibly until killed."""
+    if driver in INVISIBLE_DRIVERS and os.environ.get("SDL_VIDEODRIVER") != driver:
+        pygame.display.quit()
+        raise UserError(f"no display answered (SDL could only start its {driver!r} driver; DISPLAY is "
+                        f"{os.environ.get('DISPLAY')!r}); start an X server or run with --headless --frames N")
+
+
 def timestamped(stem: str, suffix: str, folder: Path) -> Path:
     """A new file name in folder that does not exist yet, e.g. nanogenie-sonic-20250101-120000.png."""
     base = f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}"
@@ -98,6 +110,7 @@ class PlayApp:
         size = (max(s.frame_size * s.scale, MIN_WIDTH), s.frame_size * s.scale + HUD_HEIGHT)
         try:
             pygame.display.init()
+            check_window_driver(pygame.display.get_driver())
             pygame.font.init()
             self.window = pygame.display.set_mode(size)
         except pygame.error as err:

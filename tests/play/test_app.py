@@ -113,3 +113,16 @@ def test_ctrl_c_finalises_the_recording(fake_engine, decode, tmp_path, monkeypat
     assert not app.runner.alive
     log = json.loads((tmp_path / "play.json").read_text())
     assert log["frames"] >= 1 and len(decode(tmp_path / "play.mp4")) == log["frames"]
+
+
+def test_a_driver_that_shows_nothing_is_refused_unless_asked_for(monkeypatch):
+    from nanogenie.errors import UserError
+    from nanogenie.play.app import check_window_driver
+
+    monkeypatch.delenv("SDL_VIDEODRIVER", raising=False)
+    monkeypatch.setenv("DISPLAY", ":99")
+    with pytest.raises(UserError, match="--headless"):
+        check_window_driver("offscreen")  # what SDL falls back to when DISPLAY points at no X server
+    check_window_driver("x11")
+    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
+    check_window_driver("dummy")  # the tests' own choice
