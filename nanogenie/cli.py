@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import math
 import signal
 import sys
 import threading
@@ -38,6 +39,29 @@ def _positive_int(text: str) -> int:
     return value
 
 
+MAX_SEED = 2**63 - 1  # numpy's and torch's generators both take any seed in [0, 2^63)
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"expected a seed from 0 to 2^63-1, got {value}")
+    return value
+
+
+def _temperature(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0 (0 samples greedily), got {text}")
+    return value
+
+
 def _add_data(sub: argparse._SubParsersAction) -> None:
     data = sub.add_parser("data", help="make, import, inspect and download HDF5 video datasets")
     dsub = data.add_subparsers(dest="data_command", required=True, metavar="{generate,info,import,download}")
@@ -47,7 +71,7 @@ def _add_data(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--frames", type=_positive_int, required=True, help="number of frames to write")
     p.add_argument("--out", required=True, help="output .h5 file")
     p.add_argument("--size", type=_positive_int, default=64, help="frame size in pixels (square)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_seed, default=0)
     p.add_argument("--policy", choices=["sticky", "random"], default="sticky",
                    help="sticky: hold each action 2-12 frames (training data); random: a fresh action every "
                         "frame (held-out data for action figures: past motion cannot predict the next action)")
@@ -98,10 +122,10 @@ def _add_play_bench(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--scale", type=_positive_int, default=8, help="window pixels per frame pixel")
     p.add_argument("--fps", type=_positive_int, help="frames per second to aim for; default: the world's")
     p.add_argument("--record", metavar="FILE.mp4", help="record what you play (mp4 or .gif, + .json action log)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_seed, default=0)
     p.add_argument("--device", default="auto", help="auto | cpu | cuda")
     p.add_argument("--steps", type=_positive_int, help="MaskGIT steps per frame; default: the world's")
-    p.add_argument("--temperature", type=float, help="sampling temperature; default: the world's")
+    p.add_argument("--temperature", type=_temperature, help="sampling temperature; default: the world's")
     p.add_argument("--headless", action="store_true", help="no window: scripted actions for --frames frames")
     p.add_argument("--frames", type=_positive_int, default=100, help="frames to play with --headless")
     p.add_argument("--actions", help="with --headless: 'random' or a list like '0,3,3,5' or '3x10,0x5'")

@@ -72,7 +72,7 @@ def parse_actions(spec: str, count: int, num_actions: int, seed: int) -> list[in
         if not 0 <= action < num_actions or repeat < 1:
             raise UserError(f"--actions {spec!r}: in {part.strip()!r} the action must be 0..{num_actions - 1} "
                             f"for this world and the repeat count at least 1")
-        pattern += [action] * repeat
+        pattern += [action] * min(repeat, count)  # a run longer than the whole script is cut to it
     return [pattern[i % len(pattern)] for i in range(count)]
 
 

@@ -9,6 +9,7 @@ a CRC of the frame so a replay can say whether it reproduced the recording exact
 from __future__ import annotations
 
 import json
+import math
 import os
 import zlib
 from pathlib import Path
@@ -178,7 +179,20 @@ def read_log(path: str | os.PathLike) -> dict[str, Any]:
     for event in log["events"]:
         if not isinstance(event, dict) or not (event.get("reset") is True or isinstance(event.get("action"), int)):
             raise UserError(f"{path}: event {event!r} is neither a reset nor an integer action; the log is damaged")
+    checks = {"seed": (lambda v: _is_int(v) and 0 <= v < 2**63, "a whole number from 0 to 2^63-1"),
+              "steps": (lambda v: v is None or (_is_int(v) and v >= 1), "a whole number >= 1"),
+              "temperature": (lambda v: v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)
+                                                      and math.isfinite(v) and v >= 0), "a finite number >= 0"),
+              "world": (lambda v: isinstance(v, str), "a world name"),
+              "device": (lambda v: isinstance(v, str), "a device name")}
+    for name, (ok, what) in checks.items():
+        if name in log and not ok(log[name]):
+            raise UserError(f"{path}: `{name}` must be {what}, got {log[name]!r}; the log is damaged")
     return log
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def log_script(log: dict[str, Any]) -> tuple[list[int], int]:

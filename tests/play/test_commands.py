@@ -97,3 +97,24 @@ def test_termination_signal_finalises_the_headless_recording(fake_world, decode,
     log = json.loads(video.with_suffix(".json").read_text())
     assert 20 <= log["frames"] < 100 and len(decode(video)) == log["frames"]
     assert signal.getsignal(signum) is before  # the command put the previous handler back
+
+
+@pytest.mark.parametrize("field, value", [("seed", "abc"), ("seed", -1), ("steps", "four"), ("temperature", "hot"),
+                                          ("temperature", float("inf"))])
+def test_damaged_replay_log_values_are_one_line(fake_world, tmp_path, capsys, field, value):
+    log = tmp_path / "damaged.json"
+    log.write_text(json.dumps({"format": 1, "events": [{"frame": 0, "reset": True}], field: value}))
+    code, _, err = run(["play", "--replay", str(log), "--headless"], capsys)
+    assert code == 2 and err.count("\n") == 1 and f"`{field}`" in err
+
+
+@pytest.mark.parametrize("flags", [["--seed", "-1"], ["--seed", str(2**70)], ["--temperature", "nan"],
+                                   ["--temperature", "inf"], ["--temperature", "-1"]])
+def test_out_of_range_flags_are_refused_by_the_parser(fake_world, capsys, flags):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["play", "--world", "fake", "--headless", "--frames", "2", *flags])
+    assert exit_info.value.code == 2 and flags[0] in capsys.readouterr().err
+
+
+def test_a_huge_repeat_count_is_cut_to_the_script():
+    assert parse_actions("1x99999999999,2", 5, 3, 0) == [1, 1, 1, 1, 1]
