@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import shutil
+import sys
 from pathlib import Path
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from nanogenie.errors import UserError
@@ -57,8 +60,16 @@ def save_weights_atomic(module: torch.nn.Module, path: Path) -> None:
     _fsync_dir(path.parent)
 
 
+# What reading a damaged file can raise: a cut or garbage safetensors file, a garbage pickle, a short read.
+READ_ERRORS = (OSError, ValueError, RuntimeError, KeyError, EOFError, SafetensorError, pickle.UnpicklingError)
+
+
 def load_weights_file(module: torch.nn.Module, path: Path) -> None:
-    module.load_state_dict(load_file(str(path)), strict=True)
+    try:
+        module.load_state_dict(load_file(str(path)), strict=True)
+    except READ_ERRORS as err:
+        raise UserError(f"{path} cannot be read as this model's weights ({str(err).splitlines()[0]}); "
+                        f"retrain that stage (--stage NAME without --resume)") from None
 
 
 def checkpoint_root(run_dir: Path, stage: str) -> Path:
@@ -112,10 +123,32 @@ def load_checkpoint(path: Path, module: torch.nn.Module, optimizer: torch.optim.
         load_weights_file(module, path / "model.safetensors")
         if optimizer is not None:
             optimizer.load_state_dict(torch.load(path / "optimizer.pt", map_location="cpu", weights_only=True))
-    except (OSError, ValueError, RuntimeError, KeyError) as err:
-        raise UserError(f"checkpoint {path} cannot be read ({str(err).splitlines()[0]}); delete it to resume "
-                        f"from the one before, or train without --resume") from None
+    except (*READ_ERRORS, UserError) as err:
+        raise UserError(f"checkpoint {path} cannot be read ({str(err).splitlines()[0]}); train without "
+                        f"--resume") from None
     return int(state["step"])
+
+
+def resume(run_dir: Path, stage: str, module: torch.nn.Module, optimizer: torch.optim.Optimizer
+           ) -> tuple[int, Path] | None:
+    """Restore the newest checkpoint of a stage that can be read, saying which damaged ones were skipped;
+    (step, folder), or None when the stage has none. A UserError when none of them can be read."""
+    found = list_checkpoints(run_dir, stage)
+    for checkpoint in reversed(found):
+        try:
+            return load_checkpoint(checkpoint, module, optimizer), checkpoint
+        except UserError as err:
+            print(f"{stage}: {err}; trying the one before", file=sys.stderr)
+    if found:
+        raise UserError(f"no checkpoint of {stage} in {checkpoint_root(run_dir, stage)} can be read; train "
+                        f"without --resume")
+    return None
+
+
+def clean_unfinished(run_dir: Path) -> None:
+    """Remove the temporary folders of checkpoint writes a kill interrupted (never complete checkpoints)."""
+    for tmp in (Path(run_dir) / "checkpoints").glob("*/.tmp-step_*"):
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def clear_checkpoints(run_dir: Path, stage: str) -> None:

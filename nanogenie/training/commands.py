@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import torch
 
 from nanogenie.config import STAGES, WorldConfig, preset
 from nanogenie.errors import UserError
-from nanogenie.training.checkpoint import latest_checkpoint, load_weights_file
+from nanogenie.training.checkpoint import clean_unfinished, latest_checkpoint, load_weights_file
 from nanogenie.training.distributed import Distributed, resolve_device, setup_distributed
 from nanogenie.training.loop import JsonlLog, train_stage
 
@@ -61,10 +62,7 @@ def _fresh_start(run_dir: Path, stages: list[str]) -> None:
     for stage in stages:
         shutil.rmtree(run_dir / "checkpoints" / stage, ignore_errors=True)
         (run_dir / f"{stage}.safetensors").unlink(missing_ok=True)
-    log = run_dir / "log.jsonl"
-    if log.is_file():  # keep the loss history of the stages that are not retrained
-        kept = [line for line in log.read_text().splitlines() if line.strip() and json.loads(line)["stage"] not in stages]
-        log.write_text("".join(line + "\n" for line in kept))
+    JsonlLog(run_dir / "log.jsonl").keep_only(lambda r: r["stage"] not in stages)  # other stages' history stays
 
 
 def train(args: argparse.Namespace) -> int:
@@ -73,17 +71,52 @@ def train(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else _default_out(args.world)
     run_dir = out / "run"
     dist = setup_distributed(args.device)
+    lock = None
     try:
         _check_request(args, run_dir, to_run)
         if dist.is_main:
-            run_dir.mkdir(parents=True, exist_ok=True)
+            _make_run_dir(out, run_dir)
+            lock = lock_run_dir(run_dir)
+            clean_unfinished(run_dir)
             if not args.resume:
                 _fresh_start(run_dir, to_run)
         dist.barrier()
         _train_stages(args, config, out, run_dir, to_run, dist)
     finally:
+        if lock is not None:
+            lock.close()
         dist.close()
     return 0
+
+
+def _make_run_dir(out: Path, run_dir: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out} is a file; choose a folder for the world")
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UserError(f"cannot create {run_dir} ({err.strerror}); choose a writable --out") from None
+
+
+def lock_run_dir(run_dir: Path):
+    """An exclusive lock on run/lock, held while this process trains: two trainings writing into one
+    folder would mix one run's tokenizer and LAM with the other's dynamics. Returns the open lock file."""
+    import fcntl
+
+    handle = open(run_dir / "lock", "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.seek(0)
+        holder = handle.read().strip() or "another process"
+        handle.close()
+        raise UserError(f"{run_dir} is being trained by {holder}; wait for it to finish or choose another --out") \
+            from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"pid {os.getpid()}")
+    handle.flush()
+    return handle
 
 
 def _default_out(world: str) -> Path:
@@ -94,6 +127,7 @@ def _default_out(world: str) -> Path:
 
 def _train_stages(args: argparse.Namespace, config: WorldConfig, out: Path, run_dir: Path, to_run: list[str],
                   dist: Distributed) -> None:
+    from nanogenie.data import ClipDataset
     from nanogenie.training.run_data import prepare_run_data
     from nanogenie.training.plots import plot_held_out_figures, plot_losses
     from nanogenie.training.stages import dynamics_stage, lam_figures, pixel_stage, precompute_tokens_and_actions
@@ -104,6 +138,8 @@ def _train_stages(args: argparse.Namespace, config: WorldConfig, out: Path, run_
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
     run = prepare_run_data(args.world, args.data, config, args.preset, run_dir, dist)
+    for name in to_run:  # episodes too short for a stage's clips: say so before hours of earlier stages
+        ClipDataset(run.data, run.splits["train"], config.train.stage(name).clip_frames, config.train.frame_skip)
     torch.manual_seed(config.train.seed)  # model init; rank 0's weights are broadcast anyway
     tokenizer, lam, dynamics = build_models(config, device)
     log = JsonlLog(run_dir / "log.jsonl" if dist.is_main else None)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import os
 import sys
 import time
 import zlib
@@ -23,8 +24,8 @@ from tqdm import tqdm
 
 from nanogenie.config import StageConfig, TrainConfig
 from nanogenie.errors import UserError
-from nanogenie.training.checkpoint import (clear_checkpoints, latest_checkpoint, load_checkpoint,
-                                           save_checkpoint, save_weights_atomic)
+from nanogenie.training.checkpoint import clear_checkpoints, latest_checkpoint, save_checkpoint, save_weights_atomic
+from nanogenie.training.checkpoint import resume as resume_checkpoint
 from nanogenie.training.distributed import Distributed
 
 # sample(generator, rank, world_size) -> this rank's batch, already on the device
@@ -70,6 +71,22 @@ def make_optimizer(module: torch.nn.Module, cfg: StageConfig, device: str) -> to
     return torch.optim.AdamW(groups, lr=cfg.lr, betas=(0.9, 0.95), fused=device.startswith("cuda"))
 
 
+def read_records(path: Path) -> list[dict]:
+    """Every record of a log.jsonl, skipping a line a kill tore in half (only ever the last)."""
+    path = Path(path)
+    if not path.is_file():
+        return []
+    records = []
+    for line in path.read_text().splitlines():
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(record, dict) and "stage" in record and "step" in record:
+            records.append(record)
+    return records
+
+
 class JsonlLog:
     """Appends one JSON object per line; only rank 0 holds an open file."""
 
@@ -80,6 +97,14 @@ class JsonlLog:
         if self.path is not None:
             with open(self.path, "a") as f:
                 f.write(json.dumps(record) + "\n")
+
+    def keep_only(self, keep: Callable[[dict], bool]) -> None:
+        """Rewrite the log with the records `keep` accepts (atomically: temp file + rename)."""
+        if self.path is None or not Path(self.path).is_file():
+            return
+        tmp = Path(self.path).with_name(Path(self.path).name + ".tmp")
+        tmp.write_text("".join(json.dumps(r) + "\n" for r in read_records(self.path) if keep(r)))
+        os.replace(tmp, self.path)
 
 
 def train_stage(stage: Stage, cfg: TrainConfig, run_dir: Path, dist: Distributed, resume: bool,
@@ -96,12 +121,14 @@ def train_stage(stage: Stage, cfg: TrainConfig, run_dir: Path, dist: Distributed
     stage_cfg = cfg.stage(stage.name)
     optimizer = make_optimizer(module, stage_cfg, device)
     start, elapsed_before = 0, 0.0
-    checkpoint = latest_checkpoint(run_dir, stage.name) if resume else None
-    if checkpoint is not None:
-        start = load_checkpoint(checkpoint, module, optimizer)
+    restored = resume_checkpoint(run_dir, stage.name, module, optimizer) if resume else None
+    if restored is not None:
+        start, checkpoint = restored
         elapsed_before = json.loads((checkpoint / "state.json").read_text()).get("elapsed", 0.0)
         if dist.is_main:
             print(f"{stage.name}: resuming from step {start} ({checkpoint})", file=sys.stderr)
+            # the steps after the checkpoint are replayed exactly; their old rows would be duplicates
+            log.keep_only(lambda r: r["stage"] != stage.name or r["step"] <= start)
     elif dist.is_main:
         clear_checkpoints(run_dir, stage.name)
     dist.broadcast_module(module)

@@ -6,7 +6,6 @@ works on a server with no display and never touches the play app's window.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -14,18 +13,12 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from nanogenie.config import STAGES
+from nanogenie.training.loop import read_records
 
 
 def read_log(path: Path) -> list[dict]:
-    """log.jsonl records; a step logged twice (a resumed run replays a few) keeps its last record."""
-    path = Path(path)
-    if not path.is_file():
-        return []
-    latest: dict[tuple[str, int], dict] = {}
-    for line in path.read_text().splitlines():
-        if line.strip():
-            record = json.loads(line)
-            latest[(record["stage"], record["step"])] = record
+    """log.jsonl records sorted by (stage, step); a step logged twice keeps its last record."""
+    latest = {(record["stage"], record["step"]): record for record in read_records(path)}
     return sorted(latest.values(), key=lambda r: (r["stage"], r["step"]))
 
 

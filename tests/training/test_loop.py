@@ -11,7 +11,7 @@ from nanogenie.config import StageConfig, TrainConfig
 from nanogenie.errors import UserError
 from nanogenie.training import checkpoint as ckpt
 from nanogenie.training.distributed import Distributed, setup_distributed
-from nanogenie.training.loop import JsonlLog, lr_at, train_stage
+from nanogenie.training.loop import JsonlLog, lr_at, read_records, train_stage
 from nanogenie.training.plots import read_log
 
 from .toy import ToyModel, toy_stage
@@ -145,3 +145,61 @@ def test_two_gloo_ranks_end_identical_and_equal_one_big_batch(tmp_path):
     for name, value in rank0.items():
         assert torch.equal(value, rank1[name])
         torch.testing.assert_close(value, single.state_dict()[name], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("damage", ["cut_weights", "garbage_optimizer"])
+def test_resume_skips_a_damaged_checkpoint_for_the_one_before(tmp_path, capsys, damage):
+    run = tmp_path / "run"
+    train_stage(toy_stage(_fresh_model(), steps=8), CFG, run, Distributed(), False, JsonlLog(None))
+    newest = ckpt.latest_checkpoint(run, "tokenizer")
+    assert newest.name == "step_00000008"
+    if damage == "cut_weights":
+        data = (newest / "model.safetensors").read_bytes()
+        (newest / "model.safetensors").write_bytes(data[:len(data) // 2])
+    else:
+        (newest / "optimizer.pt").write_bytes(b"not a pickle at all")
+    resumed = ToyModel()
+    log = JsonlLog(run / "log.jsonl")
+    train_stage(toy_stage(resumed, steps=8), CFG, run, Distributed(), True, log)
+    err = capsys.readouterr().err
+    assert "step_00000008" in err and "trying the one before" in err and "resuming from step 4" in err
+    for stage_step in [(r["stage"], r["step"]) for r in read_log(run / "log.jsonl")]:
+        assert stage_step[1] <= 8
+
+
+def test_resume_with_no_readable_checkpoint_is_one_line(tmp_path):
+    run = tmp_path / "run"
+    train_stage(toy_stage(_fresh_model(), steps=8), CFG, run, Distributed(), False, JsonlLog(None))
+    for checkpoint in ckpt.list_checkpoints(run, "tokenizer"):
+        (checkpoint / "model.safetensors").write_bytes(b"\x00" * 10)
+    with pytest.raises(UserError, match="no checkpoint of tokenizer .* can be read"):
+        train_stage(toy_stage(ToyModel(), steps=8), CFG, run, Distributed(), True, JsonlLog(None))
+
+
+def test_a_resumed_run_logs_each_step_once_and_a_torn_last_line_is_skipped(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    path = run / "log.jsonl"
+
+    class Killed(Exception):
+        pass
+
+    def kill_at_step_6(stage: str, step: int) -> None:
+        if step == 6:
+            raise Killed
+
+    with pytest.raises(Killed):
+        train_stage(toy_stage(_fresh_model(), steps=12), CFG, run, Distributed(), False, JsonlLog(path),
+                    on_step=kill_at_step_6)
+    with open(path, "a") as f:
+        f.write('{"stage": "tokenizer", "st')  # the kill tore the last line
+    train_stage(toy_stage(ToyModel(), steps=12), CFG, run, Distributed(), True, JsonlLog(path))
+    steps = [r["step"] for r in read_records(path)]
+    assert steps == list(range(1, 13))  # 5 and 6 were replayed: logged once, not twice
+
+
+def test_unfinished_checkpoint_folders_are_cleaned(tmp_path):
+    leftover = tmp_path / "checkpoints" / "lam" / ".tmp-step_00000100-1234"
+    leftover.mkdir(parents=True)
+    ckpt.clean_unfinished(tmp_path)
+    assert not leftover.exists()

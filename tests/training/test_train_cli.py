@@ -132,6 +132,34 @@ def test_bad_train_requests_exit_2_with_one_line(argv_tail, expected, tmp_path, 
     assert code == 2 and re.search(expected, _error_line(capsys))
 
 
+def test_a_second_training_into_the_same_folder_is_refused(tmp_path, capsys):
+    from nanogenie.training.commands import lock_run_dir
+
+    run = tmp_path / "w" / "run"
+    run.mkdir(parents=True)
+    held = lock_run_dir(run)  # as a first training holds it
+    try:
+        code = main(["train", "--world", "pong", "--preset", "tiny", "--out", str(tmp_path / "w"), "--device", "cpu"])
+        line = _error_line(capsys)
+        assert code == 2 and f"pid {os.getpid()}" in line and "another --out" in line
+    finally:
+        held.close()
+
+
+def test_episodes_shorter_than_a_later_stage_clip_fail_before_training(tmp_path, capsys):
+    write_dataset(tmp_path / "short.h5", np.zeros((40, 16, 16, 3), np.uint8), None, np.array([*range(3, 40, 3), 40]))
+    code = main(["train", "--world", "mine", "--data", str(tmp_path / "short.h5"), "--preset", "tiny",
+                 "--out", str(tmp_path / "w"), "--device", "cpu"])
+    assert code == 2 and "longer than every episode" in _error_line(capsys)
+    assert not (tmp_path / "w" / "run" / "tokenizer.safetensors").exists()  # nothing trained first
+
+
+def test_out_that_is_a_file_is_one_line(tmp_path, capsys):
+    (tmp_path / "taken").write_text("x")
+    code = main(["train", "--world", "pong", "--preset", "tiny", "--out", str(tmp_path / "taken"), "--device", "cpu"])
+    assert code == 2 and "is a file" in _error_line(capsys)
+
+
 def test_data_of_the_wrong_frame_size_is_refused(tmp_path, capsys):
     write_dataset(tmp_path / "big.h5", np.zeros((50, 32, 32, 3), np.uint8))
     code = main(["train", "--world", "mine", "--data", str(tmp_path / "big.h5"), "--preset", "tiny",
