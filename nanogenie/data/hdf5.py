@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -158,6 +159,7 @@ def write_dataset(
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        _check_free_space(path, frames.nbytes)
         with h5py.File(tmp, "w") as f:
             f.create_dataset("frames", data=frames, chunks=(min(CHUNK_FRAMES, num_frames), height, width, 3),
                              compression="gzip", compression_opts=1)
@@ -169,6 +171,19 @@ def write_dataset(
             f.attrs["action_names"] = json.dumps(action_names)
         os.replace(tmp, path)
     except OSError as err:
-        raise UserError(f"{path}: could not be written ({err}); check the folder exists and is writable")
+        raise UserError(f"{path}: could not be written ({err.strerror or err}); check the folder exists and is "
+                        f"writable") from None
     finally:
-        tmp.unlink(missing_ok=True)
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass  # e.g. a read-only folder, where the temp file was never made: the error above says why
+
+
+def _check_free_space(path: Path, raw_bytes: int) -> None:
+    """Refuse before writing when the disk cannot hold the frames uncompressed: libhdf5 can crash the
+    process (not raise) when the disk fills up mid-write."""
+    free = shutil.disk_usage(path.parent).free
+    if free < raw_bytes + (16 << 20):
+        raise UserError(f"{path}: {free >> 20} MB free on that disk, the data may need up to {raw_bytes >> 20} MB; "
+                        f"free some space or write elsewhere")

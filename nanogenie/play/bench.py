@@ -23,7 +23,7 @@ import torch
 
 from nanogenie.config import preset
 from nanogenie.models.generate import FrameGenerator
-from nanogenie.play.engine import Engine, model_dtype, resolve_device
+from nanogenie.play.engine import Engine, model_dtype, resolve_device, use_play_threads
 from nanogenie.world import build_models, load_world
 
 UNCACHED_REPEATS = 5  # full recomputation is slow: the best of a few frames is enough
@@ -107,6 +107,7 @@ def _engine_fps(world, device: str, frames: int, graph: bool) -> float:
 
 def bench(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
+    use_play_threads()  # measure with the threads play uses
     torch.manual_seed(0)
     if args.preset:
         config = preset(args.preset)

@@ -34,8 +34,9 @@ class Choices:
 
 
 def make_engine(world: Any, choices: Choices) -> Any:
-    from nanogenie.play.engine import Engine
+    from nanogenie.play.engine import Engine, use_play_threads
 
+    use_play_threads()
     return Engine(world, device=choices.device, maskgit_steps=choices.steps,
                   temperature=choices.temperature, seed=choices.seed)
 

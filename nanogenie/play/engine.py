@@ -19,6 +19,7 @@ mode, so the same seed gives the same frames either way. CPU: the same cached st
 from __future__ import annotations
 
 import copy
+import os
 import time
 
 import numpy as np
@@ -39,6 +40,17 @@ def resolve_device(device: str) -> str:
     if device == "cuda" and not torch.cuda.is_available():
         raise UserError("--device cuda was asked for but torch sees no CUDA GPU; use --device cpu or auto")
     return device
+
+
+def use_play_threads() -> int:
+    """Set and return torch's thread count for play: all cores but one, which stays free for the app's
+    main loop (pygame, the recorder) and whatever else the machine runs. With every core given to torch
+    and one of them busy, each frame waits on the slowest thread: measured on 2 cores with another
+    process on one of them, 2,369 ms per frame with 2 threads against 85 ms with 1. OMP_NUM_THREADS, when
+    set, wins."""
+    if not os.environ.get("OMP_NUM_THREADS"):
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) - 1))
+    return torch.get_num_threads()
 
 
 def model_dtype(device: str) -> torch.dtype:

@@ -82,6 +82,8 @@ class Recorder:
         self.gif = self.path.suffix.lower() == ".gif"
         if not self.path.parent.is_dir():
             raise UserError(f"cannot record to {self.path}: folder {self.path.parent} does not exist")
+        if not os.access(self.path.parent, os.W_OK):  # say so now, not after a whole session was played
+            raise UserError(f"cannot record to {self.path}: folder {self.path.parent} is not writable")
         self.fps, self.scale = int(fps), int(scale)
         self.meta = dict(meta or {})
         self.prefix = list(prefix or [])

@@ -216,6 +216,8 @@ def evaluate(args: argparse.Namespace) -> int:
     from nanogenie.world import load_world, resolve_world
 
     device = resolve_device(args.device)
+    if args.json and not Path(args.json).resolve().parent.is_dir():  # before minutes of evaluation, not after
+        raise UserError(f"--json {args.json}: folder {Path(args.json).parent} does not exist; create it first")
     print(f"world: {resolve_world(args.world)}", file=sys.stderr)
     world = load_world(args.world, device)
     train = world.config.train

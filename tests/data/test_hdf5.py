@@ -1,3 +1,6 @@
+import shutil
+from collections import namedtuple
+
 import h5py
 import numpy as np
 import pytest
@@ -99,3 +102,20 @@ def test_bad_files_exit_2_with_one_line_naming_the_file(tmp_path, capsys):
         assert captured.out == ""
         assert captured.err.count("\n") == 1 and str(path) in captured.err, captured.err
         assert expected in captured.err, captured.err
+
+
+def test_write_refuses_a_disk_too_full_and_a_failed_write_is_one_error(tmp_path, monkeypatch):
+    frames = np.zeros((10, 8, 8, 3), np.uint8)
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(1 << 30, 1 << 30, 1 << 10))
+    with pytest.raises(UserError, match="MB free"):
+        write_dataset(tmp_path / "full.h5", frames)
+    monkeypatch.undo()
+
+    def read_only(*args, **kwargs):
+        raise OSError(30, "Read-only file system")
+
+    monkeypatch.setattr(h5py, "File", read_only)  # as opening the temp file on a read-only mount does
+    with pytest.raises(UserError, match="could not be written \\(Read-only file system\\)") as caught:
+        write_dataset(tmp_path / "x.h5", frames)
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__  # one error, not a chain

@@ -124,3 +124,24 @@ def test_cuda_graph_equals_eager(tmp_path, decoder_temporal):
     graph.reset()
     eager.reset()
     assert all(np.array_equal(a, b) for a, b in zip(_play(graph, actions), _play(eager, actions)))
+
+
+def test_play_leaves_a_core_for_the_app(monkeypatch):
+    import os
+
+    import torch
+
+    from nanogenie.play.engine import use_play_threads
+
+    before = torch.get_num_threads()
+    try:
+        monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+        monkeypatch.setattr(os, "cpu_count", lambda: 4)
+        assert use_play_threads() == 3
+        monkeypatch.setattr(os, "cpu_count", lambda: 1)
+        assert use_play_threads() == 1
+        torch.set_num_threads(2)
+        monkeypatch.setenv("OMP_NUM_THREADS", "2")
+        assert use_play_threads() == 2  # the user's choice wins
+    finally:
+        torch.set_num_threads(before)

@@ -48,3 +48,16 @@ def test_palette_of_a_many_coloured_frame_stays_close():
 def test_other_suffixes_are_refused(tmp_path):
     with pytest.raises(UserError, match=r"\.mp4 or \.gif"):
         Recorder(tmp_path / "run.avi", fps=10)
+
+
+def test_a_recording_into_a_folder_that_cannot_be_written_is_refused_at_once(tmp_path, monkeypatch):
+    import os
+
+    import pytest
+
+    from nanogenie.errors import UserError
+    from nanogenie.play.recorder import Recorder
+
+    monkeypatch.setattr(os, "access", lambda path, mode: False)  # as a read-only mount answers
+    with pytest.raises(UserError, match="not writable"):
+        Recorder(tmp_path / "x.mp4", fps=10)
