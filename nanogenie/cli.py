@@ -39,6 +39,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _frame_size(text: str) -> int:
+    value = _positive_int(text)
+    if not 8 <= value <= 1024:
+        raise argparse.ArgumentTypeError(f"expected a frame size from 8 to 1024 pixels, got {value}")
+    return value
+
+
 MAX_SEED = 2**63 - 1  # numpy's and torch's generators both take any seed in [0, 2^63)
 
 
@@ -85,7 +92,7 @@ def _add_data(sub: argparse._SubParsersAction) -> None:
     p = dsub.add_parser("import", help="decode a video file into an HDF5 dataset")
     p.add_argument("video", help="any video PyAV can decode (.mp4, .webm, ...)")
     p.add_argument("--out", required=True, help="output .h5 file")
-    p.add_argument("--size", type=_positive_int, default=64)
+    p.add_argument("--size", type=_frame_size, default=64, help="square frame size in pixels (8-1024)")
     p.add_argument("--fps", type=_positive_int, default=10, help="resample to this many frames per second")
     p.set_defaults(run=_dispatch("nanogenie.data.commands:import_video"))
 
@@ -142,8 +149,16 @@ def _add_play_bench(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=_dispatch("nanogenie.play.bench:bench"))
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse whose error line (the last one printed) also says where to look."""
+
+    def error(self, message: str):
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {message}; see `{self.prog} --help`\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="nanogenie", description=__doc__.split("\n")[0])
+    parser = Parser(prog="nanogenie", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="{data,train,eval,play,bench}")
     _add_data(sub)
     _add_train_eval(sub)
