@@ -1,4 +1,4 @@
-"""Configs: one dataclass per model, one for training, one for play; presets; JSON round trip.
+"""Configs: one dataclass per model, one for training (with one per stage); presets; JSON round trip.
 
 A world bundle stores a `WorldConfig` as JSON (`world.json`), and every model is rebuilt from it, so
 a field added here must have a default that keeps old bundles loading.
@@ -160,17 +160,6 @@ class TrainConfig:
 
 
 @dataclass
-class PlayConfig:
-    """Defaults for play; the world's own fps and keymap come from the bundle."""
-
-    device: str = "auto"  # "auto" | "cpu" | "cuda"
-    maskgit_steps: int | None = None  # None: the world's dynamics.maskgit_steps
-    temperature: float | None = None  # None: the world's dynamics.temperature
-    scale: int = 8  # window pixels per frame pixel
-    seed: int = 0
-
-
-@dataclass
 class WorldConfig:
     """Everything needed to rebuild a world's models; stored in world.json."""
 
@@ -201,13 +190,14 @@ class WorldConfig:
         parts = {}
         for f in dataclasses.fields(cls):
             sub_cls = f.default_factory().__class__  # type: ignore[misc]
-            known = {g.name for g in dataclasses.fields(sub_cls)}
             section = d.get(f.name, {})
             _check(isinstance(section, dict), f"config section {f.name!r} must be an object, got {section!r}")
             given = dict(section)
             if sub_cls is TrainConfig:
                 for stage in STAGES:
-                    if isinstance(given.get(stage), dict):
+                    if stage in given:
+                        _check(isinstance(given[stage], dict), f"config section 'train.{stage}' must be an object, "
+                                                               f"got {given[stage]!r}")
                         given[stage] = _build(StageConfig, given[stage], f"train.{stage}")
             parts[f.name] = _build(sub_cls, given, f.name)
         return cls(**parts)

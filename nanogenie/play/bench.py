@@ -23,7 +23,8 @@ import torch
 
 from nanogenie.config import preset
 from nanogenie.models.generate import FrameGenerator
-from nanogenie.play.engine import Engine, model_dtype, resolve_device, use_play_threads
+from nanogenie.device import model_dtype, resolve_device
+from nanogenie.play.engine import Engine, use_play_threads
 from nanogenie.world import build_models, load_world
 
 UNCACHED_REPEATS = 5  # full recomputation is slow: the best of a few frames is enough

@@ -26,20 +26,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from nanogenie.device import model_dtype, resolve_device
 from nanogenie.errors import UserError
 from nanogenie.models.generate import FrameGenerator
 from nanogenie.world import World
-
-
-def resolve_device(device: str) -> str:
-    """"auto" -> "cuda" if available else "cpu"; a clear error for an unusable choice."""
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device not in ("cpu", "cuda"):
-        raise UserError(f"unknown device {device!r}; use auto, cpu or cuda")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise UserError("--device cuda was asked for but torch sees no CUDA GPU; use --device cpu or auto")
-    return device
 
 
 def use_play_threads() -> int:
@@ -51,11 +41,6 @@ def use_play_threads() -> int:
     if not os.environ.get("OMP_NUM_THREADS"):
         torch.set_num_threads(max(1, (os.cpu_count() or 1) - 1))
     return torch.get_num_threads()
-
-
-def model_dtype(device: str) -> torch.dtype:
-    # bf16 halves memory traffic on GPUs; on CPUs without bf16 units it is slower, so fp32 there.
-    return torch.bfloat16 if device == "cuda" else torch.float32
 
 
 def frames_to_tensor(frames: np.ndarray) -> Tensor:

@@ -19,7 +19,8 @@ import torch
 from nanogenie.config import STAGES, WorldConfig, preset
 from nanogenie.errors import UserError
 from nanogenie.training.checkpoint import clean_unfinished, latest_checkpoint, load_weights_file
-from nanogenie.training.distributed import Distributed, resolve_device, setup_distributed
+from nanogenie.device import resolve_device
+from nanogenie.training.distributed import Distributed, setup_distributed
 from nanogenie.training.loop import JsonlLog, train_stage
 
 PROMPT_FRAMES = 4  # frames play starts from: enough temporal context for the first generated frame

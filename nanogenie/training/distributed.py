@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
-from nanogenie.errors import UserError
+from nanogenie.device import resolve_device
 
 
 @dataclass
@@ -79,17 +79,6 @@ class Distributed:
     def close(self) -> None:
         if self.active and dist.is_initialized():
             dist.destroy_process_group()
-
-
-def resolve_device(request: str) -> str:
-    """'auto' -> cuda when available, else cpu; 'cuda' without a GPU is a user error."""
-    if request == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if request.startswith("cuda") and not torch.cuda.is_available():
-        raise UserError(f"--device {request} asked for a GPU but torch sees no CUDA device; use --device cpu")
-    if request not in ("cpu", "cuda") and not request.startswith("cuda:"):
-        raise UserError(f"unknown --device {request!r}; use auto, cpu or cuda")
-    return request
 
 
 def setup_distributed(device_request: str) -> Distributed:

@@ -8,7 +8,6 @@ checkpoint at step k replays exactly what an uninterrupted run would have done.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
@@ -23,6 +22,7 @@ import torch
 from tqdm import tqdm
 
 from nanogenie.config import StageConfig, TrainConfig
+from nanogenie.device import autocast_for
 from nanogenie.errors import UserError
 from nanogenie.training.checkpoint import clear_checkpoints, latest_checkpoint, save_checkpoint, save_weights_atomic
 from nanogenie.training.checkpoint import resume as resume_checkpoint
@@ -136,8 +136,7 @@ def train_stage(stage: Stage, cfg: TrainConfig, run_dir: Path, dist: Distributed
 
     on_cuda = device.startswith("cuda")
     loss_fn = torch.compile(stage.loss) if (cfg.compile and on_cuda) else stage.loss
-    autocast = (torch.autocast("cuda", dtype=torch.bfloat16) if (cfg.amp and on_cuda)
-                else contextlib.nullcontext())
+    autocast = autocast_for(device, cfg.amp)
     params = [p for p in module.parameters() if p.requires_grad]
     log_every = max(1, cfg.log_every)
     bar = tqdm(total=stage.steps, initial=start, desc=stage.name, unit="step", dynamic_ncols=True,

@@ -8,7 +8,6 @@ then cut from those token and action arrays.
 
 from __future__ import annotations
 
-import contextlib
 
 import numpy as np
 import torch
@@ -16,6 +15,7 @@ import torch
 from nanogenie.config import WorldConfig
 from nanogenie.data import ClipDataset, VideoData
 from nanogenie.data.splits import Span
+from nanogenie.device import autocast_for
 from nanogenie.training.loop import Stage, sample_indices
 from nanogenie.training.metrics import normalized_mutual_information, probe_accuracy
 
@@ -26,13 +26,6 @@ def frames_to_clip(frames: np.ndarray) -> torch.Tensor:
     """uint8 frames (..., T, H, W, 3) -> float clip(s) (..., T, 3, H, W) in [-1, 1]; a single sequence gets B = 1."""
     clip = torch.from_numpy(np.ascontiguousarray(frames)).movedim(-1, -3).float().div_(127.5).sub_(1.0)
     return clip if clip.dim() == 5 else clip[None]
-
-
-def autocast_for(device: str, amp: bool):
-    """bf16 autocast on CUDA when amp is on; nothing on CPU."""
-    if amp and device.startswith("cuda"):
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
 
 
 def pixel_stage(name: str, module: torch.nn.Module, data: VideoData, spans: list[Span], config: WorldConfig,
