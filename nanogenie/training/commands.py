@@ -26,8 +26,29 @@ from nanogenie.training.loop import JsonlLog, train_stage
 PROMPT_FRAMES = 4  # frames play starts from: enough temporal context for the first generated frame
 
 
-def _stage_steps(config: WorldConfig, stage: str, override: int | None) -> int:
-    return override or config.train.stage(stage).steps
+def run_config(args: argparse.Namespace, run_dir: Path, to_run: list[str]) -> WorldConfig:
+    """The config a run trains with. A run folder records its config in run/config.json when it starts;
+    `--resume` and a single stage on an existing run read it back, so every stage of one run agrees
+    whatever --preset says. `--steps` overrides the steps of the stages being trained."""
+    recorded = run_dir / "config.json"
+    if (args.resume or args.stage != "all") and recorded.is_file():
+        try:
+            config = WorldConfig.from_dict(json.loads(recorded.read_text())["config"])
+        except (OSError, ValueError, KeyError, TypeError, UserError) as err:
+            raise UserError(f"{recorded} cannot be read ({err}); delete it to start the run from "
+                            f"--preset {args.preset}") from None
+    else:
+        config = preset(args.preset)
+    if args.steps:
+        for name in to_run:
+            config.train.stage(name).steps = args.steps
+    return config
+
+
+def _record_config(run_dir: Path, config: WorldConfig, preset_name: str) -> None:
+    tmp = run_dir / "config.json.tmp"
+    tmp.write_text(json.dumps({"preset": preset_name, "config": config.to_dict()}, indent=2) + "\n")
+    os.replace(tmp, run_dir / "config.json")
 
 
 def _stage_finished(run_dir: Path, stage: str, steps: int) -> bool:
@@ -67,7 +88,6 @@ def _fresh_start(run_dir: Path, stages: list[str]) -> None:
 
 
 def train(args: argparse.Namespace) -> int:
-    config = preset(args.preset)
     to_run = list(STAGES) if args.stage == "all" else [args.stage]
     out = Path(args.out) if args.out else _default_out(args.world)
     run_dir = out / "run"
@@ -75,12 +95,14 @@ def train(args: argparse.Namespace) -> int:
     lock = None
     try:
         _check_request(args, run_dir, to_run)
+        config = run_config(args, run_dir, to_run)
         if dist.is_main:
             _make_run_dir(out, run_dir)
             lock = lock_run_dir(run_dir)
             clean_unfinished(run_dir)
             if not args.resume:
                 _fresh_start(run_dir, to_run)
+            _record_config(run_dir, config, args.preset)
         dist.barrier()
         _train_stages(args, config, out, run_dir, to_run, dist)
     finally:
@@ -146,7 +168,7 @@ def _train_stages(args: argparse.Namespace, config: WorldConfig, out: Path, run_
     log = JsonlLog(run_dir / "log.jsonl" if dist.is_main else None)
     train_spans = run.splits["train"]
     for name, module in zip(STAGES, (tokenizer, lam, dynamics)):
-        steps = _stage_steps(config, name, args.steps)
+        steps = config.train.stage(name).steps
         weights = run_dir / f"{name}.safetensors"
         if name not in to_run or (args.resume and _stage_finished(run_dir, name, steps)):
             if weights.is_file():

@@ -248,3 +248,20 @@ def test_torchrun_two_gloo_processes_train_a_bundle():
     # Each stage ends with a check that both ranks hold bit-identical weights (it raises otherwise).
     world = load_world("pong")
     assert world.path == user_worlds_dir() / "pong" and world.meta["eval"]["rollout_psnr"]
+
+
+def test_a_run_records_its_config_and_resume_reads_it_back(trained):
+    import argparse
+
+    from nanogenie.config import WorldConfig, preset
+    from nanogenie.training.commands import run_config
+
+    recorded = json.loads((trained / "run" / "config.json").read_text())
+    assert recorded["preset"] == "tiny"
+    config = WorldConfig.from_dict(recorded["config"])
+    assert config.train.tokenizer.steps == 4  # --steps 4 is what the run trained with
+    # --resume with another --preset still continues the run as it was started
+    args = argparse.Namespace(resume=True, stage="all", preset="cpu", steps=None)
+    assert run_config(args, trained / "run", ["tokenizer", "lam", "dynamics"]) == config
+    fresh = argparse.Namespace(resume=False, stage="all", preset="cpu", steps=None)
+    assert run_config(fresh, trained / "run", ["tokenizer", "lam", "dynamics"]) == preset("cpu")
