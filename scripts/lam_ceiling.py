@@ -22,10 +22,10 @@ from torch import nn
 
 from nanogenie.config import preset
 from nanogenie.data import VideoData
+from nanogenie.data.pixels import to_model
 from nanogenie.envs import make_env, rollout
 from nanogenie.training.metrics import normalized_mutual_information
 from nanogenie.training.run_data import fresh_episodes
-from nanogenie.training.stages import frames_to_clip
 
 
 def transitions(data: VideoData) -> np.ndarray:
@@ -37,10 +37,10 @@ def transitions(data: VideoData) -> np.ndarray:
 
 def inputs(data: VideoData, index: np.ndarray, past_only: bool) -> torch.Tensor:
     """(N, C, H, W): x_t-1, x_t (and x_t+1, x_t+1 - x_t unless past_only) as channels."""
-    prev, now = frames_to_clip(data.frames[index - 1])[0], frames_to_clip(data.frames[index])[0]
+    prev, now = to_model(data.frames[index - 1]), to_model(data.frames[index])
     if past_only:
         return torch.cat((prev, now), dim=1)
-    after = frames_to_clip(data.frames[index + 1])[0]
+    after = to_model(data.frames[index + 1])
     return torch.cat((prev, now, after, after - now), dim=1)
 
 

@@ -10,6 +10,7 @@ import torch
 from torch.utils.data import Dataset
 
 from nanogenie.data.hdf5 import VideoData
+from nanogenie.data.pixels import to_model
 from nanogenie.data.splits import Span, cut_at_episode_ends
 from nanogenie.errors import UserError
 
@@ -43,8 +44,7 @@ class ClipDataset(Dataset):
 
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
         index = self.starts[i] + self._offsets  # (T,) frame indices
-        frames = torch.from_numpy(self.data.frames[index])  # (T, H, W, 3) uint8
-        frames = frames.permute(0, 3, 1, 2).float().div_(127.5).sub_(1.0)  # (T, 3, H, W) in [-1, 1]
+        frames = to_model(self.data.frames[index])  # (T, 3, H, W) in [-1, 1]
         if self.data.actions is None:
             actions = np.full(self.clip_frames - 1, -1, dtype=np.int64)
         else:

@@ -23,6 +23,7 @@ import torch
 
 from nanogenie.config import preset
 from nanogenie.models.generate import FrameGenerator
+from nanogenie.data.pixels import to_stored
 from nanogenie.device import model_dtype, resolve_device
 from nanogenie.play.engine import Engine, use_play_threads
 from nanogenie.world import build_models, load_world
@@ -61,7 +62,7 @@ def _frame_ms(tokenizer, dynamics, device: str, use_cache: bool, frames: int, st
         pixels = tokenizer.decode_step(tokens, decoder_cache)
         if decoder_cache is not None:
             decoder_cache.advance()
-        ((pixels + 1) * 127.5).round().clamp(0, 255).to(torch.uint8).cpu()
+        to_stored(pixels).cpu()
         return (time.perf_counter() - start) * 1000
 
     timings = []

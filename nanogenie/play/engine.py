@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from nanogenie.data.pixels import to_model, to_stored
 from nanogenie.device import model_dtype, resolve_device
 from nanogenie.errors import UserError
 from nanogenie.models.generate import FrameGenerator
@@ -41,11 +42,6 @@ def use_play_threads() -> int:
     if not os.environ.get("OMP_NUM_THREADS"):
         torch.set_num_threads(max(1, (os.cpu_count() or 1) - 1))
     return torch.get_num_threads()
-
-
-def frames_to_tensor(frames: np.ndarray) -> Tensor:
-    """(T, H, W, 3) uint8 -> (1, T, 3, H, W) float in [-1, 1]."""
-    return torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2)[None].float() / 127.5 - 1
 
 
 class Engine:
@@ -74,7 +70,7 @@ class Engine:
         lam = copy.deepcopy(world.lam).to(self.device).eval()
         prompt = world.prompt[-dyn_cfg.context_frames:]
         with torch.no_grad():  # prompt tokens and actions once, in fp32
-            frames = frames_to_tensor(prompt).to(self.device)
+            frames = to_model(prompt)[None].to(self.device)  # (1, T0, 3, H, W)
             self._prompt_tokens = tokenizer.encode(frames)  # (1, T0, P)
             self._prompt_actions = lam.infer_actions(frames) if len(prompt) > 1 else \
                 torch.zeros(1, 0, dtype=torch.long, device=self.device)  # (1, T0-1)
@@ -133,7 +129,7 @@ class Engine:
         pixels = self.tokenizer.decode_step(tokens, self.decoder_cache)[0]  # (3, H, W) in [-1, 1]
         if self.decoder_cache is not None:
             self.decoder_cache.advance()
-        return ((pixels.float() + 1) * 127.5).round().clamp(0, 255).to(torch.uint8).permute(1, 2, 0)
+        return to_stored(pixels)
 
     def _caches(self) -> list:
         return [c for c in (self.generator.cache, self.decoder_cache) if c is not None]

@@ -9,10 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import torch
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from nanogenie.config import STAGES
+from nanogenie.data.pixels import to_stored
 from nanogenie.training.loop import read_records
 
 
@@ -96,5 +98,4 @@ def plot_frame_rows(rows: list[np.ndarray], labels: list[str], title: str, out: 
 
 def to_uint8(frames) -> np.ndarray:
     """(T, 3, H, W) tensor or array in [-1, 1] -> (T, H, W, 3) uint8."""
-    array = np.asarray(frames.detach().float().cpu() if hasattr(frames, "detach") else frames, dtype=np.float32)
-    return ((array.clip(-1, 1) + 1) * 127.5).round().astype(np.uint8).transpose(0, 2, 3, 1)
+    return to_stored(torch.as_tensor(frames).detach().cpu()).numpy()

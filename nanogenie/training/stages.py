@@ -14,18 +14,13 @@ import torch
 
 from nanogenie.config import WorldConfig
 from nanogenie.data import ClipDataset, VideoData
+from nanogenie.data.pixels import to_model
 from nanogenie.data.splits import Span
 from nanogenie.device import autocast_for
 from nanogenie.training.loop import Stage, sample_indices
 from nanogenie.training.metrics import normalized_mutual_information, probe_accuracy
 
 ENCODE_BATCH = 32  # windows per forward pass while pre-computing tokens
-
-
-def frames_to_clip(frames: np.ndarray) -> torch.Tensor:
-    """uint8 frames (..., T, H, W, 3) -> float clip(s) (..., T, 3, H, W) in [-1, 1]; a single sequence gets B = 1."""
-    clip = torch.from_numpy(np.ascontiguousarray(frames)).movedim(-1, -3).float().div_(127.5).sub_(1.0)
-    return clip if clip.dim() == 5 else clip[None]
 
 
 def pixel_stage(name: str, module: torch.nn.Module, data: VideoData, spans: list[Span], config: WorldConfig,
@@ -76,7 +71,7 @@ def apply_in_windows(fn, data: VideoData, seqs: list[np.ndarray], window: int, s
     with autocast_for(device, amp):
         for b in range(0, len(jobs), ENCODE_BATCH):
             batch = jobs[b:b + ENCODE_BATCH]
-            frames = frames_to_clip(np.stack([data.frames[seqs[k][s:s + window]] for k, s in batch])).to(device)
+            frames = to_model(np.stack([data.frames[seqs[k][s:s + window]] for k, s in batch])).to(device)  # (B, T, 3, H, W)
             out = fn(frames).cpu()  # (B, T', ...)
             for (k, start), row in zip(batch, out):
                 if results[k] is None:
@@ -102,7 +97,7 @@ def label_transitions(lam, data: VideoData, seqs: list[np.ndarray], device: str,
             parts = []
             for start in range(0, len(index) - 1, chunk):
                 first = max(0, start - extra)
-                frames = frames_to_clip(data.frames[index[first:start + chunk + 1]]).to(device)  # (1, T, 3, H, W)
+                frames = to_model(data.frames[index[first:start + chunk + 1]])[None].to(device)  # (1, T, 3, H, W)
                 parts.append(lam.infer_actions(frames)[0, start - first:].cpu())
             labelled.append(torch.cat(parts) if parts else torch.zeros(0, dtype=torch.long))
     return labelled

@@ -62,3 +62,13 @@ def test_clip_longer_than_every_episode_is_a_user_error():
     with pytest.raises(UserError, match=r"skip 2"):
         ClipDataset(data, [(0, 30)], clip_frames=7, frame_skip=2)
     assert len(ClipDataset(data, [(0, 30)], clip_frames=12)) == 1
+
+
+def test_pixels_round_trip_between_stored_and_model_form():
+    from nanogenie.data.pixels import to_model, to_stored
+
+    stored = np.random.default_rng(0).integers(0, 256, (2, 5, 4, 4, 3), dtype=np.uint8)  # (B, T, H, W, 3)
+    model = to_model(stored)
+    assert model.shape == (2, 5, 3, 4, 4) and model.min() >= -1 and model.max() <= 1
+    assert np.array_equal(to_stored(model).numpy(), stored)
+    assert to_stored(torch.full((3, 1, 1), 7.0)).flatten().tolist() == [255, 255, 255]  # clipped
