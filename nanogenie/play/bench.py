@@ -11,7 +11,6 @@ W-1 frames, i.e. at a full W-frame context). `--preset` uses random weights of t
 from __future__ import annotations
 
 import argparse
-import contextlib
 import copy
 import json
 import resource
@@ -94,8 +93,7 @@ def _measure_models(tokenizer, dynamics, device: str, frames: int) -> dict:
 
 
 def _engine_fps(world, device: str, frames: int, graph: bool) -> float:
-    with contextlib.redirect_stdout(sys.stderr):  # its device line: keep stdout for the result alone
-        engine = Engine(world, device=device)
+    engine = Engine(world, device=device)
     engine.use_cuda_graph = graph
     engine.reset()
     for i in range(world.config.dynamics.context_frames + 2):  # warm-up (and capture) with a full context

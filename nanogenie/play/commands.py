@@ -112,6 +112,7 @@ def play(args: argparse.Namespace) -> int:
         actions = parse_actions(args.actions or "random", args.frames - 1, world.num_actions, choices.seed)
         script = [RESET, *actions]
     engine = make_engine(world, choices)
+    print(f"nanogenie: engine on {getattr(engine, 'device_name', engine.device)}")
     fps = args.fps or engine.fps
     meta = {"world": world.name, "world_path": str(Path(world.path).resolve()), "seed": choices.seed,
             "device": engine.device, "steps": choices.steps or world.config.dynamics.maskgit_steps,

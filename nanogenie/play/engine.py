@@ -49,8 +49,8 @@ class Engine:
                  temperature: float | None = None, seed: int = 0):
         self.world = world
         self.device = resolve_device(device)
-        print(f"nanogenie: engine on {self.device}"
-              + (f" ({torch.cuda.get_device_name()})" if self.device == "cuda" else ""))
+        # what the command shows the user (the engine itself prints nothing)
+        self.device_name = self.device + (f" ({torch.cuda.get_device_name()})" if self.device == "cuda" else "")
         self.num_actions = world.num_actions
         self.fps = world.fps
         self.frame_size = world.config.tokenizer.image_size

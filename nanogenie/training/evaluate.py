@@ -7,8 +7,6 @@ runs on the same data measure the same thing): T = CONTEXT_FRAMES + the longest 
 
 from __future__ import annotations
 
-import contextlib
-import sys
 import time
 from pathlib import Path
 
@@ -73,8 +71,7 @@ def engine_speed(world, device: str, seed: int = 0) -> dict[str, float]:
     """Milliseconds per frame of Engine.step after warm-up, and the frame rate that allows."""
     from nanogenie.play.engine import Engine
 
-    with contextlib.redirect_stdout(sys.stderr):  # stdout carries only the figures' JSON
-        engine = Engine(world, device="cuda" if device.startswith("cuda") else device, seed=seed)
+    engine = Engine(world, device="cuda" if device.startswith("cuda") else device, seed=seed)
     engine.reset()
     for i in range(ENGINE_WARMUP):
         engine.step(i % engine.num_actions)

@@ -33,8 +33,8 @@ def _play(engine, actions):
 def test_reset_and_step_shapes(tmp_path, decoder_temporal, capsys):
     world = _bundle(tmp_path, decoder_temporal)
     engine = Engine(world, device="auto", seed=3)
-    assert "engine on cpu" in capsys.readouterr().out
-    assert engine.device == "cpu" and engine.num_actions == 4 and engine.fps == 10 and engine.frame_size == 16
+    assert capsys.readouterr().out == ""  # the engine prints nothing; commands say what they chose
+    assert engine.device == engine.device_name == "cpu" and engine.num_actions == 4 and engine.fps == 10 and engine.frame_size == 16
     first = engine.reset()
     assert first.shape == (16, 16, 3) and first.dtype == np.uint8 and np.array_equal(first, world.prompt[-1])
     frame = engine.step(1)
