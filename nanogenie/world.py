@@ -19,12 +19,17 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from nanogenie.config import STAGES, WorldConfig
 from nanogenie.errors import UserError
+
+if TYPE_CHECKING:  # the models (and torch) load only when a world does: `nanogenie --help` stays fast
+    from nanogenie.models.dynamics import DynamicsModel
+    from nanogenie.models.lam import LatentActionModel
+    from nanogenie.models.tokenizer import VideoTokenizer
 
 BUNDLE_FORMAT = 2  # 2: the multi-head forward-model LAM (format 1 bundles must be retrained)
 WEIGHT_FILES = STAGES  # one weights file per model, named after its stage
@@ -80,9 +85,9 @@ class World:
     name: str
     config: WorldConfig
     meta: dict[str, Any]  # the whole world.json
-    tokenizer: Any  # nanogenie.models.tokenizer.VideoTokenizer
-    lam: Any  # nanogenie.models.lam.LatentActionModel
-    dynamics: Any  # nanogenie.models.dynamics.DynamicsModel
+    tokenizer: VideoTokenizer
+    lam: LatentActionModel
+    dynamics: DynamicsModel
     prompt: np.ndarray  # (T0, H, W, 3) uint8
     fps: int = 10
     action_names: list[str] = field(default_factory=list)  # true controls of the source data, if known
