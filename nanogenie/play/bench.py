@@ -17,14 +17,13 @@ import resource
 import sys
 import time
 
-import numpy as np
 import torch
 
 from nanogenie.config import preset
 from nanogenie.models.generate import FrameGenerator
 from nanogenie.data.pixels import to_stored
 from nanogenie.device import model_dtype, resolve_device
-from nanogenie.play.engine import Engine, use_play_threads
+from nanogenie.play.engine import Engine, median_ms_per_frame, use_play_threads
 from nanogenie.world import build_models, load_world
 
 UNCACHED_REPEATS = 5  # full recomputation is slow: the best of a few frames is enough
@@ -95,14 +94,7 @@ def _measure_models(tokenizer, dynamics, device: str, frames: int) -> dict:
 def _engine_fps(world, device: str, frames: int, graph: bool) -> float:
     engine = Engine(world, device=device)
     engine.use_cuda_graph = graph
-    engine.reset()
-    for i in range(world.config.dynamics.context_frames + 2):  # warm-up (and capture) with a full context
-        engine.step(i % engine.num_actions)
-    timings = []
-    for i in range(frames):
-        engine.step(i % engine.num_actions)
-        timings.append(engine.last_ms)
-    return 1000 / float(np.median(timings))
+    return 1000 / median_ms_per_frame(engine, frames)
 
 
 def bench(args: argparse.Namespace) -> int:

@@ -149,3 +149,17 @@ class Engine:
         self._graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(self._graph):
             self._static_frame = self._frame_from_static()
+
+
+def median_ms_per_frame(engine: Engine, frames: int) -> float:
+    """The one measure of play speed (bench and eval): the median time of Engine.step over `frames`
+    steps, after a full context of warm-up steps (which also capture the CUDA graph)."""
+    engine.reset()
+    for i in range(engine.world.config.dynamics.context_frames + 2):
+        engine.step(i % engine.num_actions)
+    timings = []
+    for i in range(frames):
+        engine.step(i % engine.num_actions)
+        timings.append(engine.last_ms)
+    return float(np.median(timings))
+
