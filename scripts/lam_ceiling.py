@@ -23,7 +23,7 @@ from torch import nn
 from nanogenie.config import preset
 from nanogenie.data import VideoData
 from nanogenie.data.pixels import to_model
-from nanogenie.envs import make_env, rollout
+from nanogenie.data.simulated import simulated_data
 from nanogenie.training.metrics import normalized_mutual_information
 from nanogenie.training.run_data import fresh_episodes
 
@@ -74,14 +74,11 @@ def main() -> None:
     args = parser.parse_args()
     config = preset(args.preset)
     torch.manual_seed(config.train.seed)
-    sim = make_env(args.world, config.tokenizer.image_size)
-    frames, actions, ends = rollout(args.world, config.train.data_frames, config.tokenizer.image_size,
-                                    config.train.seed)
-    train = VideoData(frames, actions, ends, fps=sim.fps, action_names=list(sim.action_names))
+    train = simulated_data(args.world, config.train.data_frames, config.tokenizer.image_size, config.train.seed)
     held_out = fresh_episodes(args.world, config)
     train_index, held_index = transitions(train), transitions(held_out)
     past_only = args.inputs == "past"
-    model = inverse_model(6 if past_only else 12, sim.num_actions)
+    model = inverse_model(6 if past_only else 12, len(train.action_names))
     model(inputs(train, train_index[:2], past_only))  # materialise the lazy layer before the optimizer
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
     generator = torch.Generator().manual_seed(config.train.seed)

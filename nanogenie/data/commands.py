@@ -13,16 +13,13 @@ from nanogenie.errors import UserError
 
 def generate(args: argparse.Namespace) -> None:
     """Play a simulator with its behaviour policy and save frames, true actions and episode ends."""
-    from nanogenie.envs import make_env, rollout
+    from nanogenie.data.simulated import simulated_data
 
-    env = make_env(args.env, args.size)  # fails fast, listing the known envs, before a long rollout
-    frames, actions, episode_ends = rollout(args.env, args.frames, args.size, args.seed, progress=True,
-                                            policy=args.policy)
-    write_dataset(args.out, frames, actions, episode_ends, fps=env.fps,
-                  source=f"nanogenie.envs.{args.env} seed={args.seed} policy={args.policy}",
-                  action_names=list(env.action_names))
-    print(f"wrote {args.out}: {len(frames)} frames of {args.size}x{args.size} at {env.fps} fps, "
-          f"{len(episode_ends)} episodes, actions: {', '.join(env.action_names)}")
+    data = simulated_data(args.env, args.frames, args.size, args.seed, args.policy, progress=True)
+    write_dataset(args.out, data.frames, data.actions, data.episode_ends, fps=data.fps, source=data.source,
+                  action_names=data.action_names)
+    print(f"wrote {args.out}: {len(data)} frames of {args.size}x{args.size} at {data.fps} fps, "
+          f"{len(data.episode_ends)} episodes, actions: {', '.join(data.action_names)}")
 
 
 def info(args: argparse.Namespace) -> None:

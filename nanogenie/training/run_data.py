@@ -13,6 +13,7 @@ from pathlib import Path
 
 from nanogenie.config import WorldConfig
 from nanogenie.data import VideoData, load_dataset, split_spans, write_dataset
+from nanogenie.data.simulated import simulated_data, simulated_source
 from nanogenie.data.splits import Span
 from nanogenie.errors import UserError
 from nanogenie.training.distributed import Distributed
@@ -46,12 +47,9 @@ def simulator_names() -> list[str]:
 
 def generate_episodes(env: str, frames: int, size: int, seed: int, path: Path, progress: bool = True) -> VideoData:
     """Roll the simulator out with its behaviour policy and write the frames as an .h5 file."""
-    from nanogenie.envs import make_env, rollout
-
-    sim = make_env(env, size)
-    video, actions, episode_ends = rollout(env, frames, size=size, seed=seed, progress=progress)
-    write_dataset(path, video, actions, episode_ends, fps=sim.fps, source=generated_source(env, frames, size, seed),
-                  action_names=list(sim.action_names))
+    data = simulated_data(env, frames, size, seed, progress=progress)
+    write_dataset(path, data.frames, data.actions, data.episode_ends, fps=data.fps, source=data.source,
+                  action_names=data.action_names)
     return load_dataset(path)
 
 
@@ -60,17 +58,8 @@ def fresh_episodes(env: str, config: WorldConfig, frames: int = 4000) -> VideoDa
     fresh random action every frame: with sticky actions the motion before a transition predicts its
     action, so action figures on such episodes could not tell a code that sees the action's effect
     from one that only sees the past."""
-    from nanogenie.envs import make_env, rollout
-
-    size, seed = config.tokenizer.image_size, config.train.seed + EVAL_SEED_OFFSET
-    video, actions, ends = rollout(env, frames, size=size, seed=seed, policy="random")
-    sim = make_env(env, size)
-    return VideoData(video, actions, ends, fps=sim.fps, source=f"simulator {env}, seed {seed}, random actions",
-                     action_names=list(sim.action_names))
-
-
-def generated_source(env: str, frames: int, size: int, seed: int) -> str:
-    return f"simulator {env}: {frames} frames at {size}px, seed {seed}"
+    return simulated_data(env, frames, config.tokenizer.image_size, config.train.seed + EVAL_SEED_OFFSET,
+                          policy="random")
 
 
 def check_frame_size(data: VideoData, config: WorldConfig, preset: str | None = None) -> None:
@@ -101,7 +90,7 @@ def prepare_run_data(world: str, data_path: str | None, config: WorldConfig, pre
                             f"{', '.join(simulator_names())}. Pass --data FILE.h5 to train on your own video")
         env = world
         cache = run_dir / "data.h5"
-        wanted = generated_source(world, train.data_frames, size, train.seed)
+        wanted = simulated_source(world, train.data_frames, size, train.seed, "sticky")
         if dist.is_main:
             data = load_dataset(cache) if cache.is_file() else None
             if data is None or data.source != wanted:

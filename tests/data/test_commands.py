@@ -20,7 +20,7 @@ def test_generate_writes_frames_actions_and_episodes(tmp_path, capsys):
     assert str(out) in capsys.readouterr().out
     data = load_dataset(out)
     assert data.frames.shape == (120, 32, 32, 3)
-    assert data.source == "nanogenie.envs.pong seed=5 policy=sticky" and data.action_names == ["idle", "up", "down"]
+    assert data.source == "simulator pong: 120 frames at 32px, seed 5, sticky actions" and data.action_names == ["idle", "up", "down"]
     assert data.fps == 10 and data.episode_ends[-1] == 120
     np.testing.assert_array_equal(data.actions[data.episode_ends - 1], -1)
     inner = np.delete(data.actions, data.episode_ends - 1)
@@ -32,7 +32,7 @@ def test_generate_random_policy_draws_a_fresh_action_every_frame(tmp_path):
     assert main(["data", "generate", "--env", "pong", "--frames", "600", "--size", "32", "--policy", "random",
                  "--out", str(out)]) == 0
     data = load_dataset(out)
-    assert data.source.endswith("policy=random")
+    assert data.source.endswith("random actions")
     taken = data.actions[data.actions >= 0]
     repeats = (taken[1:] == taken[:-1]).mean()  # sticky holds repeat ~85% of the time; fresh draws of 3: ~1/3
     assert 0.2 < repeats < 0.5, repeats
