@@ -3,7 +3,6 @@ import pytest
 import torch
 
 from nanogenie.data import VideoData
-from nanogenie.training.plots import frame_grid, plot_frame_rows, plot_losses
 from nanogenie.training.stages import _windows, apply_in_windows, sequences
 
 
@@ -38,14 +37,3 @@ def test_apply_in_windows_puts_each_output_at_its_frame():
     for index, ids, trans in zip(seqs, per_frame, transitions):
         assert ids.tolist() == index.tolist()
         assert trans.tolist() == index[:-1].tolist()  # one label per transition, from its first frame
-
-
-def test_plots_write_pngs(tmp_path):
-    log = tmp_path / "log.jsonl"
-    log.write_text("".join(f'{{"stage": "{s}", "step": {i}, "loss": {1 / i}, "metrics": {{}}, "lr": 0.1, '
-                           f'"elapsed": 0}}\n' for s in ("tokenizer", "dynamics") for i in range(1, 6)))
-    assert plot_losses(log, tmp_path / "losses.png").stat().st_size > 1000
-    rows = [np.full((3, 8, 8, 3), v, np.uint8) for v in (0, 200)]
-    grid = frame_grid(rows)
-    assert grid.shape == (18, 28, 3) and grid[0, 0, 0] == 0 and grid[10, 0, 0] == 200 and grid[9, 0, 0] == 255
-    assert plot_frame_rows(rows, ["a", "b"], "t", tmp_path / "rows.png").stat().st_size > 1000
