@@ -23,7 +23,9 @@ def download_tinyworlds(name: str, out_dir: str | os.PathLike) -> Path:
         raise UserError(f"unknown dataset {name!r}; choose one of: {', '.join(TINYWORLDS_FILES)}")
     import huggingface_hub  # imported here: it is slow to import and only this command needs it
     from huggingface_hub.errors import HfHubHTTPError
+    from huggingface_hub.utils import logging as hub_logging
 
+    hub_logging.set_verbosity_error()  # its retries print a line each; the one error below says it all
     filename = TINYWORLDS_FILES[name]
     try:
         path = huggingface_hub.hf_hub_download(
