@@ -15,7 +15,8 @@ import torch
 from nanogenie.data import ClipDataset, VideoData
 from nanogenie.data.splits import Span
 from nanogenie.errors import UserError
-from nanogenie.training.metrics import code_usage, normalized_mutual_information, probe_accuracy, psnr
+from nanogenie.training.metrics import code_usage, moving_psnr, normalized_mutual_information, probe_accuracy, psnr
+from nanogenie.training.stages import held_out_action_pairs
 from nanogenie.training.plots import plot_frame_rows, to_uint8
 
 CONTEXT_FRAMES = 4  # clean true frames before generation starts; delta_t_psnr's t = 4
@@ -79,15 +80,21 @@ def _mean(values: list[torch.Tensor]) -> float:
     return round(float(torch.cat(values).mean()), 3)
 
 
+def _nanmean(values: list[torch.Tensor]) -> float | None:
+    mean = float(torch.cat(values).nanmean())
+    return None if mean != mean else round(mean, 3)  # None when nothing moved at all
+
+
 @torch.no_grad()
 def evaluate_world(world, data: VideoData, spans: list[Span], device: str, seed: int = 0,
                    plots_dir: Path | None = None) -> dict:
     """All eval figures as one JSON-ready dict; with `plots_dir`, also the reconstruction, rollout and
     latent-action PNGs."""
     cfg = world.config
-    frames_all, true_actions_all = eval_clips(data, spans, cfg.train.eval_clips, cfg.train.frame_skip)
+    frames_all, _ = eval_clips(data, spans, cfg.train.eval_clips, cfg.train.frame_skip)
     num_actions = world.num_actions
-    tok_psnr, tokens_seen, latent_seen, rollout_psnr = [], [], [], {h: [] for h in HORIZONS}
+    tok_psnr, tok_moving, tokens_seen, latent_seen = [], [], [], []
+    rollout_psnr, rollout_moving = {h: [] for h in HORIZONS}, {h: [] for h in HORIZONS}
     copy_psnr = {h: [] for h in HORIZONS}  # baseline: the last context frame, repeated
     with_action, with_random, obeyed = [], [], []
     for b in range(0, len(frames_all), EVAL_BATCH):
@@ -95,6 +102,8 @@ def evaluate_world(world, data: VideoData, spans: list[Span], device: str, seed:
         tokens = world.tokenizer.encode(frames)  # (B, T, P)
         recon = world.tokenizer.decode(tokens)
         tok_psnr.append(psnr(recon.flatten(0, 1), frames.flatten(0, 1)))
+        tok_moving.append(moving_psnr(recon[:, 1:].flatten(0, 1), frames[:, 1:].flatten(0, 1),
+                                      frames[:, :-1].flatten(0, 1)))
         actions = world.lam.infer_actions(frames)  # (B, T-1)
         tokens_seen.append(tokens.cpu())
         latent_seen.append(actions.cpu())
@@ -102,6 +111,8 @@ def evaluate_world(world, data: VideoData, spans: list[Span], device: str, seed:
         generated = _rollout(world, tokens, actions, max(HORIZONS), seed + b)
         for h in HORIZONS:
             rollout_psnr[h].append(psnr(generated[:, h - 1], frames[:, CONTEXT_FRAMES + h - 1]))
+            rollout_moving[h].append(moving_psnr(generated[:, h - 1], frames[:, CONTEXT_FRAMES + h - 1],
+                                                 frames[:, CONTEXT_FRAMES + h - 2]))
             copy_psnr[h].append(psnr(frames[:, CONTEXT_FRAMES - 1], frames[:, CONTEXT_FRAMES + h - 1]))
         # Controllability at t = CONTEXT_FRAMES: the inferred action against a random one, same noise.
         with_action.append(rollout_psnr[1][-1])
@@ -115,18 +126,20 @@ def evaluate_world(world, data: VideoData, spans: list[Span], device: str, seed:
             write_eval_plots(world, frames[0], recon[0], generated[0], tokens[0], Path(plots_dir))
 
     latent = torch.cat(latent_seen).numpy().reshape(-1)
-    truth = true_actions_all.numpy().reshape(-1)
-    known = truth >= 0
-    has_truth = data.actions is not None and known.any()
+    # Action figures on every held-out transition (each with its history), as training logs them.
+    truth_all, latent_all = held_out_action_pairs(world.lam, data, spans, cfg, device)
+    has_truth = len(truth_all) > 0
     return {
         "tokenizer_psnr": _mean(tok_psnr),
+        "tokenizer_moving_psnr": _nanmean(tok_moving),
         "tokenizer_code_usage": round(code_usage(torch.cat(tokens_seen), cfg.tokenizer.codebook_size), 4),
         "lam_code_usage": round(code_usage(latent, num_actions), 4),
-        "lam_nmi": round(normalized_mutual_information(truth[known], latent[known]), 4) if has_truth else None,
-        "lam_probe_accuracy": round(probe_accuracy(truth[known], latent[known]), 4) if has_truth else None,
+        "lam_nmi": round(normalized_mutual_information(truth_all, latent_all), 4) if has_truth else None,
+        "lam_probe_accuracy": round(probe_accuracy(truth_all, latent_all), 4) if has_truth else None,
         "action_consistency": round(float(torch.cat(obeyed).float().mean()), 4),
         "delta_t_psnr": round(_mean(with_action) - _mean(with_random), 3),
         "rollout_psnr": {str(h): _mean(rollout_psnr[h]) for h in HORIZONS},
+        "rollout_moving_psnr": {str(h): _nanmean(rollout_moving[h]) for h in HORIZONS},
         "copy_psnr": {str(h): _mean(copy_psnr[h]) for h in HORIZONS},
         **engine_speed(world, device, seed),
         "clips": len(frames_all),

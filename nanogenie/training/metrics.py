@@ -19,6 +19,21 @@ def psnr(generated: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return (10 * torch.log10(1.0 / mse.clamp_min(1e-10))).clamp(max=100.0)
 
 
+def moving_psnr(generated: torch.Tensor, target: torch.Tensor, previous: torch.Tensor) -> torch.Tensor:
+    """PSNR (dB, [0, 1] scale) over only the pixels that change from `previous` to `target` (a sprite, a
+    scrolled edge), per leading item; items where nothing changes are NaN (callers average with nanmean).
+
+    generated, target, previous: (B, 3, H, W) in [-1, 1] -> (B,). A static sky would otherwise fill the
+    mean and hide a missing hero.
+    """
+    moving = (target.float() - previous.float()).abs().amax(dim=1, keepdim=True) > 1 / 127.5  # (B, 1, H, W)
+    diff = ((generated.float().clamp(-1, 1) - target.float().clamp(-1, 1)) / 2).pow(2) * moving
+    count = moving.flatten(1).sum(dim=1) * target.shape[1]
+    mse = diff.flatten(1).sum(dim=1) / count.clamp_min(1)
+    value = (10 * torch.log10(1.0 / mse.clamp_min(1e-10))).clamp(max=100.0)
+    return torch.where(count > 0, value, torch.full_like(value, float("nan")))
+
+
 def code_usage(codes: torch.Tensor | np.ndarray, num_codes: int) -> float:
     """Fraction of the `num_codes` codebook entries that occur at least once in `codes`."""
     flat = torch.as_tensor(np.asarray(codes) if not torch.is_tensor(codes) else codes).reshape(-1).long()

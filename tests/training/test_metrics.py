@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from nanogenie.training.metrics import code_usage, normalized_mutual_information, probe_accuracy, psnr
+from nanogenie.training.metrics import code_usage, moving_psnr, normalized_mutual_information, probe_accuracy, psnr
 
 
 def test_psnr_matches_hand_computation():
@@ -51,3 +51,15 @@ def test_probe_accuracy_fits_on_the_first_half_and_scores_the_second():
     assert probe_accuracy(truth, truth) == 1.0
     with pytest.raises(ValueError):
         probe_accuracy(truth, codes[:-1])
+
+
+def test_moving_psnr_counts_only_the_pixels_that_changed():
+    previous = torch.zeros(2, 3, 4, 4)
+    target = previous.clone()
+    target[0, :, 0, 0] = 1.0  # one pixel moved in the first item; nothing in the second
+    generated = target.clone()
+    generated[0, :, 3, 3] = 1.0  # a wrong static pixel does not count ...
+    assert moving_psnr(generated, target, previous)[0] == 100.0
+    generated[0, :, 0, 0] = 0.0  # ... a missed moving one does: error 0.5 on the [0, 1] scale -> 6.02 dB
+    value = moving_psnr(generated, target, previous)
+    assert value[0].item() == pytest.approx(6.0206, abs=1e-3) and math.isnan(value[1].item())

@@ -19,7 +19,8 @@ from nanogenie.play.keymap import load_keymap
 from nanogenie.world import load_world, user_worlds_dir
 
 FIGURES = {"tokenizer_psnr", "tokenizer_code_usage", "lam_code_usage", "lam_nmi", "lam_probe_accuracy",
-           "action_consistency", "delta_t_psnr", "rollout_psnr", "copy_psnr", "ms_per_frame", "play_fps", "device"}
+           "action_consistency", "delta_t_psnr", "rollout_psnr", "copy_psnr", "ms_per_frame", "play_fps", "device",
+           "tokenizer_moving_psnr", "rollout_moving_psnr"}
 
 
 def _child_env() -> dict[str, str]:
