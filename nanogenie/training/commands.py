@@ -208,6 +208,17 @@ def _prompt_frames(run, config: WorldConfig) -> np.ndarray:
                     f"use longer episodes")
 
 
+def _control_accuracy(world, env: str | None, device: str) -> float | None:
+    """control_accuracy for a simulator world with a keymap (training/control.py); None otherwise."""
+    from nanogenie.play.keymap import load_keymap
+    from nanogenie.training.control import control_accuracy
+
+    if env is None or world.keymap_path is None:
+        return None
+    return control_accuracy(world, env, load_keymap(world.keymap_path, world.num_actions), device,
+                            seed=world.config.train.seed)
+
+
 def _write_bundle(args: argparse.Namespace, config: WorldConfig, out: Path, run, models, device: str) -> None:
     from nanogenie.training.evaluate import evaluate_world
     from nanogenie.training.keymap_fit import keymap_toml, majority_codes
@@ -227,6 +238,7 @@ def _write_bundle(args: argparse.Namespace, config: WorldConfig, out: Path, run,
     world = load_world(out, device)  # evaluate exactly what was saved
     figures = evaluate_world(world, run.held_out, run.held_out_spans, device, seed=config.train.seed,
                              plots_dir=out / "run" / "plots")
+    figures["control_accuracy"] = _control_accuracy(world, run.env, device)
     update_world_meta(out, eval=figures)
     print(f"world saved to {out}", file=sys.stderr)
     print(json.dumps(figures))
@@ -254,6 +266,7 @@ def evaluate(args: argparse.Namespace) -> int:
                             f"episodes to generate; pass --data FILE.h5 with held-out episodes")
         data = fresh_episodes(env, world.config)
     figures = evaluate_world(world, data, data.episodes(), device, seed=train.seed)
+    figures["control_accuracy"] = _control_accuracy(world, env if args.data is None else None, device)
     text = json.dumps(figures, indent=2)
     print(text)
     if args.json:

@@ -20,7 +20,7 @@ from nanogenie.world import load_world, user_worlds_dir
 
 FIGURES = {"tokenizer_psnr", "tokenizer_code_usage", "lam_code_usage", "lam_nmi", "lam_probe_accuracy",
            "action_consistency", "delta_t_psnr", "rollout_psnr", "copy_psnr", "ms_per_frame", "play_fps", "device",
-           "tokenizer_moving_psnr", "rollout_moving_psnr"}
+           "tokenizer_moving_psnr", "rollout_moving_psnr", "control_accuracy"}
 
 
 def _child_env() -> dict[str, str]:
@@ -72,6 +72,7 @@ def test_eval_prints_every_figure_as_json(trained, tmp_path, capsys):
     assert FIGURES <= set(printed) and printed == json.loads(out.read_text())
     assert 0 <= printed["lam_nmi"] <= 1 and 0 < printed["tokenizer_code_usage"] <= 1
     assert 0 <= printed["lam_probe_accuracy"] <= 1 and 0 <= printed["action_consistency"] <= 1
+    assert 0 <= printed["control_accuracy"] <= 1  # a simulator world with a fitted keymap
     assert printed["play_fps"] > 0 and printed["device"] == "cpu"
 
 
@@ -83,6 +84,7 @@ def test_eval_on_a_data_file(trained, tmp_path, capsys):
     assert main(["eval", "--world", str(trained), "--data", str(tmp_path / "held_out.h5"), "--device", "cpu"]) == 0
     printed = json.loads(capsys.readouterr().out)
     assert printed["lam_nmi"] is None and printed["lam_probe_accuracy"] is None and FIGURES <= set(printed)
+    assert printed["control_accuracy"] is None  # a user's file: no simulator to hold the controls on
 
 
 def test_stage_alone_continues_from_saved_weights(trained, tmp_path):
