@@ -91,6 +91,7 @@ class Recorder:
         self._container = None
         self._stream = None
         self.closed = False
+        self.failed = False  # a frame could not be written (the video ends before it)
 
     @property
     def frames(self) -> int:
@@ -132,8 +133,13 @@ class Recorder:
         video_frame = self._video_frame(item.frame)
         if self._container is None:
             self._open(video_frame.height, video_frame.width)
-        for packet in self._stream.encode(video_frame):
-            self._container.mux(packet)
+        try:
+            for packet in self._stream.encode(video_frame):
+                self._container.mux(packet)
+        except OSError as err:  # e.g. the disk filled up: keep what was written, say so once
+            self.failed = True
+            raise UserError(f"recording {self.path} stopped after {len(self.events)} frames: {err.strerror or err}; "
+                            f"the frames before it are kept") from None
         event: dict[str, int | bool] = {"frame": len(self.events)}
         if item.action == RESET:
             event["reset"] = True
@@ -146,17 +152,31 @@ class Recorder:
         if self.closed:
             return
         self.closed = True
+        error = None
         try:
             if self._container is not None:
-                for packet in self._stream.encode(None):  # flush the encoder's buffered frames
-                    self._container.mux(packet)
-                self._container.close()
+                try:
+                    for packet in self._stream.encode(None):  # flush the encoder's buffered frames
+                        self._container.mux(packet)
+                finally:
+                    self._container.close()
+        except OSError as err:
+            error = err
         finally:
-            log = {"format": LOG_FORMAT, **self.meta, "fps": self.fps, "video": self.path.name,
-                   "frames": len(self.events), "prefix": self.prefix, "events": self.events}
-            tmp = self.log_path.with_name(self.log_path.name + ".tmp")
+            self._write_log()  # whatever happened, the log records every frame the video got
+        if error is not None and not self.failed:  # (after a failed write(), that error has said it already)
+            raise UserError(f"recording {self.path} could not be finished ({error.strerror or error})")
+
+    def _write_log(self) -> None:
+        log = {"format": LOG_FORMAT, **self.meta, "fps": self.fps, "video": self.path.name,
+               "frames": len(self.events), "prefix": self.prefix, "events": self.events}
+        tmp = self.log_path.with_name(self.log_path.name + ".tmp")
+        try:
             tmp.write_text(json.dumps(log, indent=1) + "\n")
             os.replace(tmp, self.log_path)
+        except OSError as err:
+            tmp.unlink(missing_ok=True)  # no 0-byte leftovers
+            raise UserError(f"could not write the action log {self.log_path} ({err.strerror or err})") from None
 
     def __enter__(self) -> "Recorder":
         return self

@@ -61,3 +61,26 @@ def test_a_recording_into_a_folder_that_cannot_be_written_is_refused_at_once(tmp
     monkeypatch.setattr(os, "access", lambda path, mode: False)  # as a read-only mount answers
     with pytest.raises(UserError, match="not writable"):
         Recorder(tmp_path / "x.mp4", fps=10)
+
+
+def test_a_disk_that_fills_up_stops_the_video_with_one_error_and_keeps_the_log(tmp_path):
+    recorder = Recorder(tmp_path / "full.mp4", fps=10)
+    frame = np.zeros((16, 16, 3), np.uint8)
+    recorder.write(FrameItem(frame, RESET, 0, 0, 1.0))
+    class FullDisk:  # the container, as it behaves once the disk is full
+        def __init__(self, real):
+            self.real = real
+
+        def mux(self, packet):
+            raise OSError(28, "No space left on device")
+
+        def close(self):
+            self.real.close()
+
+    recorder._container = FullDisk(recorder._container)
+    with pytest.raises(UserError, match="No space left on device; the frames before it are kept"):
+        for _ in range(40):  # the encoder buffers a few frames before it writes any
+            recorder.write(FrameItem(frame, 1, 1, 1, 1.0))
+    recorder.close()  # no second error; the log still lands, and no temp file is left
+    log = json.loads((tmp_path / "full.json").read_text())
+    assert log["frames"] >= 1 and not list(tmp_path.glob("*.tmp"))
