@@ -12,8 +12,11 @@ this CPU budget such a decoder did not learn to use its code at all, not even wh
 action (docs/BENCHMARKS.md, "Latent actions"), so the code never became necessary and collapsed.
 Here no gradient has to pass through a discrete choice: every head is trained by plain regression
 on the transitions it wins, and the choice is exact.
-  * With K = 2 the velocities (ball flight, scroll, momentum) are predictable from the history, so
-    the heads split on what is not: the controls.
+  * The prediction is x_t + passive(x_{t-K+1..t}) + effect_a(x_t): one shared path reads the history
+    (with K = 2 the velocities of ball, scroll and momentum are predictable), and the A heads read
+    x_t alone. A head that could read the history could mean "keep doing what the last frames show",
+    which sticky training data rewards as much as "up" but which fails on any other data; a head
+    that sees only the present can only say what happens next in absolute terms.
   * Heads that win nothing would never learn, so a small share (`spread`) of the loss goes to every
     head, and a head that wins no transition for `reset_after` steps restarts as a perturbed copy of
     the busiest one (the dead-code reset of VQ latent action models, applied to heads).
