@@ -210,13 +210,11 @@ def _prompt_frames(run, config: WorldConfig) -> np.ndarray:
 
 def _control_accuracy(world, env: str | None, device: str) -> float | None:
     """control_accuracy for a simulator world with a keymap (training/control.py); None otherwise."""
-    from nanogenie.play.keymap import load_keymap
     from nanogenie.training.control import control_accuracy
 
     if env is None or world.keymap_path is None:
         return None
-    return control_accuracy(world, env, load_keymap(world.keymap_path, world.num_actions), device,
-                            seed=world.config.train.seed)
+    return control_accuracy(world, env, world.keymap_path, device, seed=world.config.train.seed)
 
 
 def _write_bundle(args: argparse.Namespace, config: WorldConfig, out: Path, run, models, device: str) -> None:

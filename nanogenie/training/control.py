@@ -10,6 +10,8 @@ the frame generated for c is closer to x^c than to x^c'. Chance is 0.5.
 from __future__ import annotations
 
 import copy
+import tomllib
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -21,26 +23,29 @@ HOLD = 4  # steps each control is held: with momentum, a key's effect builds up 
 WARMUP = (8, 40)  # random-action steps before a state is used, so states differ
 
 
-def keymap_codes(keymap, action_names: list[str]) -> dict[int, int]:
-    """True action index -> the latent action the keymap gives it (its main chord, or idle)."""
-    by_chord = {binding.chord: binding.action for binding in keymap.bindings}
+def keymap_codes(keymap_path: Path, action_names: list[str]) -> dict[int, int]:
+    """True action index -> the latent action a keymap.toml gives it (its main chord, or idle). Read as
+    plain TOML: checking key names would start pygame's video, which eval does not need."""
+    data = tomllib.loads(Path(keymap_path).read_text())
+    by_chord = {chord: int(code) for chord, code in data.get("bindings", {}).items()}
     codes = {}
     for index, name in enumerate(action_names):
         if name in IDLE_NAMES:
-            codes[index] = keymap.idle
+            codes[index] = int(data["idle"])
         elif name in ACTION_KEYS and ACTION_KEYS[name][0] in by_chord:
             codes[index] = by_chord[ACTION_KEYS[name][0]]
     return codes
 
 
 @torch.no_grad()
-def control_accuracy(world, env_name: str, keymap, device: str, states: int = 12, seed: int = 0) -> float | None:
+def control_accuracy(world, env_name: str, keymap_path: Path, device: str, states: int = 12, seed: int = 0
+                     ) -> float | None:
     """The fraction of distinguishable control pairs the world gets right (None if none could be scored)."""
     from nanogenie.envs import make_env
     from nanogenie.training.evaluate import _rollout
 
     env = make_env(env_name, world.config.tokenizer.image_size)
-    codes = keymap_codes(keymap, list(env.action_names))
+    codes = keymap_codes(keymap_path, list(env.action_names))
     controls = sorted(codes)
     rng = np.random.default_rng(seed)
     right = pairs = 0
