@@ -29,34 +29,27 @@ def _dispatch(target: str):
     return run
 
 
-def _positive_int(text: str) -> int:
+def _whole_number(text: str, low: int, high: int | None, what: str) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {value}")
+    if value < low or (high is not None and value > high):
+        raise argparse.ArgumentTypeError(f"expected {what}, got {value}")
     return value
+
+
+def _positive_int(text: str) -> int:
+    return _whole_number(text, 1, None, "a number > 0")
 
 
 def _frame_size(text: str) -> int:
-    value = _positive_int(text)
-    if not 8 <= value <= 1024:
-        raise argparse.ArgumentTypeError(f"expected a frame size from 8 to 1024 pixels, got {value}")
-    return value
-
-
-MAX_SEED = 2**63 - 1  # numpy's and torch's generators both take any seed in [0, 2^63)
+    return _whole_number(text, 8, 1024, "a frame size from 8 to 1024 pixels")
 
 
 def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if not 0 <= value <= MAX_SEED:
-        raise argparse.ArgumentTypeError(f"expected a seed from 0 to 2^63-1, got {value}")
-    return value
+    # numpy's and torch's generators both take any seed in [0, 2^63)
+    return _whole_number(text, 0, 2**63 - 1, "a seed from 0 to 2^63-1")
 
 
 def _temperature(text: str) -> float:
