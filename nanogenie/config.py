@@ -72,12 +72,12 @@ class LAMConfig:
     reset_after: int = 200  # a head that wins nothing for this many steps restarts as a copy of the busiest
 
     def __post_init__(self) -> None:
-        _check_positive("lam", image_size=self.image_size, patch_size=self.patch_size, reset_after=self.reset_after)
+        _check_positive("lam", image_size=self.image_size, patch_size=self.patch_size, reset_after=self.reset_after,
+                        history_frames=self.history_frames)
         _check(self.image_size % (2 * self.patch_size) == 0,
                f"lam image_size {self.image_size} must be a multiple of 2 x patch_size {self.patch_size}")
         _check(self.width % 8 == 0 and self.width > 0, f"lam width {self.width} must be a positive multiple of 8")
         _check(self.num_actions >= 2, f"lam num_actions must be >= 2, got {self.num_actions}")
-        _check(self.history_frames >= 1, f"lam history_frames must be >= 1, got {self.history_frames}")
         _check(0 <= self.spread < 1, f"lam spread must be in [0, 1), got {self.spread}")
 
 
@@ -121,9 +121,7 @@ class StageConfig:
     weight_decay: float = 0.01  # on matrices only
 
     def __post_init__(self) -> None:
-        _check(self.steps >= 1 and self.clip_frames >= 1 and self.batch_size >= 1,
-               f"stage steps, clip_frames and batch_size must be >= 1, got {self.steps}, {self.clip_frames}, "
-               f"{self.batch_size}")
+        _check_positive("stage", steps=self.steps, clip_frames=self.clip_frames, batch_size=self.batch_size)
         _check(self.lr > 0 and self.weight_decay >= 0, f"stage lr must be > 0 and weight_decay >= 0, got "
                                                        f"{self.lr}, {self.weight_decay}")
 

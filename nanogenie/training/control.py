@@ -17,7 +17,10 @@ import numpy as np
 import torch
 
 from nanogenie.data.pixels import to_model
+from nanogenie.envs import make_env
+from nanogenie.training.evaluate import CONTEXT_FRAMES, generate_after_context
 from nanogenie.training.keymap_fit import ACTION_KEYS, IDLE_NAMES
+from nanogenie.training.run_data import EVAL_SEED_OFFSET
 
 HOLD = 4  # steps each control is held: with momentum, a key's effect builds up over a few frames
 WARMUP = (8, 40)  # random-action steps before a state is used, so states differ
@@ -41,9 +44,6 @@ def keymap_codes(keymap_path: Path, action_names: list[str]) -> dict[int, int]:
 def control_accuracy(world, env_name: str, keymap_path: Path, device: str, states: int = 12, seed: int = 0
                      ) -> float | None:
     """The fraction of distinguishable control pairs the world gets right (None if none could be scored)."""
-    from nanogenie.envs import make_env
-    from nanogenie.training.evaluate import _rollout
-
     env = make_env(env_name, world.config.tokenizer.image_size)
     codes = keymap_codes(keymap_path, list(env.action_names))
     controls = sorted(codes)
@@ -63,7 +63,7 @@ def control_accuracy(world, env_name: str, keymap_path: Path, device: str, state
         tokens = world.tokenizer.encode(frames).expand(len(controls), -1, -1).contiguous()  # (C, T0, P)
         past = world.lam.infer_actions(frames).expand(len(controls), -1)  # (C, T0-1)
         held = torch.tensor([codes[a] for a in controls], device=device)[:, None].expand(-1, HOLD)
-        generated = _rollout(world, tokens, torch.cat((past, held), dim=1), HOLD, seed)[:, -1]  # (C, 3, H, W)
+        generated = generate_after_context(world, tokens, torch.cat((past, held), dim=1), HOLD, seed)[:, -1]  # (C, 3, H, W)
         true_last = to_model(np.stack(truth)).to(device)  # (C, 3, H, W)
         distance = (generated[:, None] - true_last[None]).pow(2).flatten(2).mean(dim=2)  # (C gen, C true)
         for i in range(len(controls)):
@@ -75,11 +75,9 @@ def control_accuracy(world, env_name: str, keymap_path: Path, device: str, state
 
 
 def _held_out_state(env, rng: np.random.Generator) -> list[np.ndarray] | None:
-    """Play a fresh episode (a seed training never draws: they come from this rng) for a random number of
-    random-action steps; the last CONTEXT_FRAMES frames, or None if the episode ended first."""
-    from nanogenie.training.evaluate import CONTEXT_FRAMES
-
-    frames = [env.reset(int(rng.integers(2**31)) + 1_000_003)]
+    """Play a fresh episode (seeded past EVAL_SEED_OFFSET, like every held-out episode) for a random
+    number of random-action steps; the last CONTEXT_FRAMES frames, or None if the episode ended first."""
+    frames = [env.reset(int(rng.integers(2**31)) + EVAL_SEED_OFFSET)]
     for _ in range(int(rng.integers(*WARMUP))):
         frames.append(env.step(int(rng.integers(env.num_actions))))
         if env.done:

@@ -15,8 +15,8 @@ import torch
 from nanogenie.data import ClipDataset, VideoData
 from nanogenie.data.splits import Span
 from nanogenie.errors import UserError
-from nanogenie.training.metrics import code_usage, moving_psnr, normalized_mutual_information, probe_accuracy, psnr
-from nanogenie.training.stages import held_out_action_pairs
+from nanogenie.training.metrics import code_usage, moving_psnr, psnr
+from nanogenie.training.stages import lam_figures
 from nanogenie.training.plots import plot_frame_rows, to_uint8
 
 CONTEXT_FRAMES = 4  # clean true frames before generation starts; delta_t_psnr's t = 4
@@ -38,7 +38,8 @@ def eval_clips(data: VideoData, spans: list[Span], count: int, frame_skip: int) 
 
 
 @torch.no_grad()
-def _rollout(world, tokens: torch.Tensor, actions: torch.Tensor, horizon: int, seed: int) -> torch.Tensor:
+def generate_after_context(world, tokens: torch.Tensor, actions: torch.Tensor, horizon: int, seed: int
+                           ) -> torch.Tensor:
     """Generated frames (B, horizon, 3, H, W) after the true context tokens, driven by `actions` (B, >=T0-1+horizon)."""
     from nanogenie.models.generate import FrameGenerator
 
@@ -61,7 +62,7 @@ def _actions_obeyed(world, recon: torch.Tensor, tokens: torch.Tensor, seed: int)
     context = tokens[:, :CONTEXT_FRAMES].repeat_interleave(num_actions, dim=0)  # (B A, T0, P)
     past = world.lam.infer_actions(recon[:, :CONTEXT_FRAMES]).repeat_interleave(num_actions, dim=0)  # (B A, T0-1)
     told = torch.arange(num_actions, device=tokens.device).repeat(clips)  # (B A,)
-    generated = _rollout(world, context, torch.cat((past, told[:, None]), dim=1), 1, seed)  # (B A, 1, 3, H, W)
+    generated = generate_after_context(world, context, torch.cat((past, told[:, None]), dim=1), 1, seed)  # (B A, 1, 3, H, W)
     history = recon[:, :CONTEXT_FRAMES].repeat_interleave(num_actions, dim=0)
     read_back = world.lam.infer_actions(torch.cat((history, generated), dim=1))[:, -1]
     return (read_back == told).cpu()
@@ -108,7 +109,7 @@ def evaluate_world(world, data: VideoData, spans: list[Span], device: str, seed:
         tokens_seen.append(tokens.cpu())
         latent_seen.append(actions.cpu())
 
-        generated = _rollout(world, tokens, actions, max(HORIZONS), seed + b)
+        generated = generate_after_context(world, tokens, actions, max(HORIZONS), seed + b)
         for h in HORIZONS:
             rollout_psnr[h].append(psnr(generated[:, h - 1], frames[:, CONTEXT_FRAMES + h - 1]))
             rollout_moving[h].append(moving_psnr(generated[:, h - 1], frames[:, CONTEXT_FRAMES + h - 1],
@@ -119,23 +120,19 @@ def evaluate_world(world, data: VideoData, spans: list[Span], device: str, seed:
         random_actions = torch.randint(num_actions, actions.shape, device=device,
                                        generator=torch.Generator(device=device).manual_seed(seed + 7 + b))
         random_actions[:, :CONTEXT_FRAMES - 1] = actions[:, :CONTEXT_FRAMES - 1]
-        with_random.append(psnr(_rollout(world, tokens, random_actions, 1, seed + b)[:, 0],
+        with_random.append(psnr(generate_after_context(world, tokens, random_actions, 1, seed + b)[:, 0],
                                 frames[:, CONTEXT_FRAMES]))
         obeyed.append(_actions_obeyed(world, recon, tokens, seed + b))
         if plots_dir is not None and b == 0:
             write_eval_plots(world, frames[0], recon[0], generated[0], tokens[0], Path(plots_dir))
 
     latent = torch.cat(latent_seen).numpy().reshape(-1)
-    # Action figures on every held-out transition (each with its history), as training logs them.
-    truth_all, latent_all = held_out_action_pairs(world.lam, data, spans, cfg, device)
-    has_truth = len(truth_all) > 0
     return {
         "tokenizer_psnr": _mean(tok_psnr),
         "tokenizer_moving_psnr": _nanmean(tok_moving),
         "tokenizer_code_usage": round(code_usage(torch.cat(tokens_seen), cfg.tokenizer.codebook_size), 4),
         "lam_code_usage": round(code_usage(latent, num_actions), 4),
-        "lam_nmi": round(normalized_mutual_information(truth_all, latent_all), 4) if has_truth else None,
-        "lam_probe_accuracy": round(probe_accuracy(truth_all, latent_all), 4) if has_truth else None,
+        **lam_figures(world.lam, data, spans, cfg, device),  # as training logs them at LAM checkpoints
         "action_consistency": round(float(torch.cat(obeyed).float().mean()), 4),
         "delta_t_psnr": round(_mean(with_action) - _mean(with_random), 3),
         "rollout_psnr": {str(h): _mean(rollout_psnr[h]) for h in HORIZONS},
@@ -160,7 +157,7 @@ def write_eval_plots(world, frames: torch.Tensor, recon: torch.Tensor, generated
     held = torch.arange(num_actions, device=tokens.device)[:, None].expand(-1, grid_steps)  # (A, steps)
     context_actions = torch.cat((world.lam.infer_actions(frames[None, :CONTEXT_FRAMES]).expand(num_actions, -1),
                                  held), dim=1)
-    rows = _rollout(world, context.contiguous(), context_actions.contiguous(), grid_steps, seed=0)
+    rows = generate_after_context(world, context.contiguous(), context_actions.contiguous(), grid_steps, seed=0)
     start = to_uint8(frames[CONTEXT_FRAMES - 1:CONTEXT_FRAMES])
     plot_frame_rows([np.concatenate((start, to_uint8(r))) for r in rows], [f"action {a}" for a in range(num_actions)],
                     "each latent action held from the same frame", plots_dir / "latent_actions.png")

@@ -138,11 +138,15 @@ def held_out_action_pairs(lam, data: VideoData, spans: list[Span], config: World
     return truth[known], latent[known]
 
 
-def lam_figures(lam, data: VideoData, spans: list[Span], config: WorldConfig, device: str) -> dict[str, float]:
-    """Held-out lam_nmi and lam_probe_accuracy of the LAM as it is now (its training mode is kept)."""
+def lam_figures(lam, data: VideoData, spans: list[Span], config: WorldConfig, device: str
+                ) -> dict[str, float | None]:
+    """Held-out lam_nmi and lam_probe_accuracy of the LAM as it is now (its training mode is kept), on
+    every transition with its history; None for both when the data has no true actions."""
     was_training = lam.training
     truth, latent = held_out_action_pairs(lam, data, spans, config, device)
     lam.train(was_training)
+    if len(truth) == 0:
+        return {"lam_nmi": None, "lam_probe_accuracy": None}
     return {"lam_nmi": round(normalized_mutual_information(truth, latent), 4),
             "lam_probe_accuracy": round(probe_accuracy(truth, latent), 4)}
 
