@@ -118,7 +118,8 @@ class LatentActionModel(nn.Module):
     def training_loss(self, frames: Tensor) -> tuple[Tensor, dict[str, float]]:
         """Winner-take-all next-frame loss on clips (B, T, 3, H, W); only transitions whose whole
         history lies inside the clip are used, so the model never learns from a made-up past."""
-        self._restart_idle_heads()
+        if self.training:  # in eval mode (validation) the loss leaves the heads' bookkeeping alone
+            self._restart_idle_heads()
         history, target = self._histories(frames)
         first = self.cfg.history_frames - 1
         errors = self._errors(history[:, first:].flatten(0, 1), target[:, first:].flatten(0, 1))  # (N, A)
@@ -127,10 +128,11 @@ class LatentActionModel(nn.Module):
         loss = (1 - self.cfg.spread) * best + self.cfg.spread * errors.mean()
         with torch.no_grad():
             wins = torch.bincount(winners, minlength=self.num_actions)
-            if dist.is_available() and dist.is_initialized():
-                dist.all_reduce(wins)  # every data-parallel rank must restart the same heads at the same step
-            self.idle_steps.add_(1).masked_fill_(wins > 0, 0)
-            self.recent_wins.mul_(0.99).add_(wins.float(), alpha=0.01)
+            if self.training:
+                if dist.is_available() and dist.is_initialized():
+                    dist.all_reduce(wins)  # every data-parallel rank must restart the same heads at the same step
+                self.idle_steps.add_(1).masked_fill_(wins > 0, 0)
+                self.recent_wins.mul_(0.99).add_(wins.float(), alpha=0.01)
         metrics = {"loss": loss.item(), "psnr": psnr_from_mse(best.detach()).item(),
                    "code_usage": wins.gt(0).float().mean().item(),
                    "head_gap": (errors.mean() - best).item()}  # > 0 once the heads predict different futures

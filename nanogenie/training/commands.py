@@ -153,7 +153,8 @@ def _train_stages(args: argparse.Namespace, config: WorldConfig, out: Path, run_
     from nanogenie.data import ClipDataset
     from nanogenie.training.run_data import prepare_run_data
     from nanogenie.training.plots import plot_held_out_figures, plot_losses
-    from nanogenie.training.stages import dynamics_stage, lam_figures, pixel_stage, precompute_tokens_and_actions
+    from nanogenie.training.stages import (dynamics_stage, dynamics_validation, pixel_stage, pixel_validation,
+                                           precompute_tokens_and_actions)
     from nanogenie.world import build_models
 
     device = dist.device
@@ -179,10 +180,11 @@ def _train_stages(args: argparse.Namespace, config: WorldConfig, out: Path, run_
             tokens, actions, starts = precompute_tokens_and_actions(tokenizer, lam, run.data, train_spans, config,
                                                                     device)
             stage = dynamics_stage(dynamics, tokens, actions, starts, config, steps)
+            held_out = dynamics_validation(tokenizer, lam, run.held_out, run.held_out_spans, config, device)
         else:
             stage = pixel_stage(name, module, run.data, train_spans, config, device, steps)
-            if name == "lam" and run.held_out.actions is not None:
-                stage.evaluate = lambda: lam_figures(lam, run.held_out, run.held_out_spans, config, device)
+            held_out = pixel_validation(module, name, run.held_out, run.held_out_spans, config, device)
+        stage.evaluate = _held_out_figures(name, module, held_out, run, config, device)
         train_stage(stage, config.train, run_dir, dist, args.resume, log)
         if dist.is_main:
             plot_losses(run_dir / "log.jsonl", run_dir / "plots" / "losses.png")
@@ -195,6 +197,20 @@ def _train_stages(args: argparse.Namespace, config: WorldConfig, out: Path, run_
     if dist.is_main:
         _write_bundle(args, config, out, run, (tokenizer, lam, dynamics), device)
     dist.barrier()
+
+
+def _held_out_figures(name: str, module: torch.nn.Module, batches: list, run, config: WorldConfig, device: str):
+    """What a stage logs at each checkpoint: its validation loss on held-out clips, and for the LAM on
+    data with true actions its lam_nmi and lam_probe_accuracy."""
+    from nanogenie.training.stages import lam_figures, validation_figures
+
+    def evaluate() -> dict[str, float | None]:
+        figures = validation_figures(module, batches)
+        if name == "lam" and run.held_out.actions is not None:
+            figures.update(lam_figures(module, run.held_out, run.held_out_spans, config, device))
+        return figures
+
+    return evaluate
 
 
 def _prompt_frames(run, config: WorldConfig) -> np.ndarray:

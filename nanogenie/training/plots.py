@@ -33,7 +33,8 @@ def _save(fig: Figure, path: Path) -> Path:
 
 
 def plot_losses(log_path: Path, out: Path) -> Path | None:
-    """One panel per stage: loss against optimizer step (log scale when it spans decades)."""
+    """One panel per stage: training loss against optimizer step, and the validation loss on held-out
+    clips at each checkpoint beside it (log scale when they span decades)."""
     records = read_log(log_path)
     stages = [s for s in STAGES if any(r["stage"] == s for r in records)]
     if not stages:
@@ -43,7 +44,12 @@ def plot_losses(log_path: Path, out: Path) -> Path | None:
         ax = fig.add_subplot(1, len(stages), i + 1)
         rows = [r for r in records if r["stage"] == stage]
         steps, losses = [r["step"] for r in rows], [r["loss"] for r in rows]
-        ax.plot(steps, losses, lw=1.2)
+        ax.plot(steps, losses, lw=1.2, label="train")
+        held_out = [(r["step"], r["eval"]["val_loss"]) for r in rows if "val_loss" in r.get("eval", {})]
+        if held_out:
+            ax.plot(*zip(*held_out), marker="o", ms=3, lw=1.2, label="held-out")
+            ax.legend()
+            losses = losses + [loss for _, loss in held_out]
         if min(losses) > 0 and max(losses) / min(losses) > 20:
             ax.set_yscale("log")
         ax.set_title(f"{stage} loss")
@@ -53,13 +59,13 @@ def plot_losses(log_path: Path, out: Path) -> Path | None:
 
 
 def plot_held_out_figures(log_path: Path, out: Path) -> Path | None:
-    """Held-out figures logged at checkpoints (the LAM's lam_nmi and lam_probe_accuracy) against step."""
-    rows = [r for r in read_log(log_path) if "eval" in r]
+    """The LAM's held-out lam_nmi and lam_probe_accuracy, logged at its checkpoints, against step."""
+    rows = [r for r in read_log(log_path) if any(k.startswith("lam_") for k in r.get("eval", {}))]
     if not rows:
         return None
     fig = Figure(figsize=(5, 3.2), layout="constrained")
     ax = fig.add_subplot(1, 1, 1)
-    for name in sorted({k for r in rows for k in r["eval"]}):
+    for name in sorted({k for r in rows for k in r["eval"] if k.startswith("lam_")}):
         points = [(r["step"], r["eval"][name]) for r in rows if name in r["eval"]]
         ax.plot(*zip(*points), marker="o", ms=3, lw=1.2, label=name)
     ax.set_ylim(0, 1)

@@ -21,6 +21,8 @@ from nanogenie.training.loop import Stage, sample_indices
 from nanogenie.training.metrics import normalized_mutual_information, probe_accuracy
 
 ENCODE_BATCH = 32  # windows per forward pass while pre-computing tokens
+VALIDATION_CLIPS = 64  # held-out clips each validation loss averages over (a fixed set, so the curve is smooth)
+VALIDATION_SEED = 1234  # the dynamics' random masks on held-out clips: the same at every checkpoint
 
 
 def pixel_stage(name: str, module: torch.nn.Module, data: VideoData, spans: list[Span], config: WorldConfig,
@@ -36,6 +38,58 @@ def pixel_stage(name: str, module: torch.nn.Module, data: VideoData, spans: list
         return (frames.to(device, non_blocking=True),)
 
     return Stage(name, module, module.training_loss, sample, steps)
+
+
+def held_out_clips(data: VideoData, spans: list[Span], clip_frames: int, frame_skip: int,
+                   count: int = VALIDATION_CLIPS) -> torch.Tensor:
+    """`count` held-out clips spread evenly over the spans: frames (count, T, 3, H, W) in [-1, 1]."""
+    clips = ClipDataset(data, spans, clip_frames, frame_skip)
+    picks = np.linspace(0, len(clips) - 1, min(count, len(clips))).round().astype(int)
+    return torch.stack([clips[int(i)]["frames"] for i in picks])
+
+
+@torch.no_grad()
+def validation_figures(module: torch.nn.Module, batches: list[tuple[torch.Tensor, ...]]) -> dict[str, float]:
+    """The stage's training loss and its quality figure (psnr or accuracy) on fixed held-out batches:
+    val_loss and val_psnr / val_accuracy. The module runs in eval mode (which keeps the LAM's head
+    bookkeeping still), under a fixed seed forked from training's, so training's random stream is untouched."""
+    was_training = module.training
+    module.eval()
+    totals: dict[str, float] = {}
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(VALIDATION_SEED)
+        for batch in batches:
+            _, metrics = module.training_loss(*batch)
+            for name in ("loss", "psnr", "accuracy"):
+                if name in metrics:
+                    totals[name] = totals.get(name, 0.0) + metrics[name] / len(batches)
+    module.train(was_training)
+    return {f"val_{name}": round(value, 4) for name, value in totals.items()}
+
+
+def pixel_validation(module: torch.nn.Module, name: str, data: VideoData, spans: list[Span], config: WorldConfig,
+                     device: str) -> list[tuple[torch.Tensor]]:
+    """Held-out batches for the tokenizer or the LAM: pixel clips of the stage's length and batch size."""
+    stage = config.train.stage(name)
+    frames = held_out_clips(data, spans, stage.clip_frames, config.train.frame_skip)
+    return [(chunk.to(device),) for chunk in frames.split(stage.batch_size)]
+
+
+@torch.no_grad()
+def dynamics_validation(tokenizer, lam, data: VideoData, spans: list[Span], config: WorldConfig, device: str
+                        ) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Held-out batches for the dynamics: clips encoded by the trained tokenizer and labelled by the
+    trained LAM, tokens (B, T, P) and actions (B, T-1)."""
+    stage = config.train.dynamics
+    frames = held_out_clips(data, spans, stage.clip_frames, config.train.frame_skip, count=16)
+    tokenizer.eval()
+    lam.eval()
+    batches = []
+    with autocast_for(device, config.train.amp):
+        for chunk in frames.split(stage.batch_size):
+            chunk = chunk.to(device)
+            batches.append((tokenizer.encode(chunk), lam.infer_actions(chunk)))
+    return batches
 
 
 def sequences(spans: list[Span], frame_skip: int, min_frames: int) -> list[np.ndarray]:

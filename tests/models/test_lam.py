@@ -78,3 +78,11 @@ def test_restart_is_deterministic():
         lam._restart_idle_heads()
     assert torch.equal(lams[0].heads.weight, lams[1].heads.weight)
     assert int(lams[0].idle_steps[2]) == 0
+
+
+def test_eval_mode_loss_leaves_the_heads_bookkeeping_alone():
+    lam = _lam().eval()
+    lam.idle_steps[1] = lam.cfg.reset_after + 1
+    before = {k: v.clone() for k, v in lam.state_dict().items()}
+    lam.training_loss(torch.rand(2, 3, 3, 16, 16) * 2 - 1)
+    assert all(torch.equal(before[k], v) for k, v in lam.state_dict().items())

@@ -57,6 +57,9 @@ def test_train_writes_a_loadable_bundle_with_eval_keymap_and_plots(trained):
     records = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
     assert {r["stage"] for r in records} == {"tokenizer", "lam", "dynamics"}
     assert all(np.isfinite(r["loss"]) and r["step"] <= 4 for r in records)
+    held_out = {r["stage"]: r["eval"] for r in records if "eval" in r}  # each stage's validation at checkpoints
+    assert {"val_loss", "val_psnr"} <= set(held_out["tokenizer"]) and {"val_loss", "val_accuracy"} <= set(
+        held_out["dynamics"]) and all(np.isfinite(e["val_loss"]) for e in held_out.values())
     for stage in ("tokenizer", "lam", "dynamics"):  # bundle weights = the run's final weights, stored as fp16
         bundle, final = load_file(str(trained / f"{stage}.safetensors")), load_file(str(run / f"{stage}.safetensors"))
         assert bundle.keys() == final.keys()
@@ -110,7 +113,7 @@ def test_lam_stage_learns_from_pixels_alone_and_logs_held_out_figures(tmp_path):
     checkpoints = [r for r in logged if "eval" in r]  # checkpoint_every=10 in the tiny preset
     assert [r["step"] for r in checkpoints] == [10, 20] and all(r["stage"] == "lam" for r in checkpoints)
     for r in checkpoints:
-        assert set(r["eval"]) == {"lam_nmi", "lam_probe_accuracy"}
+        assert set(r["eval"]) == {"lam_nmi", "lam_probe_accuracy", "val_loss", "val_psnr"}
         assert 0 <= r["eval"]["lam_nmi"] <= 1 and 0 <= r["eval"]["lam_probe_accuracy"] <= 1
     assert (run / "plots" / "held_out.png").is_file()
 
