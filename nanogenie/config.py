@@ -149,8 +149,15 @@ class TrainConfig:
     eval_clips: int = 16  # clips sampled from them for the eval figures (keeps eval to minutes on a CPU)
     log_every: int = 10  # optimizer steps between log.jsonl lines
     seed: int = 0
+    # what the dynamics is conditioned on: "latent" (the LAM's codes) or "true" (the data's recorded actions,
+    # for labelled video, and the ceiling of a latent-action world); the keymap then binds true actions
+    dynamics_actions: str = "latent"
     amp: bool = True  # bf16 autocast on CUDA (ignored on CPU)
     compile: bool = False  # torch.compile the models on CUDA
+
+    def __post_init__(self) -> None:
+        _check(self.dynamics_actions in ("latent", "true"),
+               f"train dynamics_actions must be 'latent' or 'true', got {self.dynamics_actions!r}")
 
     def stage(self, name: str) -> StageConfig:
         _check(name in STAGES, f"unknown stage {name!r}; the stages are {', '.join(STAGES)}")

@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -42,13 +43,19 @@ def run_config(args: argparse.Namespace, run_dir: Path, to_run: list[str]) -> Wo
     if args.steps:
         for name in to_run:
             config.train.stage(name).steps = args.steps
+    if args.actions:
+        config.train.dynamics_actions = args.actions
     return config
 
 
+def _write_json(path: Path, value: dict) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(value, indent=2) + "\n")
+    os.replace(tmp, path)
+
+
 def _record_config(run_dir: Path, config: WorldConfig, preset_name: str) -> None:
-    tmp = run_dir / "config.json.tmp"
-    tmp.write_text(json.dumps({"preset": preset_name, "config": config.to_dict()}, indent=2) + "\n")
-    os.replace(tmp, run_dir / "config.json")
+    _write_json(run_dir / "config.json", {"preset": preset_name, "config": config.to_dict()})
 
 
 def _stage_finished(run_dir: Path, stage: str, steps: int) -> bool:
@@ -67,6 +74,9 @@ def _check_request(args: argparse.Namespace, run_dir: Path, to_run: list[str]) -
     elif not Path(args.data).is_file():
         raise UserError(f"data file {args.data} does not exist; make one with `nanogenie data generate` "
                         f"or `nanogenie data import`")
+    if args.actions == "true" and "dynamics" not in to_run:
+        raise UserError(f"--actions true conditions the dynamics, which --stage {args.stage} does not train; "
+                        f"use --stage all or --stage dynamics")
     needed = {"dynamics": ["tokenizer", "lam"]}.get(to_run[0], [])  # the LAM learns from pixels alone
     for stage in needed:
         if not (run_dir / f"{stage}.safetensors").is_file():
@@ -153,8 +163,8 @@ def _train_stages(args: argparse.Namespace, config: WorldConfig, out: Path, run_
     from nanogenie.data import ClipDataset
     from nanogenie.training.run_data import prepare_run_data
     from nanogenie.training.plots import plot_held_out_figures, plot_losses
-    from nanogenie.training.stages import (dynamics_stage, dynamics_validation, pixel_stage, pixel_validation,
-                                           precompute_tokens_and_actions)
+    from nanogenie.training.stages import (check_true_actions, dynamics_stage, dynamics_validation, pixel_stage,
+                                           pixel_validation, precompute_tokens_and_actions)
     from nanogenie.world import build_models
 
     device = dist.device
@@ -164,6 +174,8 @@ def _train_stages(args: argparse.Namespace, config: WorldConfig, out: Path, run_
     run = prepare_run_data(args.world, args.data, config, args.preset, run_dir, dist)
     for name in to_run:  # episodes too short for a stage's clips: say so before hours of earlier stages
         ClipDataset(run.data, run.splits["train"], config.train.stage(name).clip_frames, config.train.frame_skip)
+    if config.train.dynamics_actions == "true" and "dynamics" in to_run:
+        check_true_actions(run.data, config.dynamics.num_actions)
     torch.manual_seed(config.train.seed)  # model init; rank 0's weights are broadcast anyway
     tokenizer, lam, dynamics = build_models(config, device)
     log = JsonlLog(run_dir / "log.jsonl" if dist.is_main else None)
@@ -177,8 +189,11 @@ def _train_stages(args: argparse.Namespace, config: WorldConfig, out: Path, run_
                 module.eval()
             continue
         if name == "dynamics":
+            began = time.perf_counter()
             tokens, actions, starts = precompute_tokens_and_actions(tokenizer, lam, run.data, train_spans, config,
                                                                     device)
+            if dist.is_main:
+                _write_json(run_dir / "timings.json", {"dynamics_precompute": round((time.perf_counter() - began) / 60, 1)})
             stage = dynamics_stage(dynamics, tokens, actions, starts, config, steps)
             held_out = dynamics_validation(tokenizer, lam, run.held_out, run.held_out_spans, config, device)
         else:
@@ -195,7 +210,7 @@ def _train_stages(args: argparse.Namespace, config: WorldConfig, out: Path, run_
             print(f"{to_run[-1]} trained into {run_dir}; continue with --stage {following}", file=sys.stderr)
         return
     if dist.is_main:
-        _write_bundle(args, config, out, run, (tokenizer, lam, dynamics), device)
+        _write_bundle(args, config, out, run, (tokenizer, lam, dynamics), device, dist.world_size)
     dist.barrier()
 
 
@@ -233,7 +248,8 @@ def _control_accuracy(world, env: str | None, device: str) -> float | None:
     return control_accuracy(world, env, world.keymap_path, device, seed=world.config.train.seed)
 
 
-def _write_bundle(args: argparse.Namespace, config: WorldConfig, out: Path, run, models, device: str) -> None:
+def _write_bundle(args: argparse.Namespace, config: WorldConfig, out: Path, run, models, device: str,
+                  processes: int) -> None:
     from nanogenie.training.evaluate import evaluate_world
     from nanogenie.training.keymap_fit import keymap_toml, majority_codes
     from nanogenie.training.stages import held_out_action_pairs
@@ -244,6 +260,8 @@ def _write_bundle(args: argparse.Namespace, config: WorldConfig, out: Path, run,
     fitted = None
     if run.held_out.actions is not None:
         truth, latent = held_out_action_pairs(lam, run.held_out, run.held_out_spans, config, device)
+        if config.train.dynamics_actions == "true":
+            latent = truth  # the dynamics takes the recorded actions themselves: each key binds its own
         fitted = keymap_toml(majority_codes(truth, latent, run.data.action_names), config.lam.num_actions)
     packaged = args.world if (PACKAGED_KEYMAPS / f"{args.world}.toml").is_file() else None
     save_world(out, args.world, config, tokenizer, lam, dynamics, prompt=prompt,
@@ -253,9 +271,23 @@ def _write_bundle(args: argparse.Namespace, config: WorldConfig, out: Path, run,
     figures = evaluate_world(world, run.held_out, run.held_out_spans, device, seed=config.train.seed,
                              plots_dir=out / "run" / "plots")
     figures["control_accuracy"] = _control_accuracy(world, run.env, device)
-    update_world_meta(out, eval=figures)
+    update_world_meta(out, eval=figures, training=_training_record(out / "run", device, processes))
     print(f"world saved to {out}", file=sys.stderr)
     print(json.dumps(figures))
+
+
+def _training_record(run_dir: Path, device: str, processes: int) -> dict:
+    """What world.json says of how the world was trained: where, and each stage's wall minutes (its
+    optimizer steps and checkpoint figures, summed over resumes; the dynamics' pre-computation apart)."""
+    from nanogenie.training.plots import read_log
+
+    minutes = {}
+    for record in read_log(run_dir / "log.jsonl"):  # sorted by step: a stage's last record is its total
+        minutes[record["stage"]] = round(record["elapsed"] / 60, 1)
+    timings = run_dir / "timings.json"
+    if timings.is_file():
+        minutes.update(json.loads(timings.read_text()))
+    return {"device": device, "torch_threads": torch.get_num_threads(), "processes": processes, "minutes": minutes}
 
 
 def evaluate(args: argparse.Namespace) -> int:

@@ -12,11 +12,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from nanogenie.data import ClipDataset, VideoData
+from nanogenie.data import VideoData
 from nanogenie.data.splits import Span
 from nanogenie.errors import UserError
 from nanogenie.training.metrics import code_usage, moving_psnr, psnr
-from nanogenie.training.stages import lam_figures
+from nanogenie.training.stages import held_out_clips, lam_figures
 from nanogenie.training.plots import plot_frame_rows, to_uint8
 
 CONTEXT_FRAMES = 4  # clean true frames before generation starts; delta_t_psnr's t = 4
@@ -25,16 +25,13 @@ EVAL_BATCH = 8
 ENGINE_FRAMES = 30  # measured after a full context of warm-up
 
 
-def eval_clips(data: VideoData, spans: list[Span], count: int, frame_skip: int) -> torch.Tensor:
+def eval_clips(data: VideoData, spans: list[Span], count: int, frame_skip: int) -> tuple[torch.Tensor, torch.Tensor]:
     """`count` clips (B, T, 3, H, W) evenly spaced over the spans, and their true actions (B, T-1)."""
     length = CONTEXT_FRAMES + max(HORIZONS)
     try:
-        clips = ClipDataset(data, spans, length, frame_skip)
+        return held_out_clips(data, spans, length, frame_skip, count)
     except UserError as err:
         raise UserError(f"held-out episodes are too short to evaluate {length}-frame rollouts ({err})") from None
-    picks = np.linspace(0, len(clips) - 1, num=min(count, len(clips))).round().astype(int)
-    items = [clips[int(i)] for i in picks]
-    return torch.stack([it["frames"] for it in items]), torch.stack([it["actions"] for it in items])
 
 
 @torch.no_grad()
@@ -92,7 +89,11 @@ def evaluate_world(world, data: VideoData, spans: list[Span], device: str, seed:
     """All eval figures as one JSON-ready dict; with `plots_dir`, also the reconstruction, rollout and
     latent-action PNGs."""
     cfg = world.config
-    frames_all, _ = eval_clips(data, spans, cfg.train.eval_clips, cfg.train.frame_skip)
+    true_actions = cfg.train.dynamics_actions == "true"  # the dynamics was conditioned on recorded actions
+    frames_all, recorded_all = eval_clips(data, spans, cfg.train.eval_clips, cfg.train.frame_skip)
+    if true_actions and bool((recorded_all < 0).any()):
+        raise UserError("this world's dynamics is driven by recorded actions, and the held-out data has none; "
+                        "evaluate it on data with actions")
     num_actions = world.num_actions
     tok_psnr, tok_moving, tokens_seen, latent_seen = [], [], [], []
     rollout_psnr, rollout_moving = {h: [] for h in HORIZONS}, {h: [] for h in HORIZONS}
@@ -105,9 +106,10 @@ def evaluate_world(world, data: VideoData, spans: list[Span], device: str, seed:
         tok_psnr.append(psnr(recon.flatten(0, 1), frames.flatten(0, 1)))
         tok_moving.append(moving_psnr(recon[:, 1:].flatten(0, 1), frames[:, 1:].flatten(0, 1),
                                       frames[:, :-1].flatten(0, 1)))
-        actions = world.lam.infer_actions(frames)  # (B, T-1)
+        latent = world.lam.infer_actions(frames)  # (B, T-1)
+        actions = recorded_all[b:b + EVAL_BATCH].to(device) if true_actions else latent  # what drives the dynamics
         tokens_seen.append(tokens.cpu())
-        latent_seen.append(actions.cpu())
+        latent_seen.append(latent.cpu())
 
         generated = generate_after_context(world, tokens, actions, max(HORIZONS), seed + b)
         for h in HORIZONS:
@@ -122,9 +124,10 @@ def evaluate_world(world, data: VideoData, spans: list[Span], device: str, seed:
         random_actions[:, :CONTEXT_FRAMES - 1] = actions[:, :CONTEXT_FRAMES - 1]
         with_random.append(psnr(generate_after_context(world, tokens, random_actions, 1, seed + b)[:, 0],
                                 frames[:, CONTEXT_FRAMES]))
-        obeyed.append(_actions_obeyed(world, recon, tokens, seed + b))
+        if not true_actions:  # the LAM reads latent codes back; a recorded action it has no name for
+            obeyed.append(_actions_obeyed(world, recon, tokens, seed + b))
         if plots_dir is not None and b == 0:
-            write_eval_plots(world, frames[0], recon[0], generated[0], tokens[0], Path(plots_dir))
+            write_eval_plots(world, frames[0], recon[0], generated[0], tokens[0], actions[0], Path(plots_dir))
 
     latent = torch.cat(latent_seen).numpy().reshape(-1)
     return {
@@ -133,7 +136,7 @@ def evaluate_world(world, data: VideoData, spans: list[Span], device: str, seed:
         "tokenizer_code_usage": round(code_usage(torch.cat(tokens_seen), cfg.tokenizer.codebook_size), 4),
         "lam_code_usage": round(code_usage(latent, num_actions), 4),
         **lam_figures(world.lam, data, spans, cfg, device),  # as training logs them at LAM checkpoints
-        "action_consistency": round(float(torch.cat(obeyed).float().mean()), 4),
+        "action_consistency": round(float(torch.cat(obeyed).float().mean()), 4) if obeyed else None,
         "delta_t_psnr": round(_mean(with_action) - _mean(with_random), 3),
         "rollout_psnr": {str(h): _mean(rollout_psnr[h]) for h in HORIZONS},
         "rollout_moving_psnr": {str(h): _nanmean(rollout_moving[h]) for h in HORIZONS},
@@ -145,19 +148,21 @@ def evaluate_world(world, data: VideoData, spans: list[Span], device: str, seed:
 
 
 def write_eval_plots(world, frames: torch.Tensor, recon: torch.Tensor, generated: torch.Tensor,
-                     tokens: torch.Tensor, plots_dir: Path, grid_steps: int = 6) -> None:
-    """Reconstructions, a rollout strip and what each latent action does from one starting point."""
+                     tokens: torch.Tensor, actions: torch.Tensor, plots_dir: Path, grid_steps: int = 6) -> None:
+    """Reconstructions, a rollout strip and what each action does from one starting point. One clip:
+    frames, recon (T, 3, H, W), generated (horizon, 3, H, W), tokens (T, P), and the actions (T-1,)
+    that drove the rollout."""
     shown = min(8, frames.shape[0])
     plot_frame_rows([to_uint8(frames[:shown]), to_uint8(recon[:shown])], ["true", "reconstructed"],
                     "tokenizer reconstructions", plots_dir / "reconstructions.png")
     plot_frame_rows([to_uint8(frames[CONTEXT_FRAMES:]), to_uint8(generated)], ["true", "generated"],
-                    f"rollout after {CONTEXT_FRAMES} true frames (LAM actions)", plots_dir / "rollout.png")
+                    f"rollout after {CONTEXT_FRAMES} true frames ({world.config.train.dynamics_actions} actions)",
+                    plots_dir / "rollout.png")
     num_actions = world.num_actions
     context = tokens[None, :CONTEXT_FRAMES].expand(num_actions, -1, -1)  # (A, T0, P): one row per action
     held = torch.arange(num_actions, device=tokens.device)[:, None].expand(-1, grid_steps)  # (A, steps)
-    context_actions = torch.cat((world.lam.infer_actions(frames[None, :CONTEXT_FRAMES]).expand(num_actions, -1),
-                                 held), dim=1)
+    context_actions = torch.cat((actions[None, :CONTEXT_FRAMES - 1].expand(num_actions, -1), held), dim=1)
     rows = generate_after_context(world, context.contiguous(), context_actions.contiguous(), grid_steps, seed=0)
     start = to_uint8(frames[CONTEXT_FRAMES - 1:CONTEXT_FRAMES])
     plot_frame_rows([np.concatenate((start, to_uint8(r))) for r in rows], [f"action {a}" for a in range(num_actions)],
-                    "each latent action held from the same frame", plots_dir / "latent_actions.png")
+                    "each action held from the same frame", plots_dir / "latent_actions.png")

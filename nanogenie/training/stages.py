@@ -17,6 +17,7 @@ from nanogenie.data import ClipDataset, VideoData
 from nanogenie.data.pixels import to_model
 from nanogenie.data.splits import Span
 from nanogenie.device import autocast_for
+from nanogenie.errors import UserError
 from nanogenie.training.loop import Stage, sample_indices
 from nanogenie.training.metrics import normalized_mutual_information, probe_accuracy
 
@@ -41,11 +42,23 @@ def pixel_stage(name: str, module: torch.nn.Module, data: VideoData, spans: list
 
 
 def held_out_clips(data: VideoData, spans: list[Span], clip_frames: int, frame_skip: int,
-                   count: int = VALIDATION_CLIPS) -> torch.Tensor:
-    """`count` held-out clips spread evenly over the spans: frames (count, T, 3, H, W) in [-1, 1]."""
+                   count: int = VALIDATION_CLIPS) -> tuple[torch.Tensor, torch.Tensor]:
+    """`count` clips spread evenly over the spans (so two runs on the same data measure the same thing):
+    frames (count, T, 3, H, W) in [-1, 1] and their recorded actions (count, T-1), -1 where unknown."""
     clips = ClipDataset(data, spans, clip_frames, frame_skip)
-    picks = np.linspace(0, len(clips) - 1, min(count, len(clips))).round().astype(int)
-    return torch.stack([clips[int(i)]["frames"] for i in picks])
+    items = [clips[int(i)] for i in np.linspace(0, len(clips) - 1, min(count, len(clips))).round().astype(int)]
+    return torch.stack([it["frames"] for it in items]), torch.stack([it["actions"] for it in items])
+
+
+def check_true_actions(data: VideoData, num_actions: int) -> None:
+    """Can the dynamics be conditioned on this data's recorded actions (`--actions true`)?"""
+    if data.actions is None:
+        raise UserError("--actions true needs data with recorded actions, and this dataset has none; train with "
+                        "the latent actions (the default)")
+    most = int(data.actions.max(initial=-1)) + 1
+    if most > num_actions:
+        raise UserError(f"the data records {most} different actions but the dynamics has {num_actions} action slots "
+                        f"(lam num_actions); use a config with num_actions >= {most}")
 
 
 @torch.no_grad()
@@ -71,24 +84,25 @@ def pixel_validation(module: torch.nn.Module, name: str, data: VideoData, spans:
                      device: str) -> list[tuple[torch.Tensor]]:
     """Held-out batches for the tokenizer or the LAM: pixel clips of the stage's length and batch size."""
     stage = config.train.stage(name)
-    frames = held_out_clips(data, spans, stage.clip_frames, config.train.frame_skip)
+    frames, _ = held_out_clips(data, spans, stage.clip_frames, config.train.frame_skip)
     return [(chunk.to(device),) for chunk in frames.split(stage.batch_size)]
 
 
 @torch.no_grad()
 def dynamics_validation(tokenizer, lam, data: VideoData, spans: list[Span], config: WorldConfig, device: str
                         ) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """Held-out batches for the dynamics: clips encoded by the trained tokenizer and labelled by the
-    trained LAM, tokens (B, T, P) and actions (B, T-1)."""
+    """Held-out batches for the dynamics: clips encoded by the trained tokenizer, with the actions the
+    dynamics trains on (the trained LAM's, or the recorded ones), tokens (B, T, P) and actions (B, T-1)."""
     stage = config.train.dynamics
-    frames = held_out_clips(data, spans, stage.clip_frames, config.train.frame_skip, count=16)
+    frames, recorded = held_out_clips(data, spans, stage.clip_frames, config.train.frame_skip, count=16)
     tokenizer.eval()
     lam.eval()
     batches = []
     with autocast_for(device, config.train.amp):
-        for chunk in frames.split(stage.batch_size):
+        for chunk, chunk_actions in zip(frames.split(stage.batch_size), recorded.split(stage.batch_size)):
             chunk = chunk.to(device)
-            batches.append((tokenizer.encode(chunk), lam.infer_actions(chunk)))
+            actions = chunk_actions.to(device) if config.train.dynamics_actions == "true" else lam.infer_actions(chunk)
+            batches.append((tokenizer.encode(chunk), actions))
     return batches
 
 
@@ -159,7 +173,8 @@ def label_transitions(lam, data: VideoData, seqs: list[np.ndarray], device: str,
 
 def precompute_tokens_and_actions(tokenizer, lam, data: VideoData, spans: list[Span], config: WorldConfig,
                                   device: str) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
-    """Encode and label the training sequences once.
+    """Encode and label the training sequences once: each transition's action is the LAM's, or with
+    `dynamics_actions` "true" the one the data recorded.
 
     Returns tokens (N, P) int16/int32 and actions (N,) long (-1 at each sequence's last frame), all
     sequences back to back on `device`, and the clip starts (C,) into them.
@@ -169,7 +184,10 @@ def precompute_tokens_and_actions(tokenizer, lam, data: VideoData, spans: list[S
     seqs = sequences(spans, train.frame_skip, window)
     tokenizer.eval()
     seq_tokens = apply_in_windows(tokenizer.encode, data, seqs, window, window, device, train.amp)  # disjoint windows
-    seq_actions = label_transitions(lam, data, seqs, device, train.amp)
+    if train.dynamics_actions == "true":
+        seq_actions = [torch.from_numpy(data.actions[index[:-1]].astype(np.int64)) for index in seqs]
+    else:
+        seq_actions = label_transitions(lam, data, seqs, device, train.amp)
     small = config.tokenizer.codebook_size < 2**15  # int16 halves the memory of the token array
     tokens = torch.cat(seq_tokens).to(torch.int16 if small else torch.int32)
     actions = torch.cat([torch.cat((a.long(), a.new_full((1,), -1).long())) for a in seq_actions])

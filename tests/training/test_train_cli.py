@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -57,6 +58,9 @@ def test_train_writes_a_loadable_bundle_with_eval_keymap_and_plots(trained):
     records = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
     assert {r["stage"] for r in records} == {"tokenizer", "lam", "dynamics"}
     assert all(np.isfinite(r["loss"]) and r["step"] <= 4 for r in records)
+    training = world.meta["training"]  # where and how long each stage trained
+    assert training["device"] == "cpu" and set(training["minutes"]) == {"tokenizer", "lam", "dynamics",
+                                                                       "dynamics_precompute"}
     held_out = {r["stage"]: r["eval"] for r in records if "eval" in r}  # each stage's validation at checkpoints
     assert {"val_loss", "val_psnr"} <= set(held_out["tokenizer"]) and {"val_loss", "val_accuracy"} <= set(
         held_out["dynamics"]) and all(np.isfinite(e["val_loss"]) for e in held_out.values())
@@ -267,7 +271,31 @@ def test_a_run_records_its_config_and_resume_reads_it_back(trained):
     config = WorldConfig.from_dict(recorded["config"])
     assert config.train.tokenizer.steps == 4  # --steps 4 is what the run trained with
     # --resume with another --preset still continues the run as it was started
-    args = argparse.Namespace(resume=True, stage="all", preset="cpu", steps=None)
+    args = argparse.Namespace(resume=True, stage="all", preset="cpu", steps=None, actions=None)
     assert run_config(args, trained / "run", ["tokenizer", "lam", "dynamics"]) == config
-    fresh = argparse.Namespace(resume=False, stage="all", preset="cpu", steps=None)
+    fresh = argparse.Namespace(resume=False, stage="all", preset="cpu", steps=None, actions=None)
     assert run_config(fresh, trained / "run", ["tokenizer", "lam", "dynamics"]) == preset("cpu")
+
+
+def test_dynamics_on_recorded_actions_is_the_labelled_video_option(tmp_path):
+    out = tmp_path / "true_actions"
+    assert main(["train", "--world", "pong", "--preset", "tiny", "--out", str(out), "--actions", "true",
+                 "--steps", "2", "--device", "cpu"]) == 0
+    world = load_world(out)
+    assert world.config.train.dynamics_actions == "true"
+    assert world.meta["eval"]["action_consistency"] is None and world.meta["eval"]["control_accuracy"] is not None
+    keymap = load_keymap(world.keymap_path, world.num_actions)  # each control's key binds that control itself
+    chords = {b.chord: b.action for b in keymap.bindings}
+    names = world.action_names
+    assert (keymap.idle, chords["up"], chords["down"]) == (names.index("idle"), names.index("up"), names.index("down"))
+
+
+def test_recorded_actions_must_fit_the_dynamics_and_need_its_stage(trained, tmp_path, capsys):
+    out = tmp_path / "sonic"
+    shutil.copytree(trained, out)  # sonic records 7 actions; the tiny preset has 4 action slots
+    assert main(["train", "--world", "sonic", "--preset", "tiny", "--out", str(out), "--stage", "dynamics",
+                 "--actions", "true", "--device", "cpu"]) == 2
+    assert "records 7 different actions but the dynamics has 4" in _error_line(capsys)
+    assert main(["train", "--world", "pong", "--preset", "tiny", "--out", str(tmp_path / "w"), "--stage", "lam",
+                 "--actions", "true", "--device", "cpu"]) == 2
+    assert "--actions true conditions the dynamics" in _error_line(capsys)
