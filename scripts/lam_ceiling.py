@@ -24,7 +24,7 @@ from nanogenie.config import preset
 from nanogenie.data import VideoData
 from nanogenie.data.pixels import to_model
 from nanogenie.data.simulated import simulated_data
-from nanogenie.training.metrics import normalized_mutual_information
+from nanogenie.metrics import normalized_mutual_information
 from nanogenie.training.run_data import fresh_episodes
 
 

@@ -18,7 +18,7 @@ from nanogenie.config import WorldConfig
 from nanogenie.data import load_dataset
 from nanogenie.models.lam import LatentActionModel
 from nanogenie.training.checkpoint import load_weights_file
-from nanogenie.training.metrics import normalized_mutual_information, probe_accuracy
+from nanogenie.metrics import normalized_mutual_information, probe_accuracy
 from nanogenie.training.run_data import fresh_episodes
 from nanogenie.training.stages import held_out_action_pairs
 

@@ -36,7 +36,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from nanogenie.config import LAMConfig
-from nanogenie.models.tokenizer import psnr_from_mse
+from nanogenie.metrics import code_usage, psnr_from_mse
 
 
 def _conv(cin: int, cout: int, kernel: int = 3, stride: int = 1) -> nn.Sequential:
@@ -134,7 +134,7 @@ class LatentActionModel(nn.Module):
                 self.idle_steps.add_(1).masked_fill_(wins > 0, 0)
                 self.recent_wins.mul_(0.99).add_(wins.float(), alpha=0.01)
         metrics = {"loss": loss.item(), "psnr": psnr_from_mse(best.detach()).item(),
-                   "code_usage": wins.gt(0).float().mean().item(),
+                   "code_usage": code_usage(winners, self.num_actions),
                    "head_gap": (errors.mean() - best).item()}  # > 0 once the heads predict different futures
         return loss, metrics
 

@@ -18,13 +18,9 @@ from einops import rearrange
 from torch import Tensor, nn
 
 from nanogenie.config import TokenizerConfig
+from nanogenie.metrics import code_usage, psnr_from_mse
 from nanogenie.models.fsq import FSQ
 from nanogenie.models.st_transformer import KVCache, STTransformer
-
-
-def psnr_from_mse(mse_pm1: Tensor) -> Tensor:
-    """PSNR in dB on the [0, 1] pixel scale from an MSE measured on [-1, 1] pixels."""
-    return 10 * torch.log10(4.0 / mse_pm1.clamp_min(1e-10))
 
 
 class VideoTokenizer(nn.Module):
@@ -89,9 +85,8 @@ class VideoTokenizer(nn.Module):
         mse = F.mse_loss(recon.float(), frames.float())
         loss = mse + F.l1_loss(recon.float(), frames.float())
         with torch.no_grad():
-            indices = self.fsq.codes_to_indices(codes)
-            used = torch.bincount(indices.flatten(), minlength=self.fsq.codebook_size).gt(0).float().mean()
+            used = code_usage(self.fsq.codes_to_indices(codes), self.fsq.codebook_size)
             clipped_mse = F.mse_loss(recon.float().clamp(-1, 1), frames.float())
         metrics = {"loss": loss.item(), "mse": mse.item(), "psnr": psnr_from_mse(clipped_mse).item(),
-                   "code_usage": used.item()}
+                   "code_usage": used}
         return loss, metrics

@@ -15,7 +15,7 @@ import torch
 from nanogenie.data import VideoData
 from nanogenie.data.splits import Span
 from nanogenie.errors import UserError
-from nanogenie.training.metrics import code_usage, moving_psnr, psnr
+from nanogenie.metrics import code_usage, moving_psnr, psnr
 from nanogenie.training.stages import held_out_clips, lam_figures
 from nanogenie.training.plots import plot_frame_rows, to_uint8
 

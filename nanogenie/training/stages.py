@@ -19,7 +19,7 @@ from nanogenie.data.splits import Span
 from nanogenie.device import autocast_for
 from nanogenie.errors import UserError
 from nanogenie.training.loop import Stage, sample_indices
-from nanogenie.training.metrics import normalized_mutual_information, probe_accuracy
+from nanogenie.metrics import normalized_mutual_information, probe_accuracy
 
 ENCODE_BATCH = 32  # windows per forward pass while pre-computing tokens
 VALIDATION_CLIPS = 64  # held-out clips each validation loss averages over (a fixed set, so the curve is smooth)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from nanogenie.training.metrics import code_usage, moving_psnr, normalized_mutual_information, probe_accuracy, psnr
+from nanogenie.metrics import code_usage, moving_psnr, normalized_mutual_information, probe_accuracy, psnr
 
 
 def test_psnr_matches_hand_computation():

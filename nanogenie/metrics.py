@@ -1,6 +1,7 @@
-"""Figures the evaluation reports: PSNR, codebook usage, normalised mutual information.
+"""Figures the models log and the evaluation reports: PSNR, codebook usage, normalised mutual information.
 
-Pure functions on tensors or numpy arrays, so each can be checked against a hand computation.
+Pure functions on tensors or numpy arrays, so each can be checked against a hand computation. The one
+home of each definition: the models' training metrics and `nanogenie eval` both use these.
 """
 
 from __future__ import annotations
@@ -9,14 +10,21 @@ import numpy as np
 import torch
 
 
+PSNR_CAP = 100.0  # dB: a perfect match reports this rather than inf
+
+
+def psnr_from_mse(mse: torch.Tensor) -> torch.Tensor:
+    """PSNR in dB on the [0, 1] pixel scale from an MSE measured on [-1, 1] pixels (any shape)."""
+    return (10 * torch.log10(4.0 / mse.float().clamp_min(1e-12))).clamp(max=PSNR_CAP)
+
+
 def psnr(generated: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """PSNR in dB per leading item, frames in [-1, 1] measured on the [0, 1] pixel scale.
 
-    generated, target: (B, ...) -> (B,). A perfect match is capped at 100 dB rather than inf.
+    generated, target: (B, ...) -> (B,).
     """
-    diff = (generated.float().clamp(-1, 1) - target.float().clamp(-1, 1)) / 2  # [0, 1] scale
-    mse = diff.pow(2).flatten(1).mean(dim=1)
-    return (10 * torch.log10(1.0 / mse.clamp_min(1e-10))).clamp(max=100.0)
+    diff = generated.float().clamp(-1, 1) - target.float().clamp(-1, 1)
+    return psnr_from_mse(diff.pow(2).flatten(1).mean(dim=1))
 
 
 def moving_psnr(generated: torch.Tensor, target: torch.Tensor, previous: torch.Tensor) -> torch.Tensor:
@@ -29,16 +37,15 @@ def moving_psnr(generated: torch.Tensor, target: torch.Tensor, previous: torch.T
     moving = (target.float() - previous.float()).abs().amax(dim=1, keepdim=True) > 1 / 127.5  # (B, 1, H, W)
     diff = ((generated.float().clamp(-1, 1) - target.float().clamp(-1, 1)) / 2).pow(2) * moving
     count = moving.flatten(1).sum(dim=1) * target.shape[1]
-    mse = diff.flatten(1).sum(dim=1) / count.clamp_min(1)
-    value = (10 * torch.log10(1.0 / mse.clamp_min(1e-10))).clamp(max=100.0)
+    value = psnr_from_mse(4 * diff.flatten(1).sum(dim=1) / count.clamp_min(1))  # back to the [-1, 1] scale
     return torch.where(count > 0, value, torch.full_like(value, float("nan")))
 
 
 def code_usage(codes: torch.Tensor | np.ndarray, num_codes: int) -> float:
-    """Fraction of the `num_codes` codebook entries that occur at least once in `codes`."""
+    """Fraction of the `num_codes` codebook entries that occur at least once in `codes` (-1 = none)."""
     flat = torch.as_tensor(np.asarray(codes) if not torch.is_tensor(codes) else codes).reshape(-1).long()
     flat = flat[(flat >= 0) & (flat < num_codes)]
-    return float(torch.unique(flat).numel()) / num_codes
+    return float(torch.bincount(flat, minlength=num_codes).gt(0).sum()) / num_codes
 
 
 def _entropy(counts: np.ndarray) -> float:
