@@ -71,6 +71,7 @@ class AppSettings:
     record_meta: dict[str, Any] = field(default_factory=dict)  # world/seed/device/... for the action log
     max_frames: int | None = None  # quit after this many engine frames (tests); None: until Esc
     output_dir: Path = field(default_factory=Path.cwd)  # screenshots and F9 recordings
+    print_controls: bool = True  # the start-up help on stdout (bench turns it off: its stdout is a result)
 
 
 class PlayApp:
@@ -82,7 +83,8 @@ class PlayApp:
         self.produced = 0  # engine frames seen (serial of the newest)
         self.recorder: Recorder | None = None
         self.recordings = 0
-        self.shown_at: collections.deque[float] = collections.deque(maxlen=32)
+        self.shown_at: collections.deque[float] = collections.deque(maxlen=32)  # the HUD's fps window
+        self.shown_ms: collections.deque[float] = collections.deque(maxlen=32)  # ... and the frames' model ms
         self.running = True
         self.window: pygame.Surface | None = None
         self.font: pygame.font.Font | None = None
@@ -92,7 +94,8 @@ class PlayApp:
         """Play until Esc, the window closing, a finished script, max_frames, or an error;
         the engine thread is stopped and the recording finalised in every case."""
         self._open_window()
-        self._print_controls()
+        if self.settings.print_controls:
+            self._print_controls()
         try:
             if self.settings.record_path is not None:
                 self._start_recording(self.settings.record_path)  # before start: keep the first frame
@@ -208,8 +211,10 @@ class PlayApp:
         self.item = item
         self.produced = max(self.produced, item.serial)
         self.shown_at.append(time.perf_counter())
+        self.shown_ms.append(item.model_ms)
 
-    def _fps(self) -> float:
+    def shown_fps(self) -> float:
+        """Frames shown per second over the last 32 (what the HUD prints)."""
         if len(self.shown_at) < 2:
             return 0.0
         return (len(self.shown_at) - 1) / max(self.shown_at[-1] - self.shown_at[0], 1e-6)
@@ -223,7 +228,7 @@ class PlayApp:
             self.window.blit(pygame.transform.scale(frame, (size, size)), (0, 0))  # nearest neighbour
         model_ms = self.item.model_ms if self.item is not None else 0.0
         flags = ("  REC" if self.recorder else "") + ("  PAUSED" if self.runner.paused else "")
-        lines = (f"{s.world}  {s.device}  {self._fps():.1f} fps  {model_ms:.1f} ms/frame",
+        lines = (f"{s.world}  {s.device}  {self.shown_fps():.1f} fps  {model_ms:.1f} ms/frame",
                  f"action {self.action} ({self.action_label}){flags}")
         top = s.frame_size * s.scale + 2
         for i, line in enumerate(lines):

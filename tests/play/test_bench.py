@@ -41,6 +41,7 @@ def test_world_bench_goes_through_the_engine(tmp_path, capsys):
     result = _run(capsys, ["--world", str(path), "--frames", "3", "--device", "auto"])
     assert FIELDS <= set(result) and result["world"] == "w"
     assert result["fps_engine" if not torch.cuda.is_available() else "fps_graph"] > 0
+    assert result["fps_app"] > 0 and result["app_model_ms"] > 0  # through the runner, with the app's loop drawing
 
 
 def test_table_output(capsys):
