@@ -189,39 +189,32 @@ def _stored(tensor):
     return tensor.half() if tensor.is_floating_point() else tensor
 
 
-def save_world(path: str | os.PathLike, name: str, config: WorldConfig, tokenizer, lam, dynamics,
-               prompt: np.ndarray, fps: int = 10, keymap: str | None = None, keymap_toml: str | None = None,
-               action_names: list[str] | None = None, data: dict[str, Any] | None = None,
-               evaluation: dict[str, Any] | None = None) -> Path:
-    """Write a bundle; each file lands atomically (temp file + rename), world.json last.
+def save_world(world: World, keymap_toml: str | None = None) -> Path:
+    """Write a World as the bundle folder `world.path`, the mirror of `load_world`: loading it gives back
+    the same config, weights, prompt, fps, action names and meta (world.meta may carry "keymap", the
+    name of a packaged keymap, and "data", "eval", "training"). `keymap_toml` becomes the bundle's own
+    keymap.toml. Each file lands atomically (temp file + rename), world.json last.
 
     Weights are stored as float16: half the size of a bundle in git, and play computes in fp32 on a CPU
     or bf16 on CUDA from them (loading casts them to the model's dtype). Training checkpoints keep fp32.
     """
     from safetensors.torch import save as save_tensors
 
-    path = Path(path)
+    path = Path(world.path)
     path.mkdir(parents=True, exist_ok=True)
-    for module, stem in zip((tokenizer, lam, dynamics), WEIGHT_FILES):
+    for module, stem in zip((world.tokenizer, world.lam, world.dynamics), WEIGHT_FILES):
         state = {k: _stored(v) for k, v in module.state_dict().items()}
         _atomic_write_bytes(path / f"{stem}.safetensors", save_tensors(state))
     tmp = path / "prompt.tmp.npz"
-    np.savez_compressed(tmp, frames=np.asarray(prompt, dtype=np.uint8))
+    np.savez_compressed(tmp, frames=np.asarray(world.prompt, dtype=np.uint8))
     os.replace(tmp, path / "prompt.npz")
     if keymap_toml is not None:
         _atomic_write_bytes(path / "keymap.toml", keymap_toml.encode())
-    meta = {
-        "format": BUNDLE_FORMAT,
-        "name": name,
-        "frame_size": config.tokenizer.image_size,
-        "fps": fps,
-        "num_actions": config.lam.num_actions,
-        "action_names": action_names or [],
-        "keymap": keymap,
-        "config": config.to_dict(),
-        "data": data or {},
-        "eval": evaluation or {},
-    }
+    config = world.config
+    meta = {"keymap": None, "data": {}, "eval": {}, **world.meta,
+            "format": BUNDLE_FORMAT, "name": world.name, "frame_size": config.tokenizer.image_size, "fps": world.fps,
+            "num_actions": config.lam.num_actions, "action_names": list(world.action_names),
+            "config": config.to_dict()}
     _atomic_write_bytes(path / "world.json", (json.dumps(meta, indent=2) + "\n").encode())
     return path
 

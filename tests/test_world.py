@@ -10,7 +10,8 @@ import torch
 from nanogenie.cli import main
 from nanogenie.config import preset
 from nanogenie.errors import UserError
-from nanogenie.world import BUNDLE_FORMAT, build_models, load_world, save_world
+from nanogenie.world import BUNDLE_FORMAT, load_world
+from world_helpers import save_random_world
 
 
 @pytest.fixture
@@ -18,8 +19,7 @@ def bundle(tmp_path):
     torch.manual_seed(0)
     config = preset("tiny")
     prompt = np.zeros((4, 16, 16, 3), np.uint8)
-    return save_world(tmp_path / "w", "w", config, *build_models(config), prompt=prompt, fps=12,
-                      action_names=["idle", "up"])
+    return save_random_world(tmp_path / "w", config, prompt, fps=12, action_names=["idle", "up"])
 
 
 def _edit(bundle, change):

@@ -253,7 +253,7 @@ def _write_bundle(args: argparse.Namespace, config: WorldConfig, out: Path, run,
     from nanogenie.training.evaluate import evaluate_world
     from nanogenie.training.keymap_fit import keymap_toml, majority_codes
     from nanogenie.training.stages import held_out_action_pairs
-    from nanogenie.world import PACKAGED_KEYMAPS, load_world, save_world, update_world_meta
+    from nanogenie.world import PACKAGED_KEYMAPS, World, load_world, save_world, update_world_meta
 
     tokenizer, lam, dynamics = models
     prompt = _prompt_frames(run, config)
@@ -264,9 +264,9 @@ def _write_bundle(args: argparse.Namespace, config: WorldConfig, out: Path, run,
             latent = truth  # the dynamics takes the recorded actions themselves: each key binds its own
         fitted = keymap_toml(majority_codes(truth, latent, run.data.action_names), config.lam.num_actions)
     packaged = args.world if (PACKAGED_KEYMAPS / f"{args.world}.toml").is_file() else None
-    save_world(out, args.world, config, tokenizer, lam, dynamics, prompt=prompt,
-               fps=run.data.fps, keymap=packaged, keymap_toml=fitted, action_names=run.data.action_names,
-               data=run.summary())
+    save_world(World(path=out, name=args.world, config=config, meta={"keymap": packaged, "data": run.summary()},
+                     tokenizer=tokenizer, lam=lam, dynamics=dynamics, prompt=prompt, fps=run.data.fps,
+                     action_names=run.data.action_names or []), keymap_toml=fitted)
     world = load_world(out, device)  # evaluate exactly what was saved
     figures = evaluate_world(world, run.held_out, run.held_out_spans, device, seed=config.train.seed,
                              plots_dir=out / "run" / "plots")

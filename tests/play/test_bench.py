@@ -7,7 +7,7 @@ import torch
 from nanogenie.cli import build_parser
 from nanogenie.config import preset
 from nanogenie.play.bench import bench
-from nanogenie.world import build_models, save_world
+from world_helpers import save_random_world
 
 FIELDS = {"device", "tokens_per_frame", "maskgit_steps", "context_frames", "ms_per_frame",
           "ms_per_frame_uncached", "speedup", "peak_mem_mb"}
@@ -35,9 +35,8 @@ def test_preset_bench_reports_every_field(capsys):
 
 def test_world_bench_goes_through_the_engine(tmp_path, capsys):
     config = preset("tiny")
-    tokenizer, lam, dynamics = build_models(config)
     prompt = np.zeros((3, 16, 16, 3), np.uint8)
-    path = save_world(tmp_path / "w", "w", config, tokenizer, lam, dynamics, prompt)
+    path = save_random_world(tmp_path / "w", config, prompt)
     result = _run(capsys, ["--world", str(path), "--frames", "3", "--device", "auto"])
     assert FIELDS <= set(result) and result["world"] == "w"
     assert result["fps_engine" if not torch.cuda.is_available() else "fps_graph"] > 0

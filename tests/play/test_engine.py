@@ -8,7 +8,8 @@ from nanogenie.config import preset
 from nanogenie.errors import UserError
 from nanogenie.play import engine as engine_module
 from nanogenie.play.engine import Engine
-from nanogenie.world import build_models, load_world, save_world
+from nanogenie.world import build_models, load_world
+from world_helpers import save_random_world
 
 
 def _bundle(tmp_path, decoder_temporal=False, prompt_frames=3):
@@ -21,7 +22,7 @@ def _bundle(tmp_path, decoder_temporal=False, prompt_frames=3):
             block.adaln.weight.normal_(std=0.1)
         dynamics.head.weight.mul_(4)
     prompt = np.random.default_rng(0).integers(0, 256, (prompt_frames, 16, 16, 3), dtype=np.uint8)
-    path = save_world(tmp_path / "tiny_world", "tiny_world", config, tokenizer, lam, dynamics, prompt, fps=10)
+    path = save_random_world(tmp_path / "tiny_world", config, prompt, models=(tokenizer, lam, dynamics), fps=10)
     return load_world(path)
 
 

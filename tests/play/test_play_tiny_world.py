@@ -8,7 +8,7 @@ import torch
 
 from nanogenie.cli import main
 from nanogenie.config import preset
-from nanogenie.world import build_models, save_world
+from world_helpers import save_random_world
 
 pytest.importorskip("nanogenie.play.engine")
 
@@ -18,8 +18,7 @@ def tiny_world(tmp_path_factory):
     torch.manual_seed(0)
     config = preset("tiny")
     prompt = np.random.default_rng(0).integers(0, 256, (3, 16, 16, 3), dtype=np.uint8)
-    return save_world(tmp_path_factory.mktemp("worlds") / "tiny", "tiny", config, *build_models(config),
-                      prompt=prompt, keymap="pong")
+    return save_random_world(tmp_path_factory.mktemp("worlds") / "tiny", config, prompt, meta={"keymap": "pong"})
 
 
 def test_headless_play_records_and_replays_the_same_frames(tiny_world, decode, tmp_path, capsys):
