@@ -133,6 +133,8 @@ def _add_play_bench(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--frames", type=_positive_int, default=100, help="frames to play with --headless")
     p.add_argument("--actions", help="with --headless: 'random' or a list like '0,3,3,5' or '3x10,0x5'")
     p.add_argument("--replay", metavar="LOG.json", help="replay a recording's action log")
+    p.add_argument("--compile", action="store_true",
+                   help="CPU: compile the dynamics with torch.compile (~1 minute at start, then faster frames)")
     p.set_defaults(run=_dispatch("nanogenie.play.commands:play"))
 
     p = sub.add_parser("bench", help="measure generation speed (random weights of a preset, or a world)")
@@ -141,6 +143,7 @@ def _add_play_bench(sub: argparse._SubParsersAction) -> None:
     src.add_argument("--world", help="world name or bundle folder")
     p.add_argument("--frames", type=_positive_int, default=64, help="frames to generate per measurement")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda")
+    p.add_argument("--compile", action="store_true", help="with --world: the engine as `play --compile` runs it")
     p.add_argument("--json", action="store_true", help="print one JSON line")
     p.set_defaults(run=_dispatch("nanogenie.play.bench:bench"))
 

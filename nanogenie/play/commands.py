@@ -33,12 +33,12 @@ class Choices:
     temperature: float | None
 
 
-def make_engine(world: Any, choices: Choices) -> Any:
+def make_engine(world: Any, choices: Choices, compile: bool = False) -> Any:
     from nanogenie.play.engine import Engine, use_play_threads
 
     use_play_threads()
     return Engine(world, device=choices.device, maskgit_steps=choices.steps,
-                  temperature=choices.temperature, seed=choices.seed)
+                  temperature=choices.temperature, seed=choices.seed, compile=compile)
 
 
 def _choices(args: argparse.Namespace, log: dict[str, Any] | None) -> Choices:
@@ -111,8 +111,9 @@ def play(args: argparse.Namespace) -> int:
     elif args.headless:  # checked before the engine is built: building one can take a while
         actions = parse_actions(args.actions or "random", args.frames - 1, world.num_actions, choices.seed)
         script = [RESET, *actions]
-    engine = make_engine(world, choices)
-    print(f"nanogenie: engine on {getattr(engine, 'device_name', engine.device)}")
+    engine = make_engine(world, choices, compile=args.compile)
+    print(f"nanogenie: engine on {getattr(engine, 'device_name', engine.device)}"
+          + (" (compiling on the first frame, ~1 minute)" if args.compile else ""))
     fps = args.fps or engine.fps
     meta = {"world": world.name, "world_path": str(Path(world.path).resolve()), "seed": choices.seed,
             "device": engine.device, "steps": choices.steps or world.config.dynamics.maskgit_steps,

@@ -13,7 +13,11 @@ steps, the commit and the decode) is captured once as a CUDA graph over static b
 noise, caches; positions live in the cache as device tensors) and replayed. Capture is lazy, in the
 first `step()`, so it happens on the thread that steps (CUDA graphs and streams are per thread).
 The noise is drawn eagerly from the engine's seeded generator before each frame, in both eager and graph
-mode, so the same seed gives the same frames either way. CPU: the same cached step, eager, fp32.
+mode, so the same seed gives the same frames either way. CPU: the same cached step in fp32, eager, or with
+`compile` the dynamics' two per-frame passes (a MaskGIT step's logits, the commit) compiled by
+torch.compile on the first step (~40 s once per process; the frames are the same, tested).
+Compiling the whole frame at once (sampler and decode too) failed in inductor on this torch, so the
+sampler and the decoder stay eager.
 """
 
 from __future__ import annotations
@@ -46,7 +50,7 @@ def use_play_threads() -> int:
 
 class Engine:
     def __init__(self, world: World, device: str = "auto", maskgit_steps: int | None = None,
-                 temperature: float | None = None, seed: int = 0):
+                 temperature: float | None = None, seed: int = 0, compile: bool = False):
         self.world = world
         self.device = resolve_device(device)
         # what the command shows the user (the engine itself prints nothing)
@@ -78,6 +82,9 @@ class Engine:
         dtype = model_dtype(self.device)
         self.tokenizer = tokenizer.to(dtype)
         self.dynamics = copy.deepcopy(world.dynamics).to(self.device, dtype).eval()
+        if compile and self.device != "cuda":  # on CUDA the captured graph already removes the overheads
+            self.dynamics.frame_logits = torch.compile(self.dynamics.frame_logits, dynamic=False)
+            self.dynamics.commit_frame = torch.compile(self.dynamics.commit_frame, dynamic=False)
         self.generator = FrameGenerator(self.dynamics, steps, temperature, use_cache=True)
         self.decoder_cache = (self.tokenizer.new_decoder_cache(1, self.device, dtype)
                               if self.tokenizer.decoder_temporal else None)

@@ -79,7 +79,7 @@ def fake_world(tmp_path, monkeypatch):
         world.loaded.append(name)
         return world
 
-    def make_engine(w, choices):
+    def make_engine(w, choices, compile=False):
         engine = FakeEngine(num_actions=w.num_actions, fps=w.fps, seed=choices.seed, on_step=w.on_step)
         world.engines.append(engine)
         return engine

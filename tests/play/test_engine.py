@@ -59,6 +59,16 @@ def test_same_seed_same_frames_across_resets_and_engines(tmp_path):
     assert not all(np.array_equal(a, b) for a, b in zip(first, different_actions))
 
 
+def test_compiled_engine_equals_eager(tmp_path):
+    world = _bundle(tmp_path)
+    actions = [0, 1, 3, 3, 2, 0, 1, 1, 2, 3]  # past the 4-frame context: the ring cache wraps
+    eager = _play(Engine(world, device="cpu", seed=7), actions)
+    compiled = Engine(world, device="cpu", seed=7, compile=True)
+    assert all(np.array_equal(a, b) for a, b in zip(eager, _play(compiled, actions)))
+    compiled.reset()
+    assert all(np.array_equal(a, b) for a, b in zip(eager, _play(compiled, actions)))  # and after a reset
+
+
 @pytest.mark.parametrize("action", [-1, 4, 100, 1.5, True, "2"])
 def test_out_of_range_action_is_a_user_error(tmp_path, action):
     engine = Engine(_bundle(tmp_path), device="cpu")
