@@ -4,6 +4,7 @@ episodes), so its `source` string, which also keys the training data cache, has 
 from __future__ import annotations
 
 from nanogenie.data.hdf5 import VideoData
+from nanogenie.envs import make_env, rollout
 
 
 def simulated_source(env: str, frames: int, size: int, seed: int, policy: str) -> str:
@@ -13,8 +14,6 @@ def simulated_source(env: str, frames: int, size: int, seed: int, policy: str) -
 def simulated_data(env: str, frames: int, size: int = 64, seed: int = 0, policy: str = "sticky",
                    progress: bool = False) -> VideoData:
     """Frames, true actions and episode ends of `frames` frames of a simulator (in memory)."""
-    from nanogenie.envs import make_env, rollout
-
     sim = make_env(env, size)  # fails fast, listing the known envs, before a long rollout
     video, actions, ends = rollout(env, frames, size=size, seed=seed, progress=progress, policy=policy)
     return VideoData(video, actions, ends, fps=sim.fps, source=simulated_source(env, frames, size, seed, policy),

@@ -8,8 +8,10 @@ eval: the figures of a bundle on held-out episodes, as one JSON on stdout.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -18,11 +20,21 @@ import numpy as np
 import torch
 
 from nanogenie.config import STAGES, WorldConfig, preset
+from nanogenie.data import ClipDataset, load_dataset
+from nanogenie.device import resolve_device
 from nanogenie.errors import UserError
 from nanogenie.training.checkpoint import clean_unfinished, latest_checkpoint, load_weights_file
-from nanogenie.device import resolve_device
+from nanogenie.training.control import control_accuracy
 from nanogenie.training.distributed import Distributed, setup_distributed
-from nanogenie.training.loop import JsonlLog, train_stage
+from nanogenie.training.evaluate import evaluate_world
+from nanogenie.training.keymap_fit import keymap_toml, majority_codes
+from nanogenie.training.loop import JsonlLog, read_records, train_stage
+from nanogenie.training.run_data import check_frame_size, fresh_episodes, prepare_run_data, simulator_names
+from nanogenie.training.stages import (check_true_actions, dynamics_stage, dynamics_validation, held_out_action_pairs,
+                                       lam_figures, pixel_stage, pixel_validation, precompute_tokens_and_actions,
+                                       validation_figures)
+from nanogenie.world import (PACKAGED_KEYMAPS, World, build_models, load_world, resolve_world, save_world,
+                             update_world_meta, user_worlds_dir)
 
 PROMPT_FRAMES = 4  # frames play starts from: enough temporal context for the first generated frame
 
@@ -66,8 +78,6 @@ def _stage_finished(run_dir: Path, stage: str, steps: int) -> bool:
 def _check_request(args: argparse.Namespace, run_dir: Path, to_run: list[str]) -> None:
     """Refuse impossible requests before any data is generated."""
     if args.data is None:
-        from nanogenie.training.run_data import simulator_names
-
         if args.world not in simulator_names():
             raise UserError(f"no simulator named {args.world!r} to generate data from; the simulators are "
                             f"{', '.join(simulator_names())}. Pass --data FILE.h5 to train on your own video")
@@ -89,8 +99,6 @@ def _check_request(args: argparse.Namespace, run_dir: Path, to_run: list[str]) -
 
 def _fresh_start(run_dir: Path, stages: list[str]) -> None:
     """A new (not resumed) run forgets the old checkpoints and weights of the stages it retrains."""
-    import shutil
-
     for stage in stages:
         shutil.rmtree(run_dir / "checkpoints" / stage, ignore_errors=True)
         (run_dir / f"{stage}.safetensors").unlink(missing_ok=True)
@@ -134,8 +142,6 @@ def _make_run_dir(out: Path, run_dir: Path) -> None:
 def lock_run_dir(run_dir: Path):
     """An exclusive lock on run/lock, held while this process trains: two trainings writing into one
     folder would mix one run's tokenizer and LAM with the other's dynamics. Returns the open lock file."""
-    import fcntl
-
     handle = open(run_dir / "lock", "a+")
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -153,19 +159,12 @@ def lock_run_dir(run_dir: Path):
 
 
 def _default_out(world: str) -> Path:
-    from nanogenie.world import user_worlds_dir
-
     return user_worlds_dir() / world
 
 
 def _train_stages(args: argparse.Namespace, config: WorldConfig, out: Path, run_dir: Path, to_run: list[str],
                   dist: Distributed) -> None:
-    from nanogenie.data import ClipDataset
-    from nanogenie.training.run_data import prepare_run_data
-    from nanogenie.training.plots import plot_held_out_figures, plot_losses
-    from nanogenie.training.stages import (check_true_actions, dynamics_stage, dynamics_validation, pixel_stage,
-                                           pixel_validation, precompute_tokens_and_actions)
-    from nanogenie.world import build_models
+    from nanogenie.training.plots import plot_held_out_figures, plot_losses  # matplotlib: only when training
 
     device = dist.device
     if device.startswith("cuda"):
@@ -217,8 +216,6 @@ def _train_stages(args: argparse.Namespace, config: WorldConfig, out: Path, run_
 def _held_out_figures(name: str, module: torch.nn.Module, batches: list, run, config: WorldConfig, device: str):
     """What a stage logs at each checkpoint: its validation loss on held-out clips, and for the LAM on
     data with true actions its lam_nmi and lam_probe_accuracy."""
-    from nanogenie.training.stages import lam_figures, validation_figures
-
     def evaluate() -> dict[str, float | None]:
         figures = validation_figures(module, batches)
         if name == "lam" and run.held_out.actions is not None:
@@ -241,8 +238,6 @@ def _prompt_frames(run, config: WorldConfig) -> np.ndarray:
 
 def _control_accuracy(world, env: str | None, device: str) -> float | None:
     """control_accuracy for a simulator world with a keymap (training/control.py); None otherwise."""
-    from nanogenie.training.control import control_accuracy
-
     if env is None or world.keymap_path is None:
         return None
     return control_accuracy(world, env, world.keymap_path, device, seed=world.config.train.seed)
@@ -250,11 +245,6 @@ def _control_accuracy(world, env: str | None, device: str) -> float | None:
 
 def _write_bundle(args: argparse.Namespace, config: WorldConfig, out: Path, run, models, device: str,
                   processes: int) -> None:
-    from nanogenie.training.evaluate import evaluate_world
-    from nanogenie.training.keymap_fit import keymap_toml, majority_codes
-    from nanogenie.training.stages import held_out_action_pairs
-    from nanogenie.world import PACKAGED_KEYMAPS, World, load_world, save_world, update_world_meta
-
     tokenizer, lam, dynamics = models
     prompt = _prompt_frames(run, config)
     fitted = None
@@ -279,11 +269,9 @@ def _write_bundle(args: argparse.Namespace, config: WorldConfig, out: Path, run,
 def _training_record(run_dir: Path, device: str, processes: int) -> dict:
     """What world.json says of how the world was trained: where, and each stage's wall minutes (its
     optimizer steps and checkpoint figures, summed over resumes; the dynamics' pre-computation apart)."""
-    from nanogenie.training.plots import read_log
-
-    minutes = {}
-    for record in read_log(run_dir / "log.jsonl"):  # sorted by step: a stage's last record is its total
-        minutes[record["stage"]] = round(record["elapsed"] / 60, 1)
+    minutes: dict[str, float] = {}
+    for record in read_records(run_dir / "log.jsonl"):  # elapsed only grows within a stage, across resumes too
+        minutes[record["stage"]] = max(minutes.get(record["stage"], 0.0), round(record["elapsed"] / 60, 1))
     timings = run_dir / "timings.json"
     if timings.is_file():
         minutes.update(json.loads(timings.read_text()))
@@ -291,11 +279,6 @@ def _training_record(run_dir: Path, device: str, processes: int) -> dict:
 
 
 def evaluate(args: argparse.Namespace) -> int:
-    from nanogenie.data import load_dataset
-    from nanogenie.training.evaluate import evaluate_world
-    from nanogenie.training.run_data import check_frame_size, fresh_episodes, simulator_names
-    from nanogenie.world import load_world, resolve_world
-
     device = resolve_device(args.device)
     if args.json and not Path(args.json).resolve().parent.is_dir():  # before minutes of evaluation, not after
         raise UserError(f"--json {args.json}: folder {Path(args.json).parent} does not exist; create it first")

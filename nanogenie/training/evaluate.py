@@ -16,6 +16,8 @@ from nanogenie.data import VideoData
 from nanogenie.data.splits import Span
 from nanogenie.errors import UserError
 from nanogenie.metrics import code_usage, moving_psnr, psnr
+from nanogenie.models.generate import FrameGenerator
+from nanogenie.play.engine import Engine, median_ms_per_frame
 from nanogenie.training.stages import held_out_clips, lam_figures
 from nanogenie.training.plots import plot_frame_rows, to_uint8
 
@@ -38,8 +40,6 @@ def eval_clips(data: VideoData, spans: list[Span], count: int, frame_skip: int) 
 def generate_after_context(world, tokens: torch.Tensor, actions: torch.Tensor, horizon: int, seed: int
                            ) -> torch.Tensor:
     """Generated frames (B, horizon, 3, H, W) after the true context tokens, driven by `actions` (B, >=T0-1+horizon)."""
-    from nanogenie.models.generate import FrameGenerator
-
     dyn_cfg = world.config.dynamics
     generator = FrameGenerator(world.dynamics, dyn_cfg.maskgit_steps, dyn_cfg.temperature)
     generator.reset(tokens[:, :CONTEXT_FRAMES], actions[:, :CONTEXT_FRAMES - 1])
@@ -67,8 +67,6 @@ def _actions_obeyed(world, recon: torch.Tensor, tokens: torch.Tensor, seed: int)
 
 def engine_speed(world, device: str, seed: int = 0) -> dict[str, float]:
     """Milliseconds per frame of the play engine (the measure bench uses), and the frame rate that allows."""
-    from nanogenie.play.engine import Engine, median_ms_per_frame
-
     engine = Engine(world, device="cuda" if device.startswith("cuda") else device, seed=seed)
     ms = median_ms_per_frame(engine, ENGINE_FRAMES)
     return {"ms_per_frame": round(ms, 3), "play_fps": round(1000 / ms, 2), "device": engine.device}

@@ -15,6 +15,7 @@ from nanogenie.config import WorldConfig
 from nanogenie.data import VideoData, load_dataset, split_spans, write_dataset
 from nanogenie.data.simulated import simulated_data, simulated_source
 from nanogenie.data.splits import Span
+from nanogenie.envs import ENVS
 from nanogenie.errors import UserError
 from nanogenie.training.distributed import Distributed
 
@@ -40,8 +41,6 @@ class RunData:
 
 
 def simulator_names() -> list[str]:
-    from nanogenie.envs import ENVS
-
     return sorted(ENVS)
 
 
