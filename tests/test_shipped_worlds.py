@@ -3,9 +3,10 @@
 import numpy as np
 import pytest
 
+from nanogenie.cli import main
 from nanogenie.play.engine import Engine
 from nanogenie.play.keymap import load_keymap
-from nanogenie.world import SHIPPED_WORLDS, load_world
+from nanogenie.world import REPO_ROOT, SHIPPED_WORLDS, load_world
 
 SHIPPED = sorted(p.parent.name for p in SHIPPED_WORLDS.glob("*/world.json"))
 
@@ -25,3 +26,14 @@ def test_shipped_world_loads_plays_and_has_a_valid_keymap(name):
     frames = [engine.step(keymap.idle) for _ in range(3)]
     size = world.config.tokenizer.image_size
     assert all(f.shape == (size, size, 3) and f.dtype == np.uint8 for f in frames)
+
+
+@pytest.mark.parametrize("name", ["sonic", "pong"])
+def test_the_readme_recordings_replay_exactly(name, capsys):
+    """Golden files: the GIFs in the README were recorded from the shipped worlds, and their action logs
+    (docs/images/NAME.json, with a CRC per frame) must replay to the same frames. Frames match only on
+    the same kind of CPU and torch build; the check says which frame first differs."""
+    log = REPO_ROOT / "docs" / "images" / f"{name}.json"
+    assert main(["play", "--replay", str(log), "--world", name, "--headless", "--device", "cpu"]) == 0
+    out = capsys.readouterr().out
+    assert "replay reproduced all" in out, out
