@@ -82,7 +82,8 @@ class Engine:
         dtype = model_dtype(self.device)
         self.tokenizer = tokenizer.to(dtype)
         self.dynamics = copy.deepcopy(world.dynamics).to(self.device, dtype).eval()
-        if compile and self.device != "cuda":  # on CUDA the captured graph already removes the overheads
+        self.compiled = compile and self.device != "cuda"  # on CUDA the captured graph removes the overheads
+        if self.compiled:
             self.dynamics.frame_logits = torch.compile(self.dynamics.frame_logits, dynamic=False)
             self.dynamics.commit_frame = torch.compile(self.dynamics.commit_frame, dynamic=False)
         self.generator = FrameGenerator(self.dynamics, steps, temperature, use_cache=True)
