@@ -38,6 +38,9 @@ class TokenizerConfig:
     context_frames: int = 16  # longest clip the temporal attention (and the play cache) sees
     encoder_temporal: bool = True  # encoder attends over time (False: tokens of a frame depend on it alone)
     decoder_temporal: bool = False  # decoder attends over time too (then play decodes through a KV cache)
+    # Loss weight of the pixels that change between consecutive frames of a clip (sprites, scrolled
+    # edges: what a player watches) against still ones; 1 weighs all alike. Needs clips of >= 2 frames.
+    moving_weight: float = 1.0
 
     def __post_init__(self) -> None:
         _check_positive("tokenizer", image_size=self.image_size, patch_size=self.patch_size, width=self.width,
@@ -48,6 +51,7 @@ class TokenizerConfig:
         _check(self.image_size % self.patch_size == 0,
                f"tokenizer image_size {self.image_size} must be a multiple of patch_size {self.patch_size}")
         _check(self.width % self.heads == 0, f"tokenizer width {self.width} must divide by heads {self.heads}")
+        _check(self.moving_weight >= 1, f"tokenizer moving_weight must be >= 1, got {self.moving_weight}")
 
     @property
     def tokens_per_frame(self) -> int:
@@ -178,6 +182,9 @@ class WorldConfig:
         _check(self.train.lam.clip_frames > self.lam.history_frames,
                f"train.lam.clip_frames ({self.train.lam.clip_frames}) must exceed lam.history_frames "
                f"({self.lam.history_frames}): the LAM learns from transitions with their whole history")
+        _check(self.tokenizer.moving_weight == 1 or self.train.tokenizer.clip_frames >= 2,
+               f"tokenizer moving_weight {self.tokenizer.moving_weight} needs train.tokenizer.clip_frames >= 2 "
+               f"(moving pixels are found between consecutive frames)")
 
     def link(self) -> "WorldConfig":
         """Make the shared numbers agree: the dynamics sizes follow the tokenizer and the LAM."""
@@ -261,16 +268,18 @@ def _cpu() -> WorldConfig:
     # passes over the new frame's P tokens, and a V-way sampler) plus the tokenizer decoder, so the
     # tokens are 8x8 patches (P = 64) with a 1,920-code FSQ: at equal training minutes the tokenizer is
     # as sharp as with P = 256 (docs/BENCHMARKS.md, "Tokens per frame"), and a frame costs a third.
-    # The encoders only run in training, so they are deeper. The tokenizer is per-frame, so it trains
-    # on single frames (16 per step where a 4-frame clip would give 4 distinct scenes); the LAM learns
+    # The encoders only run in training, so they are deeper. The tokenizer is per-frame; it trains on
+    # pairs of consecutive frames so that the pixels that move (the hero, sprites, scrolled edges) can
+    # weigh 10x in its loss: without that it spends its few bits on the still scene and drops the hero
+    # (docs/BENCHMARKS.md, "Tokenizer: weighting the pixels that move"). The LAM learns
     # from 3-frame clips (a transition and its history); the dynamics trains at its full 16-frame play
     # context.
     return WorldConfig(
         tokenizer=TokenizerConfig(patch_size=8, levels=[8, 8, 6, 5], width=128, encoder_depth=4, decoder_depth=3,
-                                  heads=4, encoder_temporal=False),
+                                  heads=4, encoder_temporal=False, moving_weight=10.0),
         lam=LAMConfig(width=32),
         dynamics=DynamicsConfig(width=128, depth=4, heads=4, maskgit_steps=4),
-        train=TrainConfig(data_frames=30_000, tokenizer=StageConfig(steps=5000, clip_frames=1, batch_size=16),
+        train=TrainConfig(data_frames=30_000, tokenizer=StageConfig(steps=5000, clip_frames=2, batch_size=8),
                           lam=StageConfig(steps=LAM_CPU_STEPS, clip_frames=3, batch_size=32, lr=2e-3, weight_decay=0.0),
                           dynamics=StageConfig(steps=1800, clip_frames=16, batch_size=8), checkpoint_every=100),
     )

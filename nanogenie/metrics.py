@@ -27,6 +27,12 @@ def psnr(generated: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return psnr_from_mse(diff.pow(2).flatten(1).mean(dim=1))
 
 
+def moving_pixels(target: torch.Tensor, previous: torch.Tensor) -> torch.Tensor:
+    """(..., 3, H, W) frames in [-1, 1] -> (..., 1, H, W) bool: pixels whose colour changed by more than
+    one 8-bit level in any channel."""
+    return (target.float() - previous.float()).abs().amax(dim=-3, keepdim=True) > 1 / 127.5
+
+
 def moving_psnr(generated: torch.Tensor, target: torch.Tensor, previous: torch.Tensor) -> torch.Tensor:
     """PSNR (dB, [0, 1] scale) over only the pixels that change from `previous` to `target` (a sprite, a
     scrolled edge), per leading item; items where nothing changes are NaN (callers average with nanmean).
@@ -34,7 +40,7 @@ def moving_psnr(generated: torch.Tensor, target: torch.Tensor, previous: torch.T
     generated, target, previous: (B, 3, H, W) in [-1, 1] -> (B,). A static sky would otherwise fill the
     mean and hide a missing hero.
     """
-    moving = (target.float() - previous.float()).abs().amax(dim=1, keepdim=True) > 1 / 127.5  # (B, 1, H, W)
+    moving = moving_pixels(target, previous)
     diff = ((generated.float().clamp(-1, 1) - target.float().clamp(-1, 1)) / 2).pow(2) * moving
     count = moving.flatten(1).sum(dim=1) * target.shape[1]
     value = psnr_from_mse(4 * diff.flatten(1).sum(dim=1) / count.clamp_min(1))  # back to the [-1, 1] scale

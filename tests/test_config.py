@@ -57,6 +57,17 @@ def test_lam_clips_must_hold_a_transition_and_its_history():
         WorldConfig.from_dict(cfg)
 
 
+def test_moving_weight_needs_clips_of_two_frames():
+    cfg = preset("tiny").to_dict()
+    cfg["tokenizer"]["moving_weight"] = 4.0
+    cfg["train"]["tokenizer"]["clip_frames"] = 1
+    with pytest.raises(UserError, match="needs train.tokenizer.clip_frames >= 2"):
+        WorldConfig.from_dict(cfg)
+    cfg["tokenizer"]["moving_weight"] = 0.5
+    with pytest.raises(UserError, match="moving_weight must be >= 1"):
+        WorldConfig.from_dict(cfg)
+
+
 @pytest.mark.parametrize("section, field, value, message", [
     ("tokenizer", "width", "abc", "tokenizer.width must be int"),
     ("tokenizer", "heads", 0, "heads must be >= 1"),

@@ -18,7 +18,7 @@ from einops import rearrange
 from torch import Tensor, nn
 
 from nanogenie.config import TokenizerConfig
-from nanogenie.metrics import code_usage, psnr_from_mse
+from nanogenie.metrics import code_usage, moving_pixels, moving_psnr, psnr_from_mse
 from nanogenie.models.fsq import FSQ
 from nanogenie.models.st_transformer import KVCache, STTransformer
 
@@ -78,15 +78,33 @@ class VideoTokenizer(nn.Module):
         codes = self.fsq.indices_to_codes(tokens)[:, None]  # (B, 1, P, d)
         return self._decode_codes(codes, cache if self.decoder_temporal else None)[:, 0].clamp(-1, 1)
 
+    def _pixel_weights(self, frames: Tensor) -> Tensor:
+        """(B, T, 1, H, W) loss weights: `moving_weight` where a pixel changes to or from a neighbouring frame."""
+        change = moving_pixels(frames[:, 1:], frames[:, :-1])  # (B, T-1, 1, H, W)
+        moving = torch.zeros_like(frames[:, :, :1], dtype=torch.bool)
+        moving[:, 1:] |= change
+        moving[:, :-1] |= change
+        return 1 + (self.cfg.moving_weight - 1) * moving.float()
+
     def training_loss(self, frames: Tensor) -> tuple[Tensor, dict[str, float]]:
-        """Reconstruction loss (MSE + L1 on [-1, 1] pixels) of clips (B, T, 3, H, W); psnr and code usage."""
+        """Reconstruction loss (MSE + L1 on [-1, 1] pixels, moving pixels weighted by `moving_weight`) of
+        clips (B, T, 3, H, W); psnr, code usage and (clips of >= 2 frames) moving_psnr."""
         codes = self._encode_codes(frames)
         recon = self._decode_codes(codes)
-        mse = F.mse_loss(recon.float(), frames.float())
-        loss = mse + F.l1_loss(recon.float(), frames.float())
+        error = recon.float() - frames.float()
+        mse = error.pow(2).mean()
+        if self.cfg.moving_weight == 1 or frames.shape[1] < 2:
+            loss = mse + error.abs().mean()
+        else:
+            weights = self._pixel_weights(frames)
+            loss = ((error.pow(2) + error.abs()) * weights).sum() / (weights.sum() * error.shape[2])
         with torch.no_grad():
             used = code_usage(self.fsq.codes_to_indices(codes), self.fsq.codebook_size)
             clipped_mse = F.mse_loss(recon.float().clamp(-1, 1), frames.float())
         metrics = {"loss": loss.item(), "mse": mse.item(), "psnr": psnr_from_mse(clipped_mse).item(),
                    "code_usage": used}
+        if frames.shape[1] >= 2:
+            moving = moving_psnr(recon[:, 1:].flatten(0, 1), frames[:, 1:].flatten(0, 1), frames[:, :-1].flatten(0, 1))
+            if not moving.isnan().all():
+                metrics["moving_psnr"] = moving.nanmean().item()
         return loss, metrics

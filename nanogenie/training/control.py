@@ -24,6 +24,7 @@ from nanogenie.training.run_data import EVAL_SEED_OFFSET
 
 HOLD = 4  # steps each control is held: with momentum, a key's effect builds up over a few frames
 WARMUP = (8, 40)  # random-action steps before a state is used, so states differ
+STATES = 48  # held-out states; a game with 3 controls gives at most 6 scored pairs per state
 
 
 def keymap_codes(keymap_path: Path, action_names: list[str]) -> dict[int, int]:
@@ -41,7 +42,7 @@ def keymap_codes(keymap_path: Path, action_names: list[str]) -> dict[int, int]:
 
 
 @torch.no_grad()
-def control_accuracy(world, env_name: str, keymap_path: Path, device: str, states: int = 12, seed: int = 0
+def control_accuracy(world, env_name: str, keymap_path: Path, device: str, states: int = STATES, seed: int = 0
                      ) -> float | None:
     """The fraction of distinguishable control pairs the world gets right (None if none could be scored)."""
     env = make_env(env_name, world.config.tokenizer.image_size)

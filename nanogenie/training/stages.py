@@ -68,23 +68,25 @@ def validation_figures(module: torch.nn.Module, batches: list[tuple[torch.Tensor
     bookkeeping still), under a fixed seed forked from training's, so training's random stream is untouched."""
     was_training = module.training
     module.eval()
-    totals: dict[str, float] = {}
+    values: dict[str, list[float]] = {}
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(VALIDATION_SEED)
         for batch in batches:
             _, metrics = module.training_loss(*batch)
-            for name in ("loss", "psnr", "accuracy"):
-                if name in metrics:
-                    totals[name] = totals.get(name, 0.0) + metrics[name] / len(batches)
+            for name in ("loss", "psnr", "moving_psnr", "accuracy"):
+                if name in metrics:  # moving_psnr is absent from a batch where nothing moves
+                    values.setdefault(name, []).append(metrics[name])
     module.train(was_training)
-    return {f"val_{name}": round(value, 4) for name, value in totals.items()}
+    return {f"val_{name}": round(float(np.mean(found)), 4) for name, found in values.items()}
 
 
 def pixel_validation(module: torch.nn.Module, name: str, data: VideoData, spans: list[Span], config: WorldConfig,
                      device: str) -> list[tuple[torch.Tensor]]:
-    """Held-out batches for the tokenizer or the LAM: pixel clips of the stage's length and batch size."""
+    """Held-out batches for the tokenizer or the LAM: pixel clips of the stage's length and batch size
+    (the tokenizer's of at least 2 frames, so that its moving_psnr is measured)."""
     stage = config.train.stage(name)
-    frames, _ = held_out_clips(data, spans, stage.clip_frames, config.train.frame_skip)
+    clip_frames = max(stage.clip_frames, 2) if name == "tokenizer" else stage.clip_frames
+    frames, _ = held_out_clips(data, spans, clip_frames, config.train.frame_skip)
     return [(chunk.to(device),) for chunk in frames.split(stage.batch_size)]
 
 

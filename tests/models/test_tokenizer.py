@@ -62,6 +62,30 @@ def test_training_overfits_one_clip():
     assert metrics["psnr"] > first["psnr"] + 6, (first, metrics)
 
 
+def test_moving_pixels_weigh_more_in_both_frames_of_a_change():
+    cfg = dataclasses.replace(preset("tiny").tokenizer, moving_weight=5.0)
+    tokenizer = VideoTokenizer(cfg)
+    clip = _clip(batch=1, frames=3)
+    clip[:, 2] = clip[:, 1]  # the block stops: the last step changes nothing
+    weights = tokenizer._pixel_weights(clip)[0, :, 0]  # (T, H, W)
+    moved = (clip[0, 1] != clip[0, 0]).any(dim=0)  # the block's leading and trailing columns
+    assert moved.any() and not moved.all()
+    assert torch.equal(weights[0] == 5, moved) and torch.equal(weights[1] == 5, moved)
+    assert torch.all(weights[2] == 1)
+    assert set(weights.unique().tolist()) == {1.0, 5.0}
+
+
+def test_moving_weight_changes_the_loss_only_where_something_moves():
+    torch.manual_seed(0)
+    plain = VideoTokenizer(preset("tiny").tokenizer)
+    weighted = VideoTokenizer(dataclasses.replace(plain.cfg, moving_weight=5.0))
+    weighted.load_state_dict(plain.state_dict())
+    still = _clip(batch=1, frames=1).expand(1, 2, -1, -1, -1)  # the same frame twice
+    assert torch.allclose(plain.training_loss(still)[0], weighted.training_loss(still)[0])
+    moving = _clip()
+    assert not torch.allclose(plain.training_loss(moving)[0], weighted.training_loss(moving)[0])
+
+
 @pytest.mark.parametrize("encoder_temporal", [False, True])
 def test_per_frame_encoder_ignores_other_frames(encoder_temporal):
     # encoder_temporal=False (the cpu preset) makes a frame's tokens a function of that frame alone, so

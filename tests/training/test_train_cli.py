@@ -62,7 +62,7 @@ def test_train_writes_a_loadable_bundle_with_eval_keymap_and_plots(trained):
     assert training["device"] == "cpu" and set(training["minutes"]) == {"tokenizer", "lam", "dynamics",
                                                                        "dynamics_precompute"}
     held_out = {r["stage"]: r["eval"] for r in records if "eval" in r}  # each stage's validation at checkpoints
-    assert {"val_loss", "val_psnr"} <= set(held_out["tokenizer"]) and {"val_loss", "val_accuracy"} <= set(
+    assert {"val_loss", "val_psnr", "val_moving_psnr"} <= set(held_out["tokenizer"]) and {"val_loss", "val_accuracy"} <= set(
         held_out["dynamics"]) and all(np.isfinite(e["val_loss"]) for e in held_out.values())
     for stage in ("tokenizer", "lam", "dynamics"):  # bundle weights = the run's final weights, stored as fp16
         bundle, final = load_file(str(trained / f"{stage}.safetensors")), load_file(str(run / f"{stage}.safetensors"))
