@@ -1,0 +1,76 @@
+"""Compare trained tokenizers on the same held-out frames: the validation figures the trainer logs
+(val_psnr, and val_moving_psnr over the pixels that change between frames, where the sprites are),
+measured with today's code, and optionally a picture: each row a true frame, then each tokenizer's
+reconstruction of it.
+
+    python scripts/tokenizer_figures.py --world sonic runs/sonic64/run/tokenizer.safetensors \
+        runs/exp/tok_moving10/run/tokenizer.safetensors --image tokenizers.png
+
+Each weights file is read with the config.json of the run folder it sits in (or above). The held-out
+frames are the trainer's: fresh random-action episodes of the simulator named by --world.
+"""
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from nanogenie.config import WorldConfig
+from nanogenie.data.pixels import to_model
+from nanogenie.models.tokenizer import VideoTokenizer
+from nanogenie.training.checkpoint import load_weights_file
+from nanogenie.training.run_data import fresh_episodes
+from nanogenie.training.stages import pixel_validation, validation_figures
+
+
+def load_tokenizer(weights: Path) -> tuple[VideoTokenizer, WorldConfig]:
+    run = weights.parent
+    while not (run / "config.json").is_file():
+        if run == run.parent:
+            raise SystemExit(f"no config.json in any folder above {weights}")
+        run = run.parent
+    config = WorldConfig.from_dict(json.loads((run / "config.json").read_text())["config"])
+    tokenizer = VideoTokenizer(config.tokenizer)
+    load_weights_file(tokenizer, weights)
+    return tokenizer.eval(), config
+
+
+def to_image(frame: torch.Tensor) -> np.ndarray:
+    return ((frame.clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).numpy()
+
+
+@torch.no_grad()
+def save_picture(tokenizers: list[VideoTokenizer], frames: torch.Tensor, path: Path, scale: int = 4) -> None:
+    """frames (T, 3, H, W): a few of them, each beside every tokenizer's reconstruction."""
+    from PIL import Image  # pillow comes with matplotlib
+
+    recons = [t.decode(t.encode(frames[None]))[0] for t in tokenizers]
+    rows = [np.concatenate([to_image(frames[i])] + [to_image(r[i]) for r in recons], axis=1)
+            for i in np.linspace(5, len(frames) - 5, 4).astype(int)]
+    grid = np.concatenate(rows, axis=0)
+    Image.fromarray(grid).resize((grid.shape[1] * scale, grid.shape[0] * scale), Image.NEAREST).save(path)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("weights", nargs="+", type=Path, help="tokenizer .safetensors files (in run folders)")
+    parser.add_argument("--world", required=True, help="simulator whose fresh episodes are the held-out frames")
+    parser.add_argument("--image", type=Path, help="also save reconstructions side by side here (.png)")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    tokenizers = []
+    for weights in args.weights:
+        tokenizer, config = load_tokenizer(weights)
+        held_out = fresh_episodes(args.world, config)
+        batches = pixel_validation(tokenizer, "tokenizer", held_out, held_out.episodes(), config, "cpu")
+        print(json.dumps({"weights": str(weights), **validation_figures(tokenizer, batches)}), flush=True)
+        tokenizers.append(tokenizer)
+    if args.image:
+        start, end = held_out.episodes()[0]
+        save_picture(tokenizers, to_model(held_out.frames[start:min(end, start + 60)]), args.image)
+
+
+if __name__ == "__main__":
+    main()
