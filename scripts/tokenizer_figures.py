@@ -1,7 +1,7 @@
 """Compare trained tokenizers on the same held-out frames: the validation figures the trainer logs
 (val_psnr, and val_moving_psnr over the pixels that change between frames, where the sprites are),
-measured with today's code, and optionally a picture: each row a true frame, then each tokenizer's
-reconstruction of it.
+measured with today's code, and optionally a picture: a row of true frames, then a row of each
+tokenizer's reconstructions of them.
 
     python scripts/tokenizer_figures.py --world sonic runs/sonic64/run/tokenizer.safetensors \
         runs/exp/tok_moving10/run/tokenizer.safetensors --image tokenizers.png
@@ -21,6 +21,7 @@ from nanogenie.config import WorldConfig
 from nanogenie.data.pixels import to_model
 from nanogenie.models.tokenizer import VideoTokenizer
 from nanogenie.training.checkpoint import load_weights_file
+from nanogenie.training.plots import plot_frame_rows, to_uint8
 from nanogenie.training.run_data import fresh_episodes
 from nanogenie.training.stages import pixel_validation, validation_figures
 
@@ -37,20 +38,12 @@ def load_tokenizer(weights: Path) -> tuple[VideoTokenizer, WorldConfig]:
     return tokenizer.eval(), config
 
 
-def to_image(frame: torch.Tensor) -> np.ndarray:
-    return ((frame.clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).numpy()
-
-
 @torch.no_grad()
-def save_picture(tokenizers: list[VideoTokenizer], frames: torch.Tensor, path: Path, scale: int = 4) -> None:
-    """frames (T, 3, H, W): a few of them, each beside every tokenizer's reconstruction."""
-    from PIL import Image  # pillow comes with matplotlib
-
-    recons = [t.decode(t.encode(frames[None]))[0] for t in tokenizers]
-    rows = [np.concatenate([to_image(frames[i])] + [to_image(r[i]) for r in recons], axis=1)
-            for i in np.linspace(5, len(frames) - 5, 4).astype(int)]
-    grid = np.concatenate(rows, axis=0)
-    Image.fromarray(grid).resize((grid.shape[1] * scale, grid.shape[0] * scale), Image.NEAREST).save(path)
+def save_picture(tokenizers: list[VideoTokenizer], names: list[str], frames: torch.Tensor, path: Path) -> None:
+    """frames (T, 3, H, W): a row of a few of them, and below it each tokenizer's reconstruction."""
+    shown = frames[np.linspace(5, len(frames) - 5, 4).astype(int)]
+    rows = [to_uint8(shown)] + [to_uint8(t.decode(t.encode(shown[None]))[0]) for t in tokenizers]
+    plot_frame_rows(rows, ["true"] + names, "held-out frames and their reconstructions", path)
 
 
 def main() -> None:
@@ -69,7 +62,9 @@ def main() -> None:
         tokenizers.append(tokenizer)
     if args.image:
         start, end = held_out.episodes()[0]
-        save_picture(tokenizers, to_model(held_out.frames[start:min(end, start + 60)]), args.image)
+        names = [weights.parent.parent.name if weights.parent.name == "run" else weights.parent.name
+                 for weights in args.weights]
+        save_picture(tokenizers, names, to_model(held_out.frames[start:min(end, start + 60)]), args.image)
 
 
 if __name__ == "__main__":

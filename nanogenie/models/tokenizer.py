@@ -101,10 +101,11 @@ class VideoTokenizer(nn.Module):
         with torch.no_grad():
             used = code_usage(self.fsq.codes_to_indices(codes), self.fsq.codebook_size)
             clipped_mse = F.mse_loss(recon.float().clamp(-1, 1), frames.float())
-        metrics = {"loss": loss.item(), "mse": mse.item(), "psnr": psnr_from_mse(clipped_mse).item(),
-                   "code_usage": used}
-        if frames.shape[1] >= 2:
-            moving = moving_psnr(recon[:, 1:].flatten(0, 1), frames[:, 1:].flatten(0, 1), frames[:, :-1].flatten(0, 1))
-            if not moving.isnan().all():
-                metrics["moving_psnr"] = moving.nanmean().item()
+            metrics = {"loss": loss.item(), "mse": mse.item(), "psnr": psnr_from_mse(clipped_mse).item(),
+                       "code_usage": used}
+            if frames.shape[1] >= 2:
+                moving = moving_psnr(recon[:, 1:].flatten(0, 1), frames[:, 1:].flatten(0, 1),
+                                     frames[:, :-1].flatten(0, 1))
+                if not moving.isnan().all():
+                    metrics["moving_psnr"] = moving.nanmean().item()
         return loss, metrics
