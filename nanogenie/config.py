@@ -74,6 +74,7 @@ class LAMConfig:
     history_frames: int = 2  # frames the heads see; 2 makes velocities predictable, so heads split on controls
     spread: float = 0.05  # share of the loss spread over every head, so a head that never wins still learns
     reset_after: int = 200  # a head that wins nothing for this many steps restarts as a copy of the busiest
+    passive_loss: bool = False  # the history's path learns on every transition, the heads on top (models/lam.py)
 
     def __post_init__(self) -> None:
         _check_positive("lam", image_size=self.image_size, patch_size=self.patch_size, reset_after=self.reset_after,
@@ -99,6 +100,7 @@ class DynamicsConfig:
     maskgit_steps: int = 4  # K refinement steps per generated frame
     temperature: float = 1.0
     action_conditioning: str = "adaln"  # "adaln" | "add"
+    moving_weight: float = 1.0  # loss weight on tokens next to where the context moved (models/dynamics.py)
 
     def __post_init__(self) -> None:
         _check_positive("dynamics", width=self.width, depth=self.depth, heads=self.heads,
@@ -109,6 +111,10 @@ class DynamicsConfig:
         _check(self.action_conditioning in ("adaln", "add"),
                f"dynamics action_conditioning must be 'adaln' or 'add', got {self.action_conditioning!r}")
         _check(self.maskgit_steps >= 1, "dynamics maskgit_steps must be >= 1")
+        _check(self.moving_weight >= 1, f"dynamics moving_weight must be >= 1, got {self.moving_weight}")
+        side = math.isqrt(self.tokens_per_frame)
+        _check(self.moving_weight == 1 or side * side == self.tokens_per_frame,
+               f"dynamics moving_weight needs a square token grid, got {self.tokens_per_frame} tokens per frame")
 
 
 STAGES = ("tokenizer", "lam", "dynamics")  # the order a world trains in

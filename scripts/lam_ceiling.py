@@ -4,9 +4,15 @@ with a fresh random action every frame (the ones `nanogenie train` measures the 
 
     python scripts/lam_ceiling.py --world sonic --minutes 5                  # ceiling: sees x_t-1, x_t, x_t+1
     python scripts/lam_ceiling.py --world sonic --minutes 5 --inputs past    # leak: sees x_t-1, x_t only
+    python scripts/lam_ceiling.py --world sonic --minutes 6 --model heads    # the LAM's own forward model
 
 The ceiling says how much of the action the frames show at all; the LAM's lam_probe_accuracy is judged
-against it. The leak never sees the action's effect, so whatever it scores on held-out episodes comes
+against it. `--model heads` trains the LAM itself (the preset's LatentActionModel) with each transition's
+loss on its true action's head instead of the winning head, and infers actions the LAM's way (the head
+that predicts x_t+1 best): where it scores well and the LAM does not, the heads can represent the
+actions and it is the discovery without labels that falls short.
+
+The leak never sees the action's effect, so whatever it scores on held-out episodes comes
 from past motion predicting the next action: on sticky episodes it is high, on random ones at chance.
 Prints one JSON line per half minute and the last one at the end.
 """
@@ -25,6 +31,7 @@ from nanogenie.data import VideoData
 from nanogenie.data.pixels import to_model
 from nanogenie.data.simulated import simulated_data
 from nanogenie.metrics import normalized_mutual_information
+from nanogenie.models.lam import LatentActionModel
 from nanogenie.training.run_data import fresh_episodes
 
 
@@ -52,6 +59,26 @@ def inverse_model(channels: int, actions: int, width: int = 16) -> nn.Module:
                          down(4 * width, 4 * width), nn.Flatten(), nn.LazyLinear(256), nn.SiLU(), nn.Linear(256, actions))
 
 
+class SupervisedHeads(nn.Module):
+    """The LAM's forward model as a classifier: logits are minus each head's error on (x_t-1, x_t) -> x_t+1,
+    so argmax is the LAM's own inference, and the loss is the true action's head's error."""
+
+    def __init__(self, lam: LatentActionModel):
+        super().__init__()
+        self.lam = lam
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # x (N, 12, H, W) from inputs(): prev, now, after, diff
+        history = torch.stack((x[:, :3], x[:, 3:6]), dim=1)
+        return -self.lam._errors(history, x[:, 6:9])
+
+
+def training_loss(model: nn.Module, x: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
+    logits = model(x)
+    if isinstance(model, SupervisedHeads):
+        return -logits.gather(1, truth[:, None]).mean()
+    return F.cross_entropy(logits, truth)
+
+
 @torch.no_grad()
 def score(model: nn.Module, data: VideoData, index: np.ndarray, past_only: bool) -> dict:
     model.eval()
@@ -70,30 +97,40 @@ def main() -> None:
     parser.add_argument("--preset", default="cpu", help="data size, frame size and seed come from this preset")
     parser.add_argument("--minutes", type=float, default=5.0)
     parser.add_argument("--inputs", choices=["all", "past"], default="all")
+    parser.add_argument("--model", choices=["cnn", "heads"], default="cnn",
+                        help="cnn: an inverse model; heads: the LAM's forward model trained on true actions")
     parser.add_argument("--batch", type=int, default=32)
     args = parser.parse_args()
+    if args.model == "heads" and args.inputs == "past":
+        parser.error("--model heads needs the next frame: use --inputs all")
     config = preset(args.preset)
     torch.manual_seed(config.train.seed)
     train = simulated_data(args.world, config.train.data_frames, config.tokenizer.image_size, config.train.seed)
     held_out = fresh_episodes(args.world, config)
     train_index, held_index = transitions(train), transitions(held_out)
     past_only = args.inputs == "past"
-    model = inverse_model(6 if past_only else 12, len(train.action_names))
-    model(inputs(train, train_index[:2], past_only))  # materialise the lazy layer before the optimizer
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    if args.model == "heads":
+        lam_config = config.lam
+        lam_config.num_actions = len(train.action_names)
+        model = SupervisedHeads(LatentActionModel(lam_config))
+    else:
+        model = inverse_model(6 if past_only else 12, len(train.action_names))
+        model(inputs(train, train_index[:2], past_only))  # materialise the lazy layer before the optimizer
+    lr = config.train.lam.lr if args.model == "heads" else 1e-3
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0 if args.model == "heads" else 0.01)
     generator = torch.Generator().manual_seed(config.train.seed)
     began, step, report = time.perf_counter(), 0, 0.0
     while True:
         elapsed = time.perf_counter() - began
         if elapsed >= report or elapsed >= args.minutes * 60:
-            figures = {"world": args.world, "inputs": args.inputs, "step": step, "minutes": round(elapsed / 60, 2),
+            figures = {"world": args.world, "model": args.model, "inputs": args.inputs, "step": step, "minutes": round(elapsed / 60, 2),
                        **score(model, held_out, held_index, past_only)}
             print(json.dumps(figures), flush=True)
             report += 30
             if elapsed >= args.minutes * 60:
                 break
         pick = train_index[torch.randint(len(train_index), (args.batch,), generator=generator).numpy()]
-        loss = F.cross_entropy(model(inputs(train, pick, past_only)), torch.from_numpy(train.actions[pick].astype(np.int64)))
+        loss = training_loss(model, inputs(train, pick, past_only), torch.from_numpy(train.actions[pick].astype(np.int64)))
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()

@@ -53,3 +53,20 @@ def test_action_conditions_its_own_frame_only():
     out, out_changed = dynamics(tokens, actions), dynamics(tokens, changed)
     assert torch.allclose(out[:, :2], out_changed[:, :2], atol=1e-6)
     assert not torch.allclose(out[:, 2], out_changed[:, 2], atol=1e-4)
+
+
+def test_moving_weight_falls_on_tokens_next_to_where_the_context_moved():
+    cfg = dataclasses.replace(preset("tiny").dynamics, moving_weight=4.0)
+    dynamics = DynamicsModel(cfg)
+    side = int(cfg.tokens_per_frame ** 0.5)
+    tokens = torch.zeros(1, 4, cfg.tokens_per_frame, dtype=torch.long)
+    tokens[0, 2, 0] = 1  # a token changes between frames 1 and 2, in the grid's corner
+    weights = dynamics._loss_weights(tokens).view(1, 4, side, side)
+    assert torch.equal(weights[0, :3], torch.ones(3, side, side))  # frames 0-2: nothing moved before them
+    moved = torch.ones(side, side)
+    moved[:2, :2] = 4.0  # frame 3: the changed token and its neighbours
+    assert torch.equal(weights[0, 3], moved)
+    tokens[0, 3] = 5  # the target itself never sets a weight: the predicted distribution stays unbiased
+    assert torch.equal(dynamics._loss_weights(tokens)[0, 3].view(side, side), moved)
+    loss, _ = dynamics.training_loss(tokens, torch.zeros(1, 3, dtype=torch.long))
+    assert torch.isfinite(loss)

@@ -86,3 +86,18 @@ def test_eval_mode_loss_leaves_the_heads_bookkeeping_alone():
     before = {k: v.clone() for k, v in lam.state_dict().items()}
     lam.training_loss(torch.rand(2, 3, 3, 16, 16) * 2 - 1)
     assert all(torch.equal(before[k], v) for k, v in lam.state_dict().items())
+
+
+def test_passive_loss_trains_the_history_path_on_every_transition_and_the_heads_on_top():
+    lam = _lam(passive_loss=True).train()
+    frames = torch.rand(2, 3, 3, 16, 16) * 2 - 1
+    history = frames[:, :2]
+    passive, candidates = lam._predict(history)
+    assert torch.allclose(candidates - passive, lam.heads(lam.present(history[:, -1:])).unflatten(1, (4, 3)),
+                          atol=1e-6)
+    lam.heads.weight.grad = None
+    candidates.sum().backward()  # through the candidates only the heads learn, never the history's path
+    assert lam.passive.weight.grad is None and lam.heads.weight.grad.abs().sum() > 0
+    loss, _ = lam.training_loss(frames)
+    loss.backward()  # the passive loss reaches it
+    assert lam.passive.weight.grad.abs().sum() > 0
