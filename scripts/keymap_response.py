@@ -1,0 +1,85 @@
+"""How much can a keymap buy? For a simulator world, every latent code is held for HOLD generated frames
+and every true control for HOLD simulator steps, from the same states (control_accuracy's protocol).
+Codes are fitted per control on one set of states and control_accuracy is scored on another, for three
+keymaps: the bundle's own (majority vote of the LAM, what training writes), each control's nearest
+generated frames, and the code that best tells each control from the others.
+
+    python scripts/keymap_response.py runs/sonic_final sonic
+
+If the best keymap scores little above the bundle's, the keys are not the lever: the dynamics answers
+its codes too alike.
+"""
+
+import copy
+import json
+import sys
+
+import numpy as np
+import torch
+
+from nanogenie.data.pixels import to_model
+from nanogenie.envs import make_env
+from nanogenie.training.control import HOLD, STATES, _held_out_state, keymap_codes
+from nanogenie.training.evaluate import generate_after_context
+from nanogenie.world import load_world
+
+
+@torch.no_grad()
+def responses(world, env, rng: np.random.Generator, states: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per state: distances (codes A, controls C) from each code's last generated frame to each
+    control's true frame, and which controls' true frames are equal (C, C)."""
+    codes, controls = world.num_actions, env.num_actions
+    found = []
+    for _ in range(states):
+        context = _held_out_state(env, rng)
+        if context is None:
+            continue
+        truth = []
+        for action in range(controls):
+            sim = copy.deepcopy(env)
+            for _ in range(HOLD):
+                frame = sim.step(action)
+            truth.append(frame)
+        frames = to_model(np.stack(context))[None]
+        tokens = world.tokenizer.encode(frames).expand(codes, -1, -1).contiguous()
+        past = world.lam.infer_actions(frames).expand(codes, -1)
+        held = torch.arange(codes)[:, None].expand(-1, HOLD)
+        generated = generate_after_context(world, tokens, torch.cat((past, held), dim=1), HOLD, 0)[:, -1]
+        distance = (generated[:, None] - to_model(np.stack(truth))[None]).pow(2).flatten(2).mean(dim=2)
+        same = np.array([[np.array_equal(a, b) for b in truth] for a in truth])
+        found.append((distance.numpy(), same))
+    return found
+
+
+def accuracy(found, codes: list[int], only: int | None = None) -> float:
+    """control_accuracy of a keymap (control -> code) over the states (or of one control's pairs)."""
+    right = pairs = 0
+    for distance, same in found:
+        for i in range(len(codes)) if only is None else [only]:
+            for j in range(len(codes)):
+                if i != j and not same[i, j]:
+                    pairs += 1
+                    right += int(distance[codes[i], i] < distance[codes[i], j])
+    return right / max(pairs, 1)
+
+
+def main(bundle: str, env_name: str) -> None:
+    world = load_world(bundle)
+    env = make_env(env_name, world.config.tokenizer.image_size)
+    fitting = responses(world, env, np.random.default_rng(12345), STATES)
+    scoring = responses(world, env, np.random.default_rng(0), STATES)  # control_accuracy's own states
+    controls = range(env.num_actions)
+    bundle_codes = keymap_codes(world.keymap_path, list(env.action_names))
+    keymaps = {
+        "bundle": [bundle_codes[c] for c in controls],
+        "nearest": [int(x) for x in np.mean([d for d, _ in fitting], axis=0).argmin(axis=0)],
+        "discriminative": [int(np.argmax([accuracy(fitting, [z] * env.num_actions, only=c)
+                                          for z in range(world.num_actions)])) for c in controls],
+    }
+    for name, codes in keymaps.items():
+        print(json.dumps({"keymap": name, "codes": codes, "control_accuracy": round(accuracy(scoring, codes), 4),
+                          "on_fitting_states": round(accuracy(fitting, codes), 4)}))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])
