@@ -10,7 +10,6 @@ If the best keymap scores little above the bundle's, the keys are not the lever:
 its codes too alike.
 """
 
-import copy
 import json
 import sys
 
@@ -19,47 +18,33 @@ import torch
 
 from nanogenie.data.pixels import to_model
 from nanogenie.envs import make_env
-from nanogenie.training.control import HOLD, STATES, _held_out_state, keymap_codes
-from nanogenie.training.evaluate import generate_after_context
+from nanogenie.training.control import STATES, held_codes, held_controls, held_out_state, keymap_codes, pairs_told_apart
 from nanogenie.world import load_world
 
 
 @torch.no_grad()
-def responses(world, env, rng: np.random.Generator, states: int) -> list[tuple[np.ndarray, np.ndarray]]:
+def responses(world, env, rng: np.random.Generator, states: int) -> list[tuple[np.ndarray, list[np.ndarray]]]:
     """Per state: distances (codes A, controls C) from each code's last generated frame to each
-    control's true frame, and which controls' true frames are equal (C, C)."""
-    codes, controls = world.num_actions, env.num_actions
+    control's true frame, and the controls' true frames."""
     found = []
     for _ in range(states):
-        context = _held_out_state(env, rng)
+        context = held_out_state(env, rng)
         if context is None:
             continue
-        truth = []
-        for action in range(controls):
-            sim = copy.deepcopy(env)
-            for _ in range(HOLD):
-                frame = sim.step(action)
-            truth.append(frame)
-        frames = to_model(np.stack(context))[None]
-        tokens = world.tokenizer.encode(frames).expand(codes, -1, -1).contiguous()
-        past = world.lam.infer_actions(frames).expand(codes, -1)
-        held = torch.arange(codes)[:, None].expand(-1, HOLD)
-        generated = generate_after_context(world, tokens, torch.cat((past, held), dim=1), HOLD, 0)[:, -1]
+        truth = held_controls(env, list(range(env.num_actions)))
+        generated = held_codes(world, context, list(range(world.num_actions)), "cpu", 0)  # (A, 3, H, W)
         distance = (generated[:, None] - to_model(np.stack(truth))[None]).pow(2).flatten(2).mean(dim=2)
-        same = np.array([[np.array_equal(a, b) for b in truth] for a in truth])
-        found.append((distance.numpy(), same))
+        found.append((distance.numpy(), truth))
     return found
 
 
 def accuracy(found, codes: list[int], only: int | None = None) -> float:
     """control_accuracy of a keymap (control -> code) over the states (or of one control's pairs)."""
     right = pairs = 0
-    for distance, same in found:
-        for i in range(len(codes)) if only is None else [only]:
-            for j in range(len(codes)):
-                if i != j and not same[i, j]:
-                    pairs += 1
-                    right += int(distance[codes[i], i] < distance[codes[i], j])
+    for distance, truth in found:
+        by_control = distance[codes]  # (C, C): row i, the frame generated with control i's code
+        scored = pairs_told_apart(by_control, truth, None if only is None else [only])
+        right, pairs = right + scored[0], pairs + scored[1]
     return right / max(pairs, 1)
 
 

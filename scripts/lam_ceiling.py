@@ -113,11 +113,11 @@ def main() -> None:
         lam_config = config.lam
         lam_config.num_actions = len(train.action_names)
         model = SupervisedHeads(LatentActionModel(lam_config))
+        optimizer = torch.optim.AdamW(model.parameters(), lr=config.train.lam.lr, weight_decay=config.train.lam.weight_decay)
     else:
         model = inverse_model(6 if past_only else 12, len(train.action_names))
         model(inputs(train, train_index[:2], past_only))  # materialise the lazy layer before the optimizer
-    lr = config.train.lam.lr if args.model == "heads" else 1e-3
-    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0 if args.model == "heads" else 0.01)
+        optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
     generator = torch.Generator().manual_seed(config.train.seed)
     began, step, report = time.perf_counter(), 0, 0.0
     while True:

@@ -51,31 +51,53 @@ def control_accuracy(world, env_name: str, keymap_path: Path, device: str, state
     rng = np.random.default_rng(seed)
     right = pairs = 0
     for _ in range(states):
-        context = _held_out_state(env, rng)
+        context = held_out_state(env, rng)
         if context is None:
             continue
-        truth = []
-        for action in controls:  # the simulator, from the same state, with each control held
-            sim = copy.deepcopy(env)
-            for _ in range(HOLD):
-                frame = sim.step(action)
-            truth.append(frame)
-        frames = to_model(np.stack(context))[None].to(device)  # (1, T0, 3, H, W)
-        tokens = world.tokenizer.encode(frames).expand(len(controls), -1, -1).contiguous()  # (C, T0, P)
-        past = world.lam.infer_actions(frames).expand(len(controls), -1)  # (C, T0-1)
-        held = torch.tensor([codes[a] for a in controls], device=device)[:, None].expand(-1, HOLD)
-        generated = generate_after_context(world, tokens, torch.cat((past, held), dim=1), HOLD, seed)[:, -1]  # (C, 3, H, W)
-        true_last = to_model(np.stack(truth)).to(device)  # (C, 3, H, W)
-        distance = (generated[:, None] - true_last[None]).pow(2).flatten(2).mean(dim=2)  # (C gen, C true)
-        for i in range(len(controls)):
-            for j in range(len(controls)):
-                if i != j and not np.array_equal(truth[i], truth[j]):
-                    pairs += 1
-                    right += int(distance[i, i] < distance[i, j])
+        truth = held_controls(env, controls)
+        generated = held_codes(world, context, [codes[a] for a in controls], device, seed)  # (C, 3, H, W)
+        distance = (generated[:, None] - to_model(np.stack(truth)).to(device)[None]).pow(2).flatten(2).mean(dim=2)
+        scored = pairs_told_apart(distance.cpu().numpy(), truth)
+        right, pairs = right + scored[0], pairs + scored[1]
     return round(right / pairs, 4) if pairs else None
 
 
-def _held_out_state(env, rng: np.random.Generator) -> list[np.ndarray] | None:
+def held_controls(env, actions: list[int]) -> list[np.ndarray]:
+    """The simulator's frame after each action is held for HOLD steps from env's state (env untouched)."""
+    truth = []
+    for action in actions:
+        sim = copy.deepcopy(env)
+        for _ in range(HOLD):
+            frame = sim.step(action)
+        truth.append(frame)
+    return truth
+
+
+def held_codes(world, context: list[np.ndarray], codes: list[int], device: str, seed: int) -> torch.Tensor:
+    """The world's frame (N, 3, H, W) after each latent code is held for HOLD generated frames, from the
+    true context frames (the LAM infers the context's own actions)."""
+    frames = to_model(np.stack(context))[None].to(device)  # (1, T0, 3, H, W)
+    tokens = world.tokenizer.encode(frames).expand(len(codes), -1, -1).contiguous()  # (N, T0, P)
+    past = world.lam.infer_actions(frames).expand(len(codes), -1)  # (N, T0-1)
+    held = torch.tensor(codes, device=device)[:, None].expand(-1, HOLD)
+    return generate_after_context(world, tokens, torch.cat((past, held), dim=1), HOLD, seed)[:, -1]
+
+
+def pairs_told_apart(distance: np.ndarray, truth: list[np.ndarray], rows: list[int] | None = None
+                     ) -> tuple[int, int]:
+    """distance (C, C): row i, the frame generated for control i, against each control's true frame.
+    Over the pairs (i in rows, default all; j any other) whose true frames differ: (pairs where the
+    generated frame for i is closer to x^i than to x^j, pairs)."""
+    right = pairs = 0
+    for i in range(len(truth)) if rows is None else rows:
+        for j in range(len(truth)):
+            if i != j and not np.array_equal(truth[i], truth[j]):
+                pairs += 1
+                right += int(distance[i, i] < distance[i, j])
+    return right, pairs
+
+
+def held_out_state(env, rng: np.random.Generator) -> list[np.ndarray] | None:
     """Play a fresh episode (seeded past EVAL_SEED_OFFSET, like every held-out episode) for a random
     number of random-action steps; the last CONTEXT_FRAMES frames, or None if the episode ended first."""
     frames = [env.reset(int(rng.integers(2**31)) + EVAL_SEED_OFFSET)]
