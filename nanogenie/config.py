@@ -75,6 +75,7 @@ class LAMConfig:
     spread: float = 0.05  # share of the loss spread over every head, so a head that never wins still learns
     reset_after: int = 200  # a head that wins nothing for this many steps restarts as a copy of the busiest
     passive_loss: bool = False  # the history's path learns on every transition, the heads on top (models/lam.py)
+    align_shift: int = 0  # the target is shifted by up to this many pixels to meet the history's prediction (models/lam.py)
 
     def __post_init__(self) -> None:
         _check_positive("lam", image_size=self.image_size, patch_size=self.patch_size, reset_after=self.reset_after,
@@ -84,6 +85,8 @@ class LAMConfig:
         _check(self.width % 8 == 0 and self.width > 0, f"lam width {self.width} must be a positive multiple of 8")
         _check(self.num_actions >= 2, f"lam num_actions must be >= 2, got {self.num_actions}")
         _check(0 <= self.spread < 1, f"lam spread must be in [0, 1), got {self.spread}")
+        _check(0 <= self.align_shift < self.image_size // 4,
+               f"lam align_shift must be in [0, image_size / 4), got {self.align_shift}")
 
 
 @dataclass
@@ -256,7 +259,7 @@ def _tiny() -> WorldConfig:
     return WorldConfig(
         tokenizer=TokenizerConfig(image_size=16, patch_size=4, width=32, encoder_depth=1, decoder_depth=1,
                                   heads=2, levels=[4, 4], context_frames=4),
-        lam=LAMConfig(patch_size=4, width=8, num_actions=4, reset_after=5),
+        lam=LAMConfig(patch_size=4, width=8, num_actions=4, reset_after=5, align_shift=1),
         dynamics=DynamicsConfig(width=32, depth=2, heads=2, context_frames=4, maskgit_steps=2),
         train=TrainConfig(data_frames=400, tokenizer=StageConfig(steps=20, clip_frames=2, batch_size=4),
                           lam=StageConfig(steps=20, clip_frames=3, batch_size=4, lr=2e-3, weight_decay=0.0),
@@ -278,12 +281,13 @@ def _cpu() -> WorldConfig:
     # pairs of consecutive frames so that the pixels that move (the hero, sprites, scrolled edges) can
     # weigh 10x in its loss: without that it spends its few bits on the still scene and drops the hero
     # (docs/BENCHMARKS.md, "Tokenizer: weighting the pixels that move"). The LAM learns
-    # from 3-frame clips (a transition and its history); the dynamics trains at its full 16-frame play
-    # context.
+    # from 3-frame clips (a transition and its history), scoring its heads after a whole-picture offset of
+    # up to 3 pixels (a scroll is not an action: docs/BENCHMARKS.md, "Latent actions: a scroll is not an
+    # action"); the dynamics trains at its full 16-frame play context.
     return WorldConfig(
         tokenizer=TokenizerConfig(patch_size=8, levels=[8, 8, 6, 5], width=128, encoder_depth=4, decoder_depth=3,
                                   heads=4, encoder_temporal=False, moving_weight=10.0),
-        lam=LAMConfig(width=32),
+        lam=LAMConfig(width=32, align_shift=3),
         dynamics=DynamicsConfig(width=128, depth=4, heads=4, maskgit_steps=4),
         train=TrainConfig(data_frames=30_000, tokenizer=StageConfig(steps=5000, clip_frames=2, batch_size=8),
                           lam=StageConfig(steps=LAM_CPU_STEPS, clip_frames=3, batch_size=32, lr=2e-3, weight_decay=0.0),
@@ -295,7 +299,7 @@ def _gpu() -> WorldConfig:
     # Larger models for a CUDA machine: same data contract, wider and deeper.
     return WorldConfig(
         tokenizer=TokenizerConfig(width=256, encoder_depth=6, decoder_depth=6, heads=8),
-        lam=LAMConfig(width=64),
+        lam=LAMConfig(width=64, align_shift=3),
         dynamics=DynamicsConfig(width=512, depth=12, heads=8, maskgit_steps=8),
         train=TrainConfig(data_frames=200_000, tokenizer=StageConfig(steps=20_000, clip_frames=4, batch_size=32, lr=6e-4),
                           lam=StageConfig(steps=20_000, clip_frames=3, batch_size=64, lr=2e-3, weight_decay=0.0),

@@ -76,6 +76,7 @@ def test_moving_weight_needs_clips_of_two_frames():
     ("dynamics", "context_frames", 0, "context_frames must be >= 1"),
     ("dynamics", "temperature", "hot", "dynamics.temperature must be float"),
     ("lam", "num_actions", 1.5, "lam.num_actions must be int"),
+    ("lam", "align_shift", 4, "align_shift must be in"),
     ("train", "seed", None, "train.seed must be int"),
 ])
 def test_config_values_of_the_wrong_type_or_range_are_named(section, field, value, message):

@@ -26,6 +26,12 @@ on the transitions it wins, and the choice is exact.
     instead of a control. Measured: sonic's held-out probe 0.26 -> 0.33, but pong's 0.96 -> 0.71,
     because on sticky training data the averaged future includes "the paddle keeps going", and the
     heads' codes turn relative. Off until a version helps both (docs/BENCHMARKS.md).
+  * With `align_shift` m, each transition's target is first moved by the whole-picture offset of at most
+    m pixels that brings it closest to the passive prediction, and every head is scored against that.
+    A scrolling camera moves the whole picture by an amount two frames predict only roughly, and on a
+    textured scene that error outweighs any sprite: without it, sonic's codes followed the scroll
+    (NMI 0.56 with the camera's step, 0.05 with the controls). The offset is chosen before any head is
+    scored, so no head can win by it; what is left to explain is what moved against the picture.
 
 The net reads the history at full resolution, as a grid of p x p cells (pixel-unshuffle: a 64x64 frame
 is 16x16 cells of 48 values), and predicts only the next frame's mean colour per cell, as a change from
@@ -123,9 +129,27 @@ class LatentActionModel(nn.Module):
     def _errors_and_passive(self, history: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
         """Squared error of each head (N, A) and of the passive prediction (N,), on cell colours."""
         passive, predicted = self._predict(history)
-        target = self.cells(target.float())[:, None]
+        target = self._aligned_cells(target.float(), passive.detach().float())[:, None]
         errors = (predicted.float() - target).pow(2).flatten(2).mean(dim=2)
         return errors, (passive.float() - target).pow(2).flatten(1).mean(dim=1)
+
+    def _aligned_cells(self, target: Tensor, passive: Tensor) -> Tensor:
+        """target (N, 3, H, W), passive (N, 1, 3, H/p, W/p) -> the target's cell colours (N, 3, H/p, W/p),
+        the whole frame shifted by the whole-pixel offset (up to `align_shift` each way) that brings it
+        closest to the passive prediction. A scrolling camera's rounding moves the whole picture by a
+        pixel more or less than the history says, which on a textured scene outweighs any sprite; the
+        heads would spend themselves on it (docs/BENCHMARKS.md). One offset per transition, chosen before
+        any head is scored, so no head can win by it."""
+        m = self.cfg.align_shift
+        if m == 0:
+            return self.cells(target)
+        p, cells = self.cfg.patch_size, target.shape[-1] // self.cfg.patch_size
+        # every p x p mean of the padded frame; a shift's cells are every p-th of them from its offset
+        means = F.avg_pool2d(F.pad(target, (m, m, m, m), mode="replicate"), p, stride=1)
+        shifted = torch.stack([means[..., dy:dy + p * cells:p, dx:dx + p * cells:p]
+                               for dy in range(2 * m + 1) for dx in range(2 * m + 1)], dim=1)  # (N, S, 3, h, w)
+        best = (shifted - passive).pow(2).flatten(2).mean(dim=2).argmin(dim=1)  # (N,)
+        return shifted[torch.arange(len(target), device=target.device), best]
 
     def infer_actions(self, frames: Tensor) -> Tensor:
         """frames (B, T, 3, H, W) in [-1, 1] -> actions (B, T-1) long in [0, num_actions)."""

@@ -101,3 +101,20 @@ def test_passive_loss_trains_the_history_path_on_every_transition_and_the_heads_
     loss, _ = lam.training_loss(frames)
     loss.backward()  # the passive loss reaches it
     assert lam.passive.weight.grad.abs().sum() > 0
+
+
+def test_align_shift_forgives_a_whole_frame_offset_of_a_pixel_but_not_a_sprite_moving():
+    lam = _lam(align_shift=1).eval()
+    torch.manual_seed(2)
+    history = torch.rand(3, 2, 3, 16, 16) * 2 - 1
+    passive = lam._predict(history)[0]  # (3, 1, 3, 4, 4)
+    scene = torch.rand(3, 3, 16, 16) * 2 - 1
+    moved = torch.roll(scene, shifts=1, dims=-1)  # the whole picture one pixel to the right
+    aligned = lam._aligned_cells(moved, lam.cells(scene)[:, None])
+    # the offset is undone, but for the column of cells at the edge the shift pushed out
+    assert torch.allclose(aligned[..., :-1], lam.cells(scene)[..., :-1], atol=1e-6)
+    sprite = scene.clone()
+    sprite[:, :, 4:8, 4:8] = 1.0  # a sprite appears: no whole-frame offset removes it
+    assert not torch.allclose(lam._aligned_cells(sprite, lam.cells(scene)[:, None]), lam.cells(scene), atol=1e-2)
+    exact = _lam(align_shift=0).eval()  # no alignment: the target's own cells, whatever the prediction
+    assert torch.equal(exact._aligned_cells(moved, passive), exact.cells(moved))
