@@ -5,12 +5,16 @@ with a fresh random action every frame (the ones `nanogenie train` measures the 
     python scripts/lam_ceiling.py --world sonic --minutes 5                  # ceiling: sees x_t-1, x_t, x_t+1
     python scripts/lam_ceiling.py --world sonic --minutes 5 --inputs past    # leak: sees x_t-1, x_t only
     python scripts/lam_ceiling.py --world sonic --minutes 6 --model heads    # the LAM's own forward model
+    python scripts/lam_ceiling.py --world sonic --minutes 12 --model heads --unsupervised-after 3000
 
 The ceiling says how much of the action the frames show at all; the LAM's lam_probe_accuracy is judged
 against it. `--model heads` trains the LAM itself (the preset's LatentActionModel) with each transition's
 loss on its true action's head instead of the winning head, and infers actions the LAM's way (the head
 that predicts x_t+1 best): where it scores well and the LAM does not, the heads can represent the
-actions and it is the discovery without labels that falls short.
+actions and it is the discovery without labels that falls short. `--unsupervised-after N` trains the
+heads with the labels for N steps, then goes on with the LAM's own loss (winner-take-all, no labels):
+if the figure falls from there, the LAM's objective itself prefers another partition of the
+transitions, and no better way of finding the controls would keep them.
 
 The leak never sees the action's effect, so whatever it scores on held-out episodes comes
 from past motion predicting the next action: on sticky episodes it is high, on random ones at chance.
@@ -100,9 +104,15 @@ def main() -> None:
     parser.add_argument("--model", choices=["cnn", "heads"], default="cnn",
                         help="cnn: an inverse model; heads: the LAM's forward model trained on true actions")
     parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--unsupervised-after", type=int, default=None, metavar="STEPS",
+                        help="--model heads: after this many labelled steps, train on the LAM's own loss")
+    parser.add_argument("--align-shift", type=int, default=None,
+                        help="--model heads: the LAM's align_shift (default: the preset's)")
     args = parser.parse_args()
     if args.model == "heads" and args.inputs == "past":
         parser.error("--model heads needs the next frame: use --inputs all")
+    if args.model != "heads" and (args.unsupervised_after is not None or args.align_shift is not None):
+        parser.error("--unsupervised-after and --align-shift are options of --model heads")
     config = preset(args.preset)
     torch.manual_seed(config.train.seed)
     train = simulated_data(args.world, config.train.data_frames, config.tokenizer.image_size, config.train.seed)
@@ -112,6 +122,8 @@ def main() -> None:
     if args.model == "heads":
         lam_config = config.lam
         lam_config.num_actions = len(train.action_names)
+        if args.align_shift is not None:
+            lam_config.align_shift = args.align_shift
         model = SupervisedHeads(LatentActionModel(lam_config))
         optimizer = torch.optim.AdamW(model.parameters(), lr=config.train.lam.lr, weight_decay=config.train.lam.weight_decay)
     else:
@@ -123,14 +135,19 @@ def main() -> None:
     while True:
         elapsed = time.perf_counter() - began
         if elapsed >= report or elapsed >= args.minutes * 60:
-            figures = {"world": args.world, "model": args.model, "inputs": args.inputs, "step": step, "minutes": round(elapsed / 60, 2),
+            labels = args.unsupervised_after is None or step <= args.unsupervised_after
+            figures = {"world": args.world, "model": args.model, "inputs": args.inputs, "labels": labels, "step": step, "minutes": round(elapsed / 60, 2),
                        **score(model, held_out, held_index, past_only)}
             print(json.dumps(figures), flush=True)
             report += 30
             if elapsed >= args.minutes * 60:
                 break
         pick = train_index[torch.randint(len(train_index), (args.batch,), generator=generator).numpy()]
-        loss = training_loss(model, inputs(train, pick, past_only), torch.from_numpy(train.actions[pick].astype(np.int64)))
+        x = inputs(train, pick, past_only)
+        if args.unsupervised_after is not None and step >= args.unsupervised_after:
+            loss = model.lam.training_loss(torch.stack((x[:, :3], x[:, 3:6], x[:, 6:9]), dim=1))[0]  # clips x_t-1, x_t, x_t+1
+        else:
+            loss = training_loss(model, x, torch.from_numpy(train.actions[pick].astype(np.int64)))
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
