@@ -75,6 +75,10 @@ class SupervisedHeads(nn.Module):
         history = torch.stack((x[:, :3], x[:, 3:6]), dim=1)
         return -self.lam._errors(history, x[:, 6:9])
 
+    def unsupervised_loss(self, x: torch.Tensor) -> torch.Tensor:
+        """The LAM's own loss (winner-take-all, no labels) on the same inputs, as clips x_t-1, x_t, x_t+1."""
+        return self.lam.training_loss(torch.stack((x[:, :3], x[:, 3:6], x[:, 6:9]), dim=1))[0]
+
 
 def training_loss(model: nn.Module, x: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
     logits = model(x)
@@ -145,7 +149,7 @@ def main() -> None:
         pick = train_index[torch.randint(len(train_index), (args.batch,), generator=generator).numpy()]
         x = inputs(train, pick, past_only)
         if args.unsupervised_after is not None and step >= args.unsupervised_after:
-            loss = model.lam.training_loss(torch.stack((x[:, :3], x[:, 3:6], x[:, 6:9]), dim=1))[0]  # clips x_t-1, x_t, x_t+1
+            loss = model.unsupervised_loss(x)
         else:
             loss = training_loss(model, x, torch.from_numpy(train.actions[pick].astype(np.int64)))
         optimizer.zero_grad()
