@@ -107,6 +107,9 @@ def _add_train_eval(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--actions", choices=["latent", "true"],
                    help="what the dynamics is conditioned on: the LAM's latent actions (default) or the data's "
                         "recorded actions (labelled video; also the ceiling a latent-action world is measured against)")
+    p.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
+                   help="change one config field of the preset (repeatable), e.g. --set dynamics.moving_weight=5 "
+                        "--set train.dynamics.steps=3600; recorded in the run's config.json")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda")
     p.set_defaults(run=_dispatch("nanogenie.training.commands:train"))
 

@@ -7,6 +7,7 @@ a field added here must have a default that keeps old bundles loading.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -320,3 +321,27 @@ def preset(name: str, image_size: int | None = None) -> WorldConfig:
         cfg.tokenizer.__post_init__()
         cfg.link()
     return cfg
+
+
+def with_overrides(cfg: WorldConfig, overrides: list[str]) -> WorldConfig:
+    """A copy of cfg with `section.field=value` (or `train.STAGE.field=value`) settings applied, as given to
+    `nanogenie train --set`. Values are JSON (`5`, `0.5`, `true`, `[8, 8, 6, 5]`), else taken as text; the
+    result is rebuilt and checked like a world.json, so a wrong name or type is a one-line error."""
+    d = cfg.to_dict()
+    for item in overrides:
+        path, sep, text = item.partition("=")
+        keys = path.strip().split(".")
+        _check(bool(sep) and len(keys) >= 2 and all(keys),
+               f"--set {item!r} must look like section.field=value, e.g. dynamics.moving_weight=5")
+        node = d
+        for depth, key in enumerate(keys[:-1]):
+            _check(isinstance(node.get(key), dict), f"--set {item!r}: no config section {'.'.join(keys[:depth + 1])!r}; "
+                                                    f"sections: {sorted(k for k, v in node.items() if isinstance(v, dict))}")
+            node = node[key]
+        _check(keys[-1] in node, f"--set {item!r}: no field {keys[-1]!r} in {'.'.join(keys[:-1])}; fields: "
+                                 f"{sorted(k for k, v in node.items() if not isinstance(v, dict))}")
+        try:
+            node[keys[-1]] = json.loads(text)
+        except ValueError:
+            node[keys[-1]] = text
+    return WorldConfig.from_dict(d)

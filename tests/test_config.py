@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from nanogenie.config import PRESETS, WorldConfig, preset
+from nanogenie.config import PRESETS, WorldConfig, preset, with_overrides
 from nanogenie.errors import UserError
 
 
@@ -84,3 +84,18 @@ def test_config_values_of_the_wrong_type_or_range_are_named(section, field, valu
     cfg[section][field] = value
     with pytest.raises(UserError, match=message.replace("[", r"\[")):
         WorldConfig.from_dict(cfg)
+
+
+def test_set_changes_one_field_and_checks_it_like_a_world_json():
+    cfg = with_overrides(preset("cpu"), ["dynamics.moving_weight=5", "train.dynamics.steps=3600",
+                                         "tokenizer.levels=[8, 5, 5, 5]"])
+    assert cfg.dynamics.moving_weight == 5 and cfg.train.dynamics.steps == 3600
+    assert cfg.dynamics.vocab_size == 1000  # shared sizes are linked again after the change
+    assert cfg.train.tokenizer == preset("cpu").train.tokenizer  # nothing else moved
+    for bad, message in [("dynamics.moving_weight", "must look like section.field=value"),
+                         ("dynamic.width=64", "no config section 'dynamic'"),
+                         ("dynamics.widht=64", "no field 'widht' in dynamics"),
+                         ("train.dynamics.steps=many", "train.dynamics.steps must be int"),
+                         ("lam.width=0", "lam width 0 must be")]:
+        with pytest.raises(UserError, match=message):
+            with_overrides(preset("cpu"), [bad])

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from nanogenie.config import STAGES, WorldConfig, preset
+from nanogenie.config import STAGES, WorldConfig, preset, with_overrides
 from nanogenie.data import ClipDataset, load_dataset
 from nanogenie.device import resolve_device
 from nanogenie.errors import UserError
@@ -42,7 +42,8 @@ PROMPT_FRAMES = 4  # frames play starts from: enough temporal context for the fi
 def run_config(args: argparse.Namespace, run_dir: Path, to_run: list[str]) -> WorldConfig:
     """The config a run trains with. A run folder records its config in run/config.json when it starts;
     `--resume` and a single stage on an existing run read it back, so every stage of one run agrees
-    whatever --preset says. `--steps` overrides the steps of the stages being trained."""
+    whatever --preset says. `--set` then changes single fields, and `--steps` the steps of the stages
+    being trained."""
     recorded = run_dir / "config.json"
     if (args.resume or args.stage != "all") and recorded.is_file():
         try:
@@ -52,6 +53,7 @@ def run_config(args: argparse.Namespace, run_dir: Path, to_run: list[str]) -> Wo
                             f"--preset {args.preset}") from None
     else:
         config = preset(args.preset)
+    config = with_overrides(config, args.set)
     if args.steps:
         for name in to_run:
             config.train.stage(name).steps = args.steps

@@ -271,9 +271,9 @@ def test_a_run_records_its_config_and_resume_reads_it_back(trained):
     config = WorldConfig.from_dict(recorded["config"])
     assert config.train.tokenizer.steps == 4  # --steps 4 is what the run trained with
     # --resume with another --preset still continues the run as it was started
-    args = argparse.Namespace(resume=True, stage="all", preset="cpu", steps=None, actions=None)
+    args = argparse.Namespace(resume=True, stage="all", preset="cpu", steps=None, actions=None, set=[])
     assert run_config(args, trained / "run", ["tokenizer", "lam", "dynamics"]) == config
-    fresh = argparse.Namespace(resume=False, stage="all", preset="cpu", steps=None, actions=None)
+    fresh = argparse.Namespace(resume=False, stage="all", preset="cpu", steps=None, actions=None, set=[])
     assert run_config(fresh, trained / "run", ["tokenizer", "lam", "dynamics"]) == preset("cpu")
 
 

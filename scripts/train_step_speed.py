@@ -1,0 +1,74 @@
+"""Milliseconds per training step of each stage of a preset on this machine, in fp32, under bf16 autocast,
+and compiled with torch.compile: which precision and compilation make CPU training minutes count.
+
+    OMP_NUM_THREADS=1 python scripts/train_step_speed.py --preset cpu --steps 6
+
+Random inputs of the preset's shapes (the step cost does not depend on the pixels); the mean of `--steps`
+steps after two warm-up steps (compilation happens in those). Forward, backward and AdamW, as the trainer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import time
+
+import torch
+
+from nanogenie.config import preset
+from nanogenie.models.dynamics import DynamicsModel
+from nanogenie.models.lam import LatentActionModel
+from nanogenie.models.tokenizer import VideoTokenizer
+
+
+def batch_for(name: str, cfg) -> tuple[torch.Tensor, ...]:
+    stage = cfg.train.stage(name)
+    b, t, size = stage.batch_size, stage.clip_frames, cfg.tokenizer.image_size
+    if name in ("tokenizer", "lam"):
+        return (torch.rand(b, t, 3, size, size) * 2 - 1,)
+    d = cfg.dynamics
+    return (torch.randint(0, d.vocab_size, (b, t, d.tokens_per_frame)), torch.randint(0, d.num_actions, (b, t - 1)))
+
+
+def step_ms(module: torch.nn.Module, batch: tuple[torch.Tensor, ...], mode: str, steps: int) -> float:
+    module.train()
+    optimizer = torch.optim.AdamW(module.parameters(), lr=1e-4)
+    loss_fn = torch.compile(module.training_loss) if "compile" in mode else module.training_loss
+    autocast = torch.autocast("cpu", dtype=torch.bfloat16) if "bf16" in mode else contextlib.nullcontext()
+    times = []
+    for i in range(steps + 2):
+        began = time.perf_counter()
+        with autocast:
+            loss, _ = loss_fn(*batch)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        if i >= 2:
+            times.append(time.perf_counter() - began)
+    return 1000 * sum(times) / len(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--preset", default="cpu")
+    parser.add_argument("--stages", default="tokenizer,lam,dynamics")
+    parser.add_argument("--modes", default="fp32,bf16,compile,compile+bf16")
+    parser.add_argument("--steps", type=int, default=6)
+    args = parser.parse_args()
+    cfg = preset(args.preset)
+    build = {"tokenizer": lambda: VideoTokenizer(cfg.tokenizer), "lam": lambda: LatentActionModel(cfg.lam),
+             "dynamics": lambda: DynamicsModel(cfg.dynamics)}
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), preset {args.preset}")
+    for name in args.stages.split(","):
+        batch = batch_for(name, cfg)
+        for mode in args.modes.split(","):
+            torch.manual_seed(0)
+            try:
+                ms = f"{step_ms(build[name](), batch, mode, args.steps):8.1f}"
+            except Exception as error:  # a mode that fails is a finding, not a crash of the table
+                ms = f"failed: {type(error).__name__}: {str(error).splitlines()[0][:80]}"
+            print(f"{name:10s} {mode:14s} {ms} ms/step", flush=True)
+
+
+if __name__ == "__main__":
+    main()
