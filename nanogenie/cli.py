@@ -110,6 +110,9 @@ def _add_train_eval(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
                    help="change one config field of the preset (repeatable), e.g. --set dynamics.moving_weight=5 "
                         "--set train.dynamics.steps=3600; recorded in the run's config.json")
+    p.add_argument("--processes", type=_positive_int, default=1,
+                   help="data-parallel processes on this machine, one torch thread each (each takes a share of "
+                        "every batch); the same as torchrun --nproc_per_node N")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda")
     p.set_defaults(run=_dispatch("nanogenie.training.commands:train"))
 

@@ -25,7 +25,7 @@ from nanogenie.device import resolve_device
 from nanogenie.errors import UserError
 from nanogenie.training.checkpoint import clean_unfinished, latest_checkpoint, load_weights_file
 from nanogenie.training.control import control_accuracy
-from nanogenie.training.distributed import Distributed, setup_distributed
+from nanogenie.training.distributed import Distributed, launch_local, setup_distributed
 from nanogenie.training.evaluate import evaluate_world
 from nanogenie.training.keymap_fit import keymap_toml, majority_codes
 from nanogenie.training.loop import JsonlLog, read_records, train_stage
@@ -111,6 +111,11 @@ def train(args: argparse.Namespace) -> int:
     to_run = list(STAGES) if args.stage == "all" else [args.stage]
     out = Path(args.out) if args.out else _default_out(args.world)
     run_dir = out / "run"
+    if args.processes > 1 and "WORLD_SIZE" not in os.environ:  # not already under torchrun
+        _check_request(args, run_dir, to_run)  # a bad request is refused once, before any process starts
+        run_config(args, run_dir, to_run)
+        picklable = argparse.Namespace(**{k: v for k, v in vars(args).items() if k != "run"})  # not the dispatcher
+        return launch_local(train, picklable, args.processes)
     dist = setup_distributed(args.device)
     lock = None
     try:

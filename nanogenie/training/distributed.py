@@ -1,6 +1,7 @@
 """Data-parallel training under `torchrun`: process group, device per rank, gradient averaging.
 
-One process per device. When WORLD_SIZE > 1 (set by torchrun) every rank builds the same models,
+One process per device (or, on a CPU, per core: `launch_local` starts them without torchrun). When
+WORLD_SIZE > 1 (set by torchrun) every rank builds the same models,
 rank 0's initial weights are broadcast, each rank draws its own share of every batch, and the
 gradients are averaged with one all_reduce over a flat buffer per step, so all ranks apply the
 same update and stay identical. Only rank 0 writes files; the others wait at barriers.
@@ -9,7 +10,10 @@ same update and stay identical. Only rank 0 writes files; the others wait at bar
 from __future__ import annotations
 
 import os
+import socket
+import sys
 from dataclasses import dataclass
+from typing import Any, Callable
 
 import torch
 import torch.distributed as dist
@@ -95,3 +99,35 @@ def setup_distributed(device_request: str) -> Distributed:
     if not dist.is_initialized():
         dist.init_process_group(backend="nccl" if device.startswith("cuda") else "gloo")
     return Distributed(rank=rank, world_size=world_size, device=device)
+
+
+def launch_local(entry: Callable[[Any], Any], args: Any, processes: int) -> int:
+    """Run entry(args) in `processes` data-parallel processes on this machine, as `torchrun --standalone
+    --nproc_per_node N` would, one torch thread each, each process taking a share of every batch.
+    Returns the exit code: 0, or the first failing process's (a UserError has already been printed by it)."""
+    import torch.multiprocessing as mp
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    try:
+        mp.spawn(_local_worker, args=(entry, args, processes, port), nprocs=processes, join=True)
+    except mp.ProcessExitedException as err:
+        return err.exit_code or 1
+    return 0
+
+
+def _local_worker(rank: int, entry: Callable[[Any], Any], args: Any, processes: int, port: int) -> None:
+    from nanogenie.errors import UserError
+
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), LOCAL_RANK=str(rank),
+                      WORLD_SIZE=str(processes))
+    torch.set_num_threads(1)
+    try:
+        entry(args)
+    except UserError as err:
+        if rank == 0:
+            print(f"nanogenie: error: {err}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -240,6 +240,19 @@ def _free_port() -> int:
 
 
 @pytest.mark.slow
+def test_processes_2_trains_one_bundle_in_two_processes(tmp_path, capsys):
+    out = tmp_path / "pong"
+    assert main(["train", "--world", "pong", "--preset", "tiny", "--out", str(out), "--steps", "3",
+                 "--device", "cpu", "--processes", "2"]) == 0
+    world = load_world(out)  # each stage ended with the check that both ranks hold the same weights
+    assert world.meta["training"]["processes"] == 2 and world.meta["eval"]["rollout_psnr"]
+    # a request that cannot run is refused once, before any process starts
+    assert main(["train", "--world", "pong", "--preset", "tiny", "--out", str(tmp_path / "new"), "--stage",
+                 "dynamics", "--device", "cpu", "--processes", "2"]) == 2
+    assert "needs the trained tokenizer" in _error_line(capsys)
+
+
+@pytest.mark.slow
 def test_torchrun_two_gloo_processes_train_a_bundle():
     command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
                "--master_addr", "127.0.0.1", "--master_port", str(_free_port()),
@@ -271,9 +284,9 @@ def test_a_run_records_its_config_and_resume_reads_it_back(trained):
     config = WorldConfig.from_dict(recorded["config"])
     assert config.train.tokenizer.steps == 4  # --steps 4 is what the run trained with
     # --resume with another --preset still continues the run as it was started
-    args = argparse.Namespace(resume=True, stage="all", preset="cpu", steps=None, actions=None, set=[])
+    args = argparse.Namespace(resume=True, stage="all", preset="cpu", steps=None, actions=None, set=[], processes=1)
     assert run_config(args, trained / "run", ["tokenizer", "lam", "dynamics"]) == config
-    fresh = argparse.Namespace(resume=False, stage="all", preset="cpu", steps=None, actions=None, set=[])
+    fresh = argparse.Namespace(resume=False, stage="all", preset="cpu", steps=None, actions=None, set=[], processes=1)
     assert run_config(fresh, trained / "run", ["tokenizer", "lam", "dynamics"]) == preset("cpu")
 
 
