@@ -15,10 +15,8 @@ import time
 
 import torch
 
-from nanogenie.config import preset
-from nanogenie.models.dynamics import DynamicsModel
-from nanogenie.models.lam import LatentActionModel
-from nanogenie.models.tokenizer import VideoTokenizer
+from nanogenie.config import STAGES, preset
+from nanogenie.world import build_models
 
 
 def batch_for(name: str, cfg) -> tuple[torch.Tensor, ...]:
@@ -56,15 +54,13 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=6)
     args = parser.parse_args()
     cfg = preset(args.preset)
-    build = {"tokenizer": lambda: VideoTokenizer(cfg.tokenizer), "lam": lambda: LatentActionModel(cfg.lam),
-             "dynamics": lambda: DynamicsModel(cfg.dynamics)}
     print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), preset {args.preset}")
     for name in args.stages.split(","):
         batch = batch_for(name, cfg)
         for mode in args.modes.split(","):
             torch.manual_seed(0)
             try:
-                ms = f"{step_ms(build[name](), batch, mode, args.steps):8.1f}"
+                ms = f"{step_ms(build_models(cfg)[STAGES.index(name)], batch, mode, args.steps):8.1f}"
             except Exception as error:  # a mode that fails is a finding, not a crash of the table
                 ms = f"failed: {type(error).__name__}: {str(error).splitlines()[0][:80]}"
             print(f"{name:10s} {mode:14s} {ms} ms/step", flush=True)

@@ -101,17 +101,21 @@ def setup_distributed(device_request: str) -> Distributed:
     return Distributed(rank=rank, world_size=world_size, device=device)
 
 
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now, for the processes' rendezvous."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def launch_local(entry: Callable[[Any], Any], args: Any, processes: int) -> int:
     """Run entry(args) in `processes` data-parallel processes on this machine, as `torchrun --standalone
     --nproc_per_node N` would, one torch thread each, each process taking a share of every batch.
     Returns the exit code: 0, or the first failing process's (a UserError has already been printed by it)."""
     import torch.multiprocessing as mp
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     try:
-        mp.spawn(_local_worker, args=(entry, args, processes, port), nprocs=processes, join=True)
+        mp.spawn(_local_worker, args=(entry, args, processes, free_port()), nprocs=processes, join=True)
     except mp.ProcessExitedException as err:
         return err.exit_code or 1
     return 0

@@ -1,5 +1,4 @@
 import os
-import socket
 from pathlib import Path
 
 import pytest
@@ -10,7 +9,7 @@ from safetensors.torch import load_file
 from nanogenie.config import StageConfig, TrainConfig
 from nanogenie.errors import UserError
 from nanogenie.training import checkpoint as ckpt
-from nanogenie.training.distributed import Distributed, setup_distributed
+from nanogenie.training.distributed import Distributed, free_port, setup_distributed
 from nanogenie.training.loop import JsonlLog, lr_at, read_records, train_stage
 from nanogenie.training.plots import read_log
 
@@ -115,11 +114,6 @@ def test_interrupted_weights_write_keeps_old_file(tmp_path, monkeypatch):
     assert path.read_bytes() == before
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def _ddp_worker(rank: int, world_size: int, port: int, out: str) -> None:
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank),
@@ -135,7 +129,7 @@ def _ddp_worker(rank: int, world_size: int, port: int, out: str) -> None:
 
 @pytest.mark.slow
 def test_two_gloo_ranks_end_identical_and_equal_one_big_batch(tmp_path):
-    mp.spawn(_ddp_worker, args=(2, _free_port(), str(tmp_path)), nprocs=2, join=True)
+    mp.spawn(_ddp_worker, args=(2, free_port(), str(tmp_path)), nprocs=2, join=True)
     rank0 = torch.load(tmp_path / "rank0.pt")
     rank1 = torch.load(tmp_path / "rank1.pt")
     torch.manual_seed(100)  # rank 0's init

@@ -17,6 +17,7 @@ from safetensors.torch import load_file
 from nanogenie.cli import main
 from nanogenie.data import write_dataset
 from nanogenie.play.keymap import load_keymap
+from nanogenie.training.distributed import free_port
 from nanogenie.world import load_world, user_worlds_dir
 
 FIGURES = {"tokenizer_psnr", "tokenizer_code_usage", "lam_code_usage", "lam_nmi", "lam_probe_accuracy",
@@ -231,14 +232,6 @@ def test_killed_training_resumes_from_its_last_checkpoint(tmp_path):
     assert (checkpoints / "step_00000150").is_dir() and (out / "run" / "tokenizer.safetensors").is_file()
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.slow
 def test_processes_2_trains_one_bundle_in_two_processes(tmp_path, capsys):
     out = tmp_path / "pong"
@@ -255,7 +248,7 @@ def test_processes_2_trains_one_bundle_in_two_processes(tmp_path, capsys):
 @pytest.mark.slow
 def test_torchrun_two_gloo_processes_train_a_bundle():
     command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
-               "--master_addr", "127.0.0.1", "--master_port", str(_free_port()),
+               "--master_addr", "127.0.0.1", "--master_port", str(free_port()),
                "-m", "nanogenie.cli", "train", "--world", "pong", "--preset", "tiny",
                "--steps", "4", "--device", "cpu"]  # no --out: the user's worlds folder
     # A session of its own, so a hung run's workers can be ended with it.
