@@ -162,6 +162,10 @@ class TrainConfig:
     eval_episodes: int = 8  # held-out episodes for eval
     eval_clips: int = 16  # clips sampled from them for the eval figures (keeps eval to minutes on a CPU)
     log_every: int = 10  # optimizer steps between log.jsonl lines
+    # optimizer steps between the LAM's held-out action figures (lam_nmi, lam_probe_accuracy); its stage's
+    # last step always has them. They label every held-out transition, 10-18 s on one CPU thread: at each
+    # 100-step checkpoint they took a third of the LAM's minutes (docs/BENCHMARKS.md)
+    action_figures_every: int = 500
     seed: int = 0
     # what the dynamics is conditioned on: "latent" (the LAM's codes) or "true" (the data's recorded actions,
     # for labelled video, and the ceiling of a latent-action world); the keymap then binds true actions
@@ -170,6 +174,7 @@ class TrainConfig:
     compile: bool = False  # torch.compile the models on CUDA
 
     def __post_init__(self) -> None:
+        _check_positive("train", action_figures_every=self.action_figures_every)
         _check(self.dynamics_actions in ("latent", "true"),
                f"train dynamics_actions must be 'latent' or 'true', got {self.dynamics_actions!r}")
 

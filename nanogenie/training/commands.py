@@ -27,7 +27,7 @@ from nanogenie.training.checkpoint import clean_unfinished, latest_checkpoint, l
 from nanogenie.training.control import control_accuracy
 from nanogenie.training.distributed import Distributed, launch_local, setup_distributed
 from nanogenie.training.evaluate import evaluate_world
-from nanogenie.training.keymap_fit import keymap_toml, majority_codes
+from nanogenie.training.keymap_fit import fitted_codes, keymap_toml
 from nanogenie.training.loop import JsonlLog, read_records, train_stage
 from nanogenie.training.run_data import check_frame_size, fresh_episodes, prepare_run_data, simulator_names
 from nanogenie.training.stages import (check_true_actions, dynamics_stage, dynamics_validation, held_out_action_pairs,
@@ -205,7 +205,7 @@ def _train_stages(args: argparse.Namespace, config: WorldConfig, out: Path, run_
         else:
             stage = pixel_stage(name, module, run.data, train_spans, config, device, steps)
             held_out = pixel_validation(module, name, run.held_out, run.held_out_spans, config, device)
-        stage.evaluate = _held_out_figures(name, module, held_out, run, config, device)
+        stage.evaluate = _held_out_figures(name, module, held_out, run, config, device, steps)
         train_stage(stage, config.train, run_dir, dist, args.resume, log)
         if dist.is_main:
             plot_losses(run_dir / "log.jsonl", run_dir / "plots" / "losses.png")
@@ -220,12 +220,16 @@ def _train_stages(args: argparse.Namespace, config: WorldConfig, out: Path, run_
     dist.barrier()
 
 
-def _held_out_figures(name: str, module: torch.nn.Module, batches: list, run, config: WorldConfig, device: str):
+def _held_out_figures(name: str, module: torch.nn.Module, batches: list, run, config: WorldConfig, device: str,
+                      steps: int):
     """What a stage logs at each checkpoint: its validation loss on held-out clips, and for the LAM on
-    data with true actions its lam_nmi and lam_probe_accuracy."""
-    def evaluate() -> dict[str, float | None]:
+    data with true actions its lam_nmi and lam_probe_accuracy (every action_figures_every steps and at
+    the last)."""
+    every = config.train.action_figures_every
+
+    def evaluate(step: int) -> dict[str, float | None]:
         figures = validation_figures(module, batches)
-        if name == "lam" and run.held_out.actions is not None:
+        if name == "lam" and run.held_out.actions is not None and (step % every == 0 or step == steps):
             figures.update(lam_figures(module, run.held_out, run.held_out_spans, config, device))
         return figures
 
@@ -259,7 +263,8 @@ def _write_bundle(args: argparse.Namespace, config: WorldConfig, out: Path, run,
         truth, latent = held_out_action_pairs(lam, run.held_out, run.held_out_spans, config, device)
         if config.train.dynamics_actions == "true":
             latent = truth  # the dynamics takes the recorded actions themselves: each key binds its own
-        fitted = keymap_toml(majority_codes(truth, latent, run.data.action_names), config.lam.num_actions)
+        fitted = keymap_toml(fitted_codes(truth, latent, run.data.action_names, config.lam.num_actions),
+                             config.lam.num_actions)
     packaged = args.world if (PACKAGED_KEYMAPS / f"{args.world}.toml").is_file() else None
     save_world(World(path=out, name=args.world, config=config, meta={"keymap": packaged, "data": run.summary()},
                      tokenizer=tokenizer, lam=lam, dynamics=dynamics, prompt=prompt, fps=run.data.fps,

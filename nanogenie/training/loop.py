@@ -41,7 +41,7 @@ class Stage:
     sample: BatchSampler
     steps: int
     # held-out figures of the module at each checkpoint, logged with that step (the LAM's nmi and probe)
-    evaluate: Callable[[], dict[str, float]] | None = None
+    evaluate: Callable[[int], dict[str, float]] | None = None  # held-out figures at a step
 
 
 def lr_at(step: int, base_lr: float, warmup: int, total: int) -> float:
@@ -174,7 +174,7 @@ def train_stage(stage: Stage, cfg: TrainConfig, run_dir: Path, dist: Distributed
                           "metrics": {k: float(v) for k, v in metrics.items()}, "lr": lr, "elapsed": round(elapsed, 3)}
                 if at_checkpoint and stage.evaluate is not None and dist.is_main:
                     with torch.no_grad():
-                        record["eval"] = stage.evaluate()
+                        record["eval"] = stage.evaluate(done)
                     bar.set_postfix(loss=f"{loss_value:.4f}", **record["eval"], refresh=False)
                 log.write(record)
             if at_checkpoint:

@@ -3,7 +3,7 @@ import pygame
 
 from nanogenie.envs import make_env
 from nanogenie.play.keymap import parse_keymap
-from nanogenie.training.keymap_fit import ACTION_KEYS, keymap_toml, majority_codes
+from nanogenie.training.keymap_fit import ACTION_KEYS, fitted_codes, keymap_toml
 
 SONIC = ["idle", "left", "right", "jump", "left+jump", "right+jump", "down"]
 
@@ -26,18 +26,33 @@ def held(*names: str) -> set[int]:
 def test_majority_vote_recovers_the_map_under_noise():
     mapping = {0: 7, 1: 2, 2: 5, 3: 0, 4: 1, 5: 3, 6: 6}
     truth, latent = _synthetic_labels(mapping, noise=0.4)
-    assert majority_codes(truth, latent, SONIC) == {SONIC[t]: c for t, c in mapping.items()}
+    assert fitted_codes(truth, latent, SONIC, 8) == {SONIC[t]: c for t, c in mapping.items()}
+
+
+def test_single_controls_never_share_a_code_but_chords_may():
+    # idle's codes are spread (its most frequent, 0, is right's); right+jump's majority is jump's code 2
+    rows = {"idle": [30, 0, 0, 25, 20, 0, 0, 0], "left": [0, 0, 0, 0, 0, 0, 0, 40], "right": [90, 0, 0, 10, 0, 0, 0, 0],
+            "jump": [10, 0, 50, 0, 0, 0, 0, 0], "right+jump": [20, 0, 40, 0, 0, 0, 0, 0], "down": [0, 0, 0, 0, 0, 0, 30, 0]}
+    truth = np.concatenate([np.full(sum(r), SONIC.index(n)) for n, r in rows.items()])
+    latent = np.concatenate([np.repeat(np.arange(8), r) for r in rows.values()])
+    assert fitted_codes(truth, latent, SONIC, 8) == {"idle": 3, "left": 7, "right": 0, "jump": 2, "right+jump": 2,
+                                                     "down": 6}
+
+
+def test_more_controls_than_codes_fall_back_to_the_majority():
+    codes = fitted_codes(np.array([0, 0, 1, 2, 2]), np.array([1, 1, 1, 0, 0]), ["idle", "up", "down"], 2)
+    assert codes == {"idle": 1, "up": 1, "down": 0}
 
 
 def test_unseen_actions_get_no_binding():
-    codes = majority_codes(np.array([0, 0, 2]), np.array([4, 4, 1]), SONIC)
+    codes = fitted_codes(np.array([0, 0, 2]), np.array([4, 4, 1]), SONIC, 8)
     assert codes == {"idle": 4, "right": 1}
 
 
 def test_fitted_sonic_keymap_parses_and_plays_the_fitted_codes():
     mapping = {0: 7, 1: 2, 2: 5, 3: 0, 4: 1, 5: 3, 6: 6}
     truth, latent = _synthetic_labels(mapping, noise=0.1)
-    text = keymap_toml(majority_codes(truth, latent, SONIC), num_actions=8)
+    text = keymap_toml(fitted_codes(truth, latent, SONIC, 8), num_actions=8)
     keymap = parse_keymap(text, num_actions=8)
     assert keymap.idle == 7
     assert keymap.resolve(held("right"))[0] == 5
@@ -49,7 +64,7 @@ def test_fitted_sonic_keymap_parses_and_plays_the_fitted_codes():
 
 def test_pong_keymap_binds_up_and_down():
     names = ["idle", "up", "down"]
-    text = keymap_toml(majority_codes(np.array([0, 1, 2, 1]), np.array([3, 0, 1, 0]), names), num_actions=4)
+    text = keymap_toml(fitted_codes(np.array([0, 1, 2, 1]), np.array([3, 0, 1, 0]), names, 4), num_actions=4)
     keymap = parse_keymap(text, num_actions=4)
     assert keymap.idle == 3
     assert keymap.resolve(held("up"))[0] == 0

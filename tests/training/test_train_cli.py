@@ -111,13 +111,14 @@ def test_stage_alone_continues_from_saved_weights(trained, tmp_path):
 def test_lam_stage_learns_from_pixels_alone_and_logs_held_out_figures(tmp_path):
     out = tmp_path / "pong_lam"  # a fresh run: no tokenizer anywhere
     assert main(["train", "--world", "pong", "--preset", "tiny", "--out", str(out), "--stage", "lam",
-                 "--steps", "20", "--device", "cpu"]) == 0
+                 "--steps", "30", "--set", "train.action_figures_every=20", "--device", "cpu"]) == 0
     run = out / "run"
     assert (run / "lam.safetensors").is_file() and not (run / "tokenizer.safetensors").exists()
     logged = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
     checkpoints = [r for r in logged if "eval" in r]  # checkpoint_every=10 in the tiny preset
-    assert [r["step"] for r in checkpoints] == [10, 20] and all(r["stage"] == "lam" for r in checkpoints)
-    for r in checkpoints:
+    assert [r["step"] for r in checkpoints] == [10, 20, 30] and all(r["stage"] == "lam" for r in checkpoints)
+    assert set(checkpoints[0]["eval"]) == {"val_loss", "val_psnr"}  # action figures every 20 steps and at the last
+    for r in checkpoints[1:]:
         assert set(r["eval"]) == {"lam_nmi", "lam_probe_accuracy", "val_loss", "val_psnr"}
         assert 0 <= r["eval"]["lam_nmi"] <= 1 and 0 <= r["eval"]["lam_probe_accuracy"] <= 1
     assert (run / "plots" / "held_out.png").is_file()
