@@ -103,6 +103,7 @@ class DynamicsConfig:
     context_frames: int = 16  # frames of temporal context (the KV cache's ring size at play)
     maskgit_steps: int = 4  # K refinement steps per generated frame
     temperature: float = 1.0
+    min_p: float = 0.0  # MaskGIT drops codes below min_p x the most probable one's probability (models/maskgit.py)
     action_conditioning: str = "adaln"  # "adaln" | "add"
     moving_weight: float = 1.0  # loss weight on tokens next to where the context moved (models/dynamics.py)
 
@@ -111,6 +112,7 @@ class DynamicsConfig:
                         context_frames=self.context_frames, vocab_size=self.vocab_size,
                         tokens_per_frame=self.tokens_per_frame, num_actions=self.num_actions)
         _check(self.temperature >= 0, f"dynamics temperature must be >= 0, got {self.temperature}")
+        _check(0 <= self.min_p < 1, f"dynamics min_p must be in [0, 1), got {self.min_p}")
         _check(self.width % self.heads == 0, f"dynamics width {self.width} must divide by heads {self.heads}")
         _check(self.action_conditioning in ("adaln", "add"),
                f"dynamics action_conditioning must be 'adaln' or 'add', got {self.action_conditioning!r}")

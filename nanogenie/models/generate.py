@@ -30,7 +30,7 @@ class FrameGenerator:
         self.dynamics = dynamics
         self.use_cache = use_cache
         cfg = dynamics.cfg
-        self.sampler = MaskGITSampler(cfg.tokens_per_frame, maskgit_steps, temperature, dynamics.mask_id)
+        self.sampler = MaskGITSampler(cfg.tokens_per_frame, maskgit_steps, temperature, dynamics.mask_id, cfg.min_p)
         self.history_frames = max(1, cfg.depth * (cfg.context_frames - 1))  # past frames the reference keeps
         self.cache: KVCache | None = None
         self.history_tokens: Tensor | None = None  # (B, <= history_frames, P), reference path only

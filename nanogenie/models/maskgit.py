@@ -2,7 +2,8 @@
 
 Notation: B batch, P tokens per frame, V vocabulary, K steps.
 Every step predicts all still-masked tokens, samples one candidate per token (inverse-CDF sampling
-with one uniform per token at the given temperature), and keeps a fixed number of them: the cosine
+with one uniform per token at the given temperature, among the codes at least `min_p` times as probable
+as the most probable one), and keeps a fixed number of them: the cosine
 schedule's count for that step, a Python int, chosen at random among the confident ones (Gumbel
 noise added to the candidates' log-probabilities, then top-k). Fixed counts, `topk`/`scatter` and
 `torch.where` keep every shape static, so a whole frame can be captured in a CUDA graph. All
@@ -38,9 +39,11 @@ def _gumbel(uniform: Tensor) -> Tensor:
 
 
 class MaskGITSampler:
-    def __init__(self, tokens_per_frame: int, steps: int, temperature: float, mask_id: int):
+    def __init__(self, tokens_per_frame: int, steps: int, temperature: float, mask_id: int, min_p: float = 0.0):
+        if not 0 <= min_p < 1:
+            raise ValueError(f"min_p must be in [0, 1), got {min_p}")
         self.tokens_per_frame, self.steps = tokens_per_frame, steps
-        self.temperature, self.mask_id = float(temperature), mask_id
+        self.temperature, self.mask_id, self.min_p = float(temperature), mask_id, float(min_p)
         self.schedule = reveal_schedule(tokens_per_frame, steps)
 
     def noise_shape(self, batch: int) -> tuple[int, ...]:
@@ -58,10 +61,16 @@ class MaskGITSampler:
             confidence, candidates = log_probs.max(dim=-1)
             return candidates, confidence
         probs = torch.softmax(logits if self.temperature == 1 else logits / self.temperature, dim=-1)
-        cdf = probs.cumsum(dim=-1)  # (B, P, V)
+        # Where the model is sure (a patch of sky), a thousand unlikely codes still share a few percent, and
+        # drawing one paints a stray block; codes far below the best are dropped. A sprite's codes, a fair
+        # share each where the model is unsure, stay (a cut relative to the best, unlike a nucleus).
+        kept = probs if self.min_p == 0 else torch.where(
+            probs >= self.min_p * probs.amax(dim=-1, keepdim=True), probs, torch.zeros_like(probs))
+        cdf = kept.cumsum(dim=-1)  # (B, P, V)
         threshold = (uniform * cdf[..., -1]).unsqueeze(-1)  # (B, P, 1)
-        candidates = torch.searchsorted(cdf, threshold, right=True).clamp_max(logits.shape[-1] - 1)
-        return candidates[..., 0], probs.gather(-1, candidates)[..., 0].clamp_min(1e-30).log()
+        candidates = torch.searchsorted(cdf, threshold, right=True).clamp_max(logits.shape[-1] - 1)  # (B, P, 1)
+        confidence = probs.gather(-1, candidates)[..., 0].clamp_min(1e-30).log()  # the model's own probability
+        return candidates[..., 0], confidence
 
     def sample(self, logits_fn: Callable[[Tensor], Tensor], noise: Tensor) -> Tensor:
         """Fill a fully masked frame. logits_fn: tokens (B, P) with mask ids -> logits (B, P, V)."""

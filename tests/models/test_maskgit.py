@@ -49,6 +49,19 @@ def test_sampling_follows_the_distribution_and_greedy_takes_the_argmax():
     assert (greedy.sample(lambda t: logits, greedy.draw_noise(1, "cpu")) == 3).all()
 
 
+def test_min_p_drops_the_unlikely_codes_and_keeps_the_rest_in_proportion():
+    vocab = 5
+    probs = torch.tensor([0.02, 0.5, 0.08, 0.3, 0.1])  # min_p 0.15 keeps codes >= 0.075: 1, 2, 3, 4
+    logits = probs.log().expand(1, 6000, vocab)
+    sampler = MaskGITSampler(6000, 1, 1.0, mask_id=vocab, min_p=0.15)
+    frame = sampler.sample(lambda t: logits, sampler.draw_noise(1, "cpu", torch.Generator().manual_seed(0)))
+    frequencies = torch.bincount(frame.flatten(), minlength=vocab).float() / 6000
+    assert frequencies[0] == 0 and torch.allclose(frequencies, torch.tensor([0.0, 0.5, 0.08, 0.3, 0.1]) / 0.98,
+                                                  atol=0.03)
+    only_best = MaskGITSampler(6000, 1, 1.0, mask_id=vocab, min_p=0.9)
+    assert (only_best.sample(lambda t: logits, only_best.draw_noise(1, "cpu")) == 1).all()
+
+
 def test_choice_is_random_not_greedy():
     vocab, n = 3, 32
     confident_first = torch.linspace(5, 0, n)  # token i more confident than token i+1
