@@ -16,7 +16,7 @@ import threading
 from typing import Any
 
 from nanogenie.config import STAGES
-from nanogenie.errors import UserError
+from nanogenie.errors import EXIT_CODE, UserError, report
 
 
 def _dispatch(target: str):
@@ -194,8 +194,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.run(args) or 0
     except UserError as err:
-        print(f"nanogenie: error: {err}", file=sys.stderr)
-        return 2
+        report(err)
+        return EXIT_CODE
     except KeyboardInterrupt as err:
         signame = str(err) if isinstance(err, Terminated) else "SIGINT"
         print(f"nanogenie: interrupted ({signame})", file=sys.stderr)

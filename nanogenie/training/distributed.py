@@ -122,7 +122,7 @@ def launch_local(entry: Callable[[Any], Any], args: Any, processes: int) -> int:
 
 
 def _local_worker(rank: int, entry: Callable[[Any], Any], args: Any, processes: int, port: int) -> None:
-    from nanogenie.errors import UserError
+    from nanogenie.errors import EXIT_CODE, UserError, report
 
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), LOCAL_RANK=str(rank),
                       WORLD_SIZE=str(processes))
@@ -131,7 +131,7 @@ def _local_worker(rank: int, entry: Callable[[Any], Any], args: Any, processes: 
         entry(args)
     except UserError as err:
         if rank == 0:
-            print(f"nanogenie: error: {err}", file=sys.stderr)
-        sys.exit(2)
+            report(err)
+        sys.exit(EXIT_CODE)
     except KeyboardInterrupt:
         sys.exit(130)
