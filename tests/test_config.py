@@ -75,6 +75,8 @@ def test_moving_weight_needs_clips_of_two_frames():
     ("tokenizer", "levels", [0], "levels must be a non-empty list of numbers >= 2"),
     ("dynamics", "context_frames", 0, "context_frames must be >= 1"),
     ("dynamics", "temperature", "hot", "dynamics.temperature must be float"),
+    ("dynamics", "min_p", 1.0, "dynamics min_p must be in"),
+    ("train", "action_figures_every", 0, "action_figures_every must be >= 1"),
     ("lam", "num_actions", 1.5, "lam.num_actions must be int"),
     ("lam", "align_shift", 4, "align_shift must be in"),
     ("train", "seed", None, "train.seed must be int"),
