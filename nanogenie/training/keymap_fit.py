@@ -34,7 +34,7 @@ def fitted_codes(true_actions: np.ndarray, latent_actions: np.ndarray, action_na
     """
     true_actions = np.asarray(true_actions).reshape(-1)
     latent_actions = np.asarray(latent_actions).reshape(-1)
-    known = true_actions >= 0  # -1 marks unknown actions and episode ends
+    known = (true_actions >= 0) & (true_actions < len(action_names))  # -1: unknown actions and episode ends
     counts = np.zeros((len(action_names), num_actions), np.int64)  # (actions, codes)
     np.add.at(counts, (true_actions[known], latent_actions[known]), 1)
     seen = [i for i in range(len(action_names)) if counts[i].sum() > 0]

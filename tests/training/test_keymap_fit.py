@@ -44,6 +44,11 @@ def test_more_controls_than_codes_fall_back_to_the_majority():
     assert codes == {"idle": 1, "up": 1, "down": 0}
 
 
+def test_actions_without_names_are_left_out():
+    assert fitted_codes(np.array([0, 1, 5]), np.array([2, 3, 4]), ["idle", "up"], 8) == {"idle": 2, "up": 3}
+    assert fitted_codes(np.array([0, 1]), np.array([2, 3]), [], 8) == {}
+
+
 def test_unseen_actions_get_no_binding():
     codes = fitted_codes(np.array([0, 0, 2]), np.array([4, 4, 1]), SONIC, 8)
     assert codes == {"idle": 4, "right": 1}
