@@ -40,8 +40,8 @@ class Stage:
     loss: LossFn  # e.g. module.training_loss
     sample: BatchSampler
     steps: int
-    # held-out figures of the module at each checkpoint, logged with that step (the LAM's nmi and probe)
-    evaluate: Callable[[int], dict[str, float]] | None = None  # held-out figures at a step
+    # held-out figures of the module at each checkpoint, given that step and logged with it (the LAM's nmi and probe)
+    evaluate: Callable[[int], dict[str, float]] | None = None
 
 
 def lr_at(step: int, base_lr: float, warmup: int, total: int) -> float:

@@ -114,7 +114,6 @@ def test_interrupted_weights_write_keeps_old_file(tmp_path, monkeypatch):
     assert path.read_bytes() == before
 
 
-
 def _ddp_worker(rank: int, world_size: int, port: int, out: str) -> None:
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank),
                       WORLD_SIZE=str(world_size), LOCAL_RANK=str(rank))
