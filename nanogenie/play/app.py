@@ -88,6 +88,7 @@ class PlayApp:
         self.running = True
         self.window: pygame.Surface | None = None
         self.font: pygame.font.Font | None = None
+        self.on_screen: tuple | None = None  # what the last draw showed (see _draw)
 
     # --- lifecycle ---------------------------------------------------------------------------
     def run(self) -> None:
@@ -150,6 +151,8 @@ class PlayApp:
                 self.held.pop(event.key, None)
             elif event.type == pygame.WINDOWFOCUSLOST:
                 self.held.clear()  # the key-ups go to another window: do not leave keys stuck down
+            elif event.type in (pygame.WINDOWEXPOSED, pygame.VIDEOEXPOSE):
+                self.on_screen = None  # uncovered: draw again even if nothing changed
 
     def _on_control(self, key: int) -> None:
         if key == pygame.K_ESCAPE:
@@ -220,6 +223,13 @@ class PlayApp:
         return (len(self.shown_at) - 1) / max(self.shown_at[-1] - self.shown_at[0], 1e-6)
 
     def _draw(self) -> None:
+        """Draw the frame and the HUD, only when something on them changed: the loop ticks at ~60 Hz
+        and the engine thread needs the time (on 2 cores the two threads share the GIL and a core)."""
+        shown = (self.item.serial if self.item is not None else None, self.action, self.action_label,
+                 self.recorder is not None, self.runner.paused)
+        if shown == self.on_screen:
+            return
+        self.on_screen = shown
         s = self.settings
         self.window.fill((0, 0, 0))
         if self.item is not None:

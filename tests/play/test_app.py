@@ -115,6 +115,17 @@ def test_ctrl_c_finalises_the_recording(fake_engine, decode, tmp_path, monkeypat
     assert log["frames"] >= 1 and len(decode(tmp_path / "play.mp4")) == log["frames"]
 
 
+def test_the_window_is_drawn_only_when_what_it_shows_changes(fake_engine, tmp_path, monkeypatch):
+    app = run_app(fake_engine(), tmp_path, record=False, frames=6, fps=10)  # ~6 ticks of the loop per frame
+    ticks, drawn = [], []
+    real_tick = app._tick
+    monkeypatch.setattr(app, "_tick", lambda: (ticks.append(1), real_tick()))
+    monkeypatch.setattr(pygame.display, "flip", lambda: drawn.append(app.on_screen))
+    app.run()
+    assert len(drawn) == len(set(drawn)) < len(ticks)  # each draw shows something new
+    assert drawn[-1][0] == app.item.serial == 6  # and the last one shows the newest frame
+
+
 def test_a_driver_that_shows_nothing_is_refused_unless_asked_for(monkeypatch):
     from nanogenie.errors import UserError
     from nanogenie.play.app import check_window_driver

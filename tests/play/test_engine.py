@@ -59,8 +59,9 @@ def test_same_seed_same_frames_across_resets_and_engines(tmp_path):
     assert not all(np.array_equal(a, b) for a, b in zip(first, different_actions))
 
 
-def test_compiled_engine_equals_eager(tmp_path):
-    world = _bundle(tmp_path)
+@pytest.mark.parametrize("decoder_temporal", [False, True])  # the compiled decoder with and without its cache
+def test_compiled_engine_equals_eager(tmp_path, decoder_temporal):
+    world = _bundle(tmp_path, decoder_temporal)
     actions = [0, 1, 3, 3, 2, 0, 1, 1, 2, 3]  # past the 4-frame context: the ring cache wraps
     eager = _play(Engine(world, device="cpu", seed=7), actions)
     compiled = Engine(world, device="cpu", seed=7, compile=True)
