@@ -3,7 +3,9 @@
 The log holds everything needed to play the same frames again (`nanogenie play --replay x.json`):
 the world, seed, device, MaskGIT steps and temperature, the actions stepped since the last reset
 before recording began (`prefix`), then one event per video frame, a latent action or a reset, with
-a CRC of the frame so a replay can say whether it reproduced the recording exactly.
+a CRC of the frame so a replay can say whether it reproduced the recording exactly, and a coarse digest
+(the frame's mean colour in each cell of an 8 x 8 grid) so that a replay on another CPU, whose float
+arithmetic rounds a few pixel values the other way, can still tell rounding from different content.
 """
 
 from __future__ import annotations
@@ -31,6 +33,24 @@ def log_path_for(video_path: str | os.PathLike) -> Path:
 
 def frame_crc(frame: np.ndarray) -> int:
     return zlib.crc32(np.ascontiguousarray(frame, dtype=np.uint8).tobytes())
+
+
+DIGEST_GRID = 8  # cells per side
+
+
+def frame_digest(frame: np.ndarray) -> str:
+    """(H, W, 3) uint8 -> hex of the mean colour of each cell of a DIGEST_GRID^2 grid (edge pixels that
+    do not fill a cell are left out). A pixel value rounded the other way moves its cell's mean by a
+    fraction of a level, so two digests of the same content differ by at most 1 per value."""
+    h, w = (side // DIGEST_GRID for side in frame.shape[:2])
+    cells = frame[:h * DIGEST_GRID, :w * DIGEST_GRID].reshape(DIGEST_GRID, h, DIGEST_GRID, w, 3)
+    return cells.mean(axis=(1, 3), dtype=np.float64).round().astype(np.uint8).tobytes().hex()
+
+
+def same_content(digest: str, other: str) -> bool:
+    """True when two frame digests differ by at most one level per value (rounding, not content)."""
+    a, b = (np.frombuffer(bytes.fromhex(d), dtype=np.uint8).astype(np.int16) for d in (digest, other))
+    return a.shape == b.shape and bool(np.abs(a - b).max(initial=0) <= 1)
 
 
 def upscale(frame: np.ndarray, scale: int, even: bool = False) -> np.ndarray:
@@ -146,6 +166,7 @@ class Recorder:
         else:
             event["action"] = int(item.action)
         event["crc"] = frame_crc(item.frame)
+        event["digest"] = frame_digest(item.frame)
         self.events.append(event)
 
     def close(self) -> None:
@@ -201,6 +222,11 @@ def read_log(path: str | os.PathLike) -> dict[str, Any]:
     for event in log["events"]:
         if not isinstance(event, dict) or not (event.get("reset") is True or isinstance(event.get("action"), int)):
             raise UserError(f"{path}: event {event!r} is neither a reset nor an integer action; the log is damaged")
+        digest = event.get("digest")
+        if digest is not None and not (isinstance(digest, str) and len(digest) == 2 * 3 * DIGEST_GRID ** 2
+                                       and all(c in "0123456789abcdef" for c in digest)):
+            raise UserError(f"{path}: frame {event.get('frame')}'s `digest` is not {6 * DIGEST_GRID ** 2} hex "
+                            f"digits; the log is damaged")
     checks = {"seed": (lambda v: _is_int(v) and 0 <= v < 2**63, "a whole number from 0 to 2^63-1"),
               "steps": (lambda v: v is None or (_is_int(v) and v >= 1), "a whole number >= 1"),
               "temperature": (lambda v: v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)

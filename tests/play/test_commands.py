@@ -21,7 +21,8 @@ def test_headless_run_records_the_scripted_actions(fake_world, decode, tmp_path,
                         "--record", str(video), "--scale", "2", "--seed", "5"], capsys)
     assert code == 0 and "played 10 frames" in out
     log = json.loads(video.with_suffix(".json").read_text())
-    assert log["events"][0] == {"frame": 0, "reset": True, "crc": log["events"][0]["crc"]}
+    first = log["events"][0]
+    assert first == {"frame": 0, "reset": True, "crc": first["crc"], "digest": first["digest"]}
     assert [e["action"] for e in log["events"][1:]] == [3, 3, 3, 3, 1, 3, 3, 3, 3]
     assert (log["world"], log["seed"], log["device"], log["steps"], log["temperature"]) == ("fake", 5, "cpu", 4, 1.0)
     frames = decode(video)
@@ -43,6 +44,33 @@ def test_replay_reproduces_the_recorded_actions_and_frames(fake_world, tmp_path,
     assert replayed["events"] == recorded["events"]  # same actions, resets and frame CRCs
     if not window:
         assert "reproduced all 25 recorded frames exactly" in out
+
+
+def test_replay_tells_rounding_from_different_frames(fake_world, tmp_path, capsys):
+    """A recording replayed where float arithmetic rounds a few pixel values the other way is reproduced
+    up to rounding; a frame with other content is a difference, named by its index."""
+    video = tmp_path / "x.mp4"
+    assert main(["play", "--world", "fake", "--headless", "--frames", "12", "--record", str(video)]) == 0
+    capsys.readouterr()
+    log_path = video.with_suffix(".json")
+    log = json.loads(log_path.read_text())
+
+    def replay_with(events):
+        log_path.write_text(json.dumps({**log, "events": events}))
+        return run(["play", "--replay", str(log_path), "--headless"], capsys)[1]
+
+    def frame(events, i, **changes):
+        return events[:i] + [{**events[i], **changes}] + events[i + 1:]
+
+    rounded = frame(log["events"], 5, crc=0)  # the frame's bytes differ, its cell means do not
+    assert "reproduced all 12 recorded frames up to rounding (1 differ" in replay_with(rounded)
+    one_level = bytes(min(b + 1, 255) for b in bytes.fromhex(log["events"][7]["digest"])).hex()
+    assert "up to rounding (2 differ" in replay_with(frame(rounded, 7, crc=0, digest=one_level))
+    two_levels = bytes((b + 2) % 256 for b in bytes.fromhex(log["events"][7]["digest"])).hex()
+    assert "differs from the recording from frame 7 (1 of 12" in replay_with(frame(rounded, 7, crc=0, digest=two_levels))
+    no_digest = frame(log["events"], 3, crc=0)
+    del no_digest[3]["digest"]  # a log from before digests: the CRC is all there is to go by
+    assert "differs from the recording from frame 3" in replay_with(no_digest)
 
 
 def test_random_actions_are_seeded_sticky_and_in_range():

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from nanogenie.errors import UserError
-from nanogenie.play.recorder import Recorder, paletted, upscale
+from nanogenie.play.recorder import Recorder, frame_crc, frame_digest, paletted, same_content, upscale
 from nanogenie.play.runner import RESET, FrameItem
 
 
@@ -84,3 +84,15 @@ def test_a_disk_that_fills_up_stops_the_video_with_one_error_and_keeps_the_log(t
     recorder.close()  # no second error; the log still lands, and no temp file is left
     log = json.loads((tmp_path / "full.json").read_text())
     assert log["frames"] >= 1 and not list(tmp_path.glob("*.tmp"))
+
+
+def test_frame_digests_agree_through_rounding_and_not_through_other_content():
+    frame = np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8)
+    rounded = frame.copy()
+    rounded[::7, ::5, 1] += 1  # a few hundred values rounded the other way, all over the frame
+    assert frame_crc(rounded) != frame_crc(frame)
+    assert same_content(frame_digest(rounded), frame_digest(frame))
+    patched = frame.copy()
+    patched[8:16, 24:32] = 255 - patched[8:16, 24:32]  # one 8 x 8 patch drawn differently
+    assert not same_content(frame_digest(patched), frame_digest(frame))
+    assert len(frame_digest(frame)) == len(frame_digest(np.zeros((17, 19, 3), np.uint8))) == 384  # any size
