@@ -223,8 +223,8 @@ class PlayApp:
         return (len(self.shown_at) - 1) / max(self.shown_at[-1] - self.shown_at[0], 1e-6)
 
     def _draw(self) -> None:
-        """Draw the frame and the HUD, only when something on them changed: the loop ticks at ~60 Hz
-        and the engine thread needs the time (on 2 cores the two threads share the GIL and a core)."""
+        """Draw the frame and the HUD, only when something on them changed: the loop ticks at ~60 Hz,
+        and redrawing what is already on screen holds the GIL the engine thread needs between its ops."""
         shown = (self.item.serial if self.item is not None else None, self.action, self.action_label,
                  self.recorder is not None, self.runner.paused)
         if shown == self.on_screen:
