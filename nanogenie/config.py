@@ -42,6 +42,10 @@ class TokenizerConfig:
     # Loss weight of the pixels that change between consecutive frames of a clip (sprites, scrolled
     # edges: what a player watches) against still ones; 1 weighs all alike. Needs clips of >= 2 frames.
     moving_weight: float = 1.0
+    # Channels of the convolutional stem at each resolution from full size down, one stride-2 stage each
+    # (so 2 ** len == patch_size), mirrored by the decoder's upsampling head. Empty: a patch is embedded
+    # and drawn by one linear map.
+    conv_channels: list[int] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         _check_positive("tokenizer", image_size=self.image_size, patch_size=self.patch_size, width=self.width,
@@ -53,6 +57,10 @@ class TokenizerConfig:
                f"tokenizer image_size {self.image_size} must be a multiple of patch_size {self.patch_size}")
         _check(self.width % self.heads == 0, f"tokenizer width {self.width} must divide by heads {self.heads}")
         _check(self.moving_weight >= 1, f"tokenizer moving_weight must be >= 1, got {self.moving_weight}")
+        _check(not self.conv_channels or (2 ** len(self.conv_channels) == self.patch_size
+                                          and all(c >= 1 for c in self.conv_channels)),
+               f"tokenizer conv_channels needs one positive width per halving of the frame down to a patch "
+               f"(log2 patch_size = {self.patch_size.bit_length() - 1} of them), got {self.conv_channels}")
 
     @property
     def tokens_per_frame(self) -> int:

@@ -73,6 +73,8 @@ def test_moving_weight_needs_clips_of_two_frames():
     ("tokenizer", "heads", 0, "heads must be >= 1"),
     ("tokenizer", "levels", "abc", "tokenizer.levels must be list"),
     ("tokenizer", "levels", [0], "levels must be a non-empty list of numbers >= 2"),
+    ("tokenizer", "conv_channels", [8], "conv_channels needs one positive width per halving"),  # patch 4: two
+    ("tokenizer", "conv_channels", [8, 0], "conv_channels needs one positive width per halving"),
     ("dynamics", "context_frames", 0, "context_frames must be >= 1"),
     ("dynamics", "temperature", "hot", "dynamics.temperature must be float"),
     ("dynamics", "min_p", 1.0, "dynamics min_p must be in"),

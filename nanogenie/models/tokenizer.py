@@ -1,8 +1,9 @@
 """Video tokenizer: frames (B, T, 3, H, W) in [-1, 1] <-> tokens (B, T, P) in [0, prod(levels)).
 
 Notation: B batch, T frames, P = (H/p)^2 patches of p x p pixels, D width, d = len(levels).
-Patch embedding (conv) -> ST encoder (causal in time, unless `encoder_temporal` is off) -> FSQ -> decoder
--> linear pixel head.
+Patch embedding -> ST encoder (causal in time, unless `encoder_temporal` is off) -> FSQ -> decoder ->
+pixel head. The embedding and the head are one linear map per patch, or with `conv_channels` a
+convolutional stem and its mirrored upsampling head (models/conv_stem.py).
 
 The decoder is per-frame (spatial attention only) unless `decoder_temporal` is set: a frame's tokens
 then decode the same way wherever they come from, so generated frames cannot accumulate decoder
@@ -19,6 +20,7 @@ from torch import Tensor, nn
 
 from nanogenie.config import TokenizerConfig
 from nanogenie.metrics import code_usage, moving_pixels, moving_psnr, psnr_from_mse
+from nanogenie.models.conv_stem import ConvHead, ConvStem
 from nanogenie.models.fsq import FSQ
 from nanogenie.models.st_transformer import KVCache, STTransformer
 
@@ -29,7 +31,10 @@ class VideoTokenizer(nn.Module):
         self.cfg = cfg
         d, p = cfg.width, cfg.patch_size
         self.side = cfg.image_size // p  # patches per row
-        self.patch_embed = nn.Conv2d(3, d, kernel_size=p, stride=p)
+        if cfg.conv_channels:
+            self.patch_embed: nn.Module = ConvStem(cfg.conv_channels, d)
+        else:
+            self.patch_embed = nn.Conv2d(3, d, kernel_size=p, stride=p)
         self.encoder_pos = nn.Parameter(torch.randn(cfg.tokens_per_frame, d) * 0.02)  # (P, D)
         self.encoder = STTransformer(d, cfg.encoder_depth, cfg.heads, cfg.context_frames,
                                      temporal=cfg.encoder_temporal)
@@ -39,7 +44,7 @@ class VideoTokenizer(nn.Module):
         self.decoder_pos = nn.Parameter(torch.randn(cfg.tokens_per_frame, d) * 0.02)  # (P, D)
         self.decoder = STTransformer(d, cfg.decoder_depth, cfg.heads, cfg.context_frames,
                                      temporal=cfg.decoder_temporal)
-        self.pixel_head = nn.Linear(d, 3 * p * p)
+        self.pixel_head: nn.Module = ConvHead(cfg.conv_channels, d) if cfg.conv_channels else nn.Linear(d, 3 * p * p)
 
     @property
     def decoder_temporal(self) -> bool:
@@ -54,9 +59,13 @@ class VideoTokenizer(nn.Module):
 
     def _decode_codes(self, codes: Tensor, cache: KVCache | None = None) -> Tensor:
         """codes (B, T, P, d) -> frames (B, T, 3, H, W), unclamped."""
-        x = self.from_code(codes.to(self.from_code.weight.dtype)) + self.decoder_pos
-        pixels = self.pixel_head(self.decoder(x, cache=cache))  # (B, T, P, 3 p p)
+        x = self.decoder(self.from_code(codes.to(self.from_code.weight.dtype)) + self.decoder_pos, cache=cache)
+        if self.cfg.conv_channels:
+            b = x.shape[0]
+            grid = rearrange(x, "b t (hh ww) d -> (b t) d hh ww", hh=self.side)
+            return rearrange(self.pixel_head(grid), "(b t) c h w -> b t c h w", b=b)
         p = self.cfg.patch_size
+        pixels = self.pixel_head(x)  # (B, T, P, 3 p p)
         return rearrange(pixels, "b t (hh ww) (c ph pw) -> b t c (hh ph) (ww pw)", hh=self.side, ph=p, pw=p)
 
     def encode(self, frames: Tensor) -> Tensor:

@@ -52,7 +52,7 @@ def _frame_ms(tokenizer, dynamics, device: str, use_cache: bool, frames: int, st
     prompt = torch.randint(0, cfg.vocab_size, (1, cfg.context_frames - 1, cfg.tokens_per_frame),
                            device=device, generator=rng)
     prompt_actions = torch.randint(0, cfg.num_actions, (1, cfg.context_frames - 2), device=device, generator=rng)
-    decoder_cache = (tokenizer.new_decoder_cache(1, device, tokenizer.pixel_head.weight.dtype)
+    decoder_cache = (tokenizer.new_decoder_cache(1, device, tokenizer.from_code.weight.dtype)
                      if tokenizer.decoder_temporal else None)
 
     def one_frame() -> float:

@@ -15,9 +15,9 @@ first `step()`, so it happens on the thread that steps (CUDA graphs and streams 
 The noise is drawn eagerly from the engine's seeded generator before each frame, in both eager and graph
 mode, so the same seed gives the same frames either way. CPU: the same cached step in fp32, eager, or with
 `compile` the dynamics' two per-frame passes (a MaskGIT step's logits, the commit) and the tokenizer's
-decoder transformer compiled by torch.compile on the first step (~40 s once per process; the frames are
-the same, tested). Compiling the whole frame at once (sampler and code lookup too) failed in inductor on
-this torch, and the sampler is cheap eager (~0.3 ms a step), so those stay eager.
+decoder (transformer and pixel head) compiled by torch.compile on the first step (~40 s once per process;
+the frames are the same, tested). Compiling the whole frame at once (sampler and code lookup too) failed
+in inductor on this torch, and the sampler is cheap eager (~0.3 ms a step), so those stay eager.
 """
 
 from __future__ import annotations
@@ -87,6 +87,7 @@ class Engine:
             self.dynamics.frame_logits = torch.compile(self.dynamics.frame_logits, dynamic=False)
             self.dynamics.commit_frame = torch.compile(self.dynamics.commit_frame, dynamic=False)
             self.tokenizer.decoder = torch.compile(self.tokenizer.decoder, dynamic=False)
+            self.tokenizer.pixel_head = torch.compile(self.tokenizer.pixel_head, dynamic=False)
         self.generator = FrameGenerator(self.dynamics, steps, temperature, use_cache=True)
         self.decoder_cache = (self.tokenizer.new_decoder_cache(1, self.device, dtype)
                               if self.tokenizer.decoder_temporal else None)

@@ -19,10 +19,14 @@ def _clip(batch=2, frames=4, size=16, seed=0):
     return clip
 
 
+STEMS = {"linear patches": [], "conv stem": [4, 8]}  # the tiny preset's 4x4 patches: two halvings
+
+
+@pytest.mark.parametrize("stem", STEMS)
 @pytest.mark.parametrize("decoder_temporal", [False, True])
-def test_shapes_and_ranges(decoder_temporal):
+def test_shapes_and_ranges(decoder_temporal, stem):
     cfg = preset("tiny").tokenizer
-    cfg = dataclasses.replace(cfg, decoder_temporal=decoder_temporal)
+    cfg = dataclasses.replace(cfg, decoder_temporal=decoder_temporal, conv_channels=STEMS[stem])
     tokenizer = VideoTokenizer(cfg).eval()
     clip = _clip()
     tokens = tokenizer.encode(clip)
@@ -32,9 +36,10 @@ def test_shapes_and_ranges(decoder_temporal):
     assert frames.shape == clip.shape and frames.min() >= -1 and frames.max() <= 1
 
 
+@pytest.mark.parametrize("stem", STEMS)
 @pytest.mark.parametrize("decoder_temporal", [False, True])
-def test_decode_step_with_cache_equals_decode(decoder_temporal):
-    cfg = dataclasses.replace(preset("tiny").tokenizer, decoder_temporal=decoder_temporal)
+def test_decode_step_with_cache_equals_decode(decoder_temporal, stem):
+    cfg = dataclasses.replace(preset("tiny").tokenizer, decoder_temporal=decoder_temporal, conv_channels=STEMS[stem])
     torch.manual_seed(0)
     tokenizer = VideoTokenizer(cfg).eval()
     tokens = torch.randint(0, cfg.codebook_size, (1, 6, cfg.tokens_per_frame))  # longer than the window
@@ -46,9 +51,10 @@ def test_decode_step_with_cache_equals_decode(decoder_temporal):
             cache.advance()
 
 
-def test_training_overfits_one_clip():
+@pytest.mark.parametrize("stem", STEMS)
+def test_training_overfits_one_clip(stem):
     torch.manual_seed(0)
-    tokenizer = VideoTokenizer(preset("tiny").tokenizer)
+    tokenizer = VideoTokenizer(dataclasses.replace(preset("tiny").tokenizer, conv_channels=STEMS[stem]))
     clip = _clip()
     optimizer = torch.optim.AdamW(tokenizer.parameters(), lr=3e-3)
     _, first = tokenizer.training_loss(clip)

@@ -12,10 +12,11 @@ from nanogenie.world import build_models, load_world
 from world_helpers import save_random_world
 
 
-def _bundle(tmp_path, decoder_temporal=False, prompt_frames=3):
+def _bundle(tmp_path, decoder_temporal=False, prompt_frames=3, conv_channels=()):
     torch.manual_seed(0)
     config = preset("tiny")
-    config.tokenizer = dataclasses.replace(config.tokenizer, decoder_temporal=decoder_temporal)
+    config.tokenizer = dataclasses.replace(config.tokenizer, decoder_temporal=decoder_temporal,
+                                           conv_channels=list(conv_channels))
     tokenizer, lam, dynamics = build_models(config)
     with torch.no_grad():  # trained-like: actions matter, logits peaked enough for varied samples
         for block in dynamics.transformer.blocks:
@@ -59,9 +60,10 @@ def test_same_seed_same_frames_across_resets_and_engines(tmp_path):
     assert not all(np.array_equal(a, b) for a, b in zip(first, different_actions))
 
 
-@pytest.mark.parametrize("decoder_temporal", [False, True])  # the compiled decoder with and without its cache
-def test_compiled_engine_equals_eager(tmp_path, decoder_temporal):
-    world = _bundle(tmp_path, decoder_temporal)
+# The compiled decoder with and without its cache, and with the convolutional pixel head.
+@pytest.mark.parametrize("decoder_temporal, conv_channels", [(False, []), (True, []), (False, [4, 8])])
+def test_compiled_engine_equals_eager(tmp_path, decoder_temporal, conv_channels):
+    world = _bundle(tmp_path, decoder_temporal, conv_channels=conv_channels)
     actions = [0, 1, 3, 3, 2, 0, 1, 1, 2, 3]  # past the 4-frame context: the ring cache wraps
     eager = _play(Engine(world, device="cpu", seed=7), actions)
     compiled = Engine(world, device="cpu", seed=7, compile=True)
