@@ -46,6 +46,9 @@ class TokenizerConfig:
     # (so 2 ** len == patch_size), mirrored by the decoder's upsampling head. Empty: a patch is embedded
     # and drawn by one linear map.
     conv_channels: list[int] = field(default_factory=list)
+    # With conv_channels: whether the encoder has the stem too. Its receptive field crosses patch edges, so
+    # a token then also changes when a neighbouring patch does; without it only the decoder is convolutional.
+    conv_encoder: bool = True
 
     def __post_init__(self) -> None:
         _check_positive("tokenizer", image_size=self.image_size, patch_size=self.patch_size, width=self.width,

@@ -3,6 +3,11 @@
 measured with today's code, and optionally a picture: a row of true frames, then a row of each
 tokenizer's reconstructions of them.
 
+`tokens_changed` is the share of tokens that differ between consecutive frames, beside
+`patches_changed`, the share of patches with any pixel that differs: tokens that change where their
+patch did not are work for the dynamics that buys no picture (a convolutional encoder's view crosses
+patch edges; docs/BENCHMARKS.md, "A convolutional tokenizer").
+
     python scripts/tokenizer_figures.py --world sonic runs/sonic64/run/tokenizer.safetensors \
         runs/exp/tok_moving10/run/tokenizer.safetensors --image tokenizers.png
 
@@ -39,6 +44,17 @@ def load_tokenizer(weights: Path) -> tuple[VideoTokenizer, WorldConfig]:
 
 
 @torch.no_grad()
+def change_rates(tokenizer: VideoTokenizer, patch_size: int, frames: np.ndarray) -> dict[str, float]:
+    """frames (T, H, W, 3) uint8 of one episode -> shares of tokens and of patches that change per frame."""
+    tokens = torch.cat([tokenizer.encode(to_model(frames[i:i + 32])[None])[0] for i in range(0, len(frames), 32)])
+    moved = (frames[1:] != frames[:-1]).any(-1)  # (T-1, H, W)
+    t, h, w = moved.shape
+    patches = moved.reshape(t, h // patch_size, patch_size, w // patch_size, patch_size).any(axis=(2, 4))
+    return {"tokens_changed": round((tokens[1:] != tokens[:-1]).float().mean().item(), 3),
+            "patches_changed": round(float(patches.mean()), 3)}
+
+
+@torch.no_grad()
 def save_picture(tokenizers: list[VideoTokenizer], names: list[str], frames: torch.Tensor, path: Path) -> None:
     """frames (T, 3, H, W): a row of a few of them, and below it each tokenizer's reconstruction."""
     shown = frames[np.linspace(5, len(frames) - 5, 4).astype(int)]
@@ -58,10 +74,11 @@ def main() -> None:
         tokenizer, config = load_tokenizer(weights)
         held_out = fresh_episodes(args.world, config)
         batches = pixel_validation(tokenizer, "tokenizer", held_out, held_out.episodes(), config, "cpu")
-        print(json.dumps({"weights": str(weights), **validation_figures(tokenizer, batches)}), flush=True)
+        start, end = held_out.episodes()[0]
+        changes = change_rates(tokenizer, config.tokenizer.patch_size, held_out.frames[start:min(end, start + 400)])
+        print(json.dumps({"weights": str(weights), **validation_figures(tokenizer, batches), **changes}), flush=True)
         tokenizers.append(tokenizer)
     if args.image:
-        start, end = held_out.episodes()[0]
         names = [weights.parent.parent.name if weights.parent.name == "run" else weights.parent.name
                  for weights in args.weights]
         save_picture(tokenizers, names, to_model(held_out.frames[start:min(end, start + 60)]), args.image)

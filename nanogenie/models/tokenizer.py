@@ -3,7 +3,8 @@
 Notation: B batch, T frames, P = (H/p)^2 patches of p x p pixels, D width, d = len(levels).
 Patch embedding -> ST encoder (causal in time, unless `encoder_temporal` is off) -> FSQ -> decoder ->
 pixel head. The embedding and the head are one linear map per patch, or with `conv_channels` a
-convolutional stem and its mirrored upsampling head (models/conv_stem.py).
+convolutional upsampling head and (unless `conv_encoder` is off) its mirror as the stem
+(models/conv_stem.py).
 
 The decoder is per-frame (spatial attention only) unless `decoder_temporal` is set: a frame's tokens
 then decode the same way wherever they come from, so generated frames cannot accumulate decoder
@@ -31,7 +32,7 @@ class VideoTokenizer(nn.Module):
         self.cfg = cfg
         d, p = cfg.width, cfg.patch_size
         self.side = cfg.image_size // p  # patches per row
-        if cfg.conv_channels:
+        if cfg.conv_channels and cfg.conv_encoder:
             self.patch_embed: nn.Module = ConvStem(cfg.conv_channels, d)
         else:
             self.patch_embed = nn.Conv2d(3, d, kernel_size=p, stride=p)

@@ -19,14 +19,15 @@ def _clip(batch=2, frames=4, size=16, seed=0):
     return clip
 
 
-STEMS = {"linear patches": [], "conv stem": [4, 8]}  # the tiny preset's 4x4 patches: two halvings
+STEMS = {"linear patches": {}, "conv stem and head": {"conv_channels": [4, 8]},  # tiny's 4x4 patches: two halvings
+         "conv head only": {"conv_channels": [4, 8], "conv_encoder": False}}
 
 
 @pytest.mark.parametrize("stem", STEMS)
 @pytest.mark.parametrize("decoder_temporal", [False, True])
 def test_shapes_and_ranges(decoder_temporal, stem):
     cfg = preset("tiny").tokenizer
-    cfg = dataclasses.replace(cfg, decoder_temporal=decoder_temporal, conv_channels=STEMS[stem])
+    cfg = dataclasses.replace(cfg, decoder_temporal=decoder_temporal, **STEMS[stem])
     tokenizer = VideoTokenizer(cfg).eval()
     clip = _clip()
     tokens = tokenizer.encode(clip)
@@ -39,7 +40,7 @@ def test_shapes_and_ranges(decoder_temporal, stem):
 @pytest.mark.parametrize("stem", STEMS)
 @pytest.mark.parametrize("decoder_temporal", [False, True])
 def test_decode_step_with_cache_equals_decode(decoder_temporal, stem):
-    cfg = dataclasses.replace(preset("tiny").tokenizer, decoder_temporal=decoder_temporal, conv_channels=STEMS[stem])
+    cfg = dataclasses.replace(preset("tiny").tokenizer, decoder_temporal=decoder_temporal, **STEMS[stem])
     torch.manual_seed(0)
     tokenizer = VideoTokenizer(cfg).eval()
     tokens = torch.randint(0, cfg.codebook_size, (1, 6, cfg.tokens_per_frame))  # longer than the window
@@ -54,7 +55,7 @@ def test_decode_step_with_cache_equals_decode(decoder_temporal, stem):
 @pytest.mark.parametrize("stem", STEMS)
 def test_training_overfits_one_clip(stem):
     torch.manual_seed(0)
-    tokenizer = VideoTokenizer(dataclasses.replace(preset("tiny").tokenizer, conv_channels=STEMS[stem]))
+    tokenizer = VideoTokenizer(dataclasses.replace(preset("tiny").tokenizer, **STEMS[stem]))
     clip = _clip()
     optimizer = torch.optim.AdamW(tokenizer.parameters(), lr=3e-3)
     _, first = tokenizer.training_loss(clip)
