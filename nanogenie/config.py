@@ -49,6 +49,10 @@ class TokenizerConfig:
     # With conv_channels: whether the encoder has the stem too. Its receptive field crosses patch edges, so
     # a token then also changes when a neighbouring patch does; without it only the decoder is convolutional.
     conv_encoder: bool = True
+    # "transformer": the encoder is an ST transformer (spatial attention, and temporal unless
+    # encoder_temporal is off). "local": a residual MLP per patch (models/patch_mlp.py), so a token
+    # depends on its own patch alone (and on its neighbours' pixels through a conv stem, if there is one).
+    encoder: str = "transformer"
 
     def __post_init__(self) -> None:
         _check_positive("tokenizer", image_size=self.image_size, patch_size=self.patch_size, width=self.width,
@@ -64,6 +68,10 @@ class TokenizerConfig:
                                           and all(c >= 1 for c in self.conv_channels)),
                f"tokenizer conv_channels needs one positive width per halving of the frame down to a patch "
                f"(log2 patch_size = {self.patch_size.bit_length() - 1} of them), got {self.conv_channels}")
+        _check(self.encoder in ("transformer", "local"),
+               f"tokenizer encoder must be 'transformer' or 'local', got {self.encoder!r}")
+        _check(self.encoder == "transformer" or not self.encoder_temporal,
+               "tokenizer encoder 'local' sees one frame at a time; set tokenizer.encoder_temporal=false")
 
     @property
     def tokens_per_frame(self) -> int:

@@ -75,6 +75,7 @@ def test_moving_weight_needs_clips_of_two_frames():
     ("tokenizer", "levels", [0], "levels must be a non-empty list of numbers >= 2"),
     ("tokenizer", "conv_channels", [8], "conv_channels needs one positive width per halving"),  # patch 4: two
     ("tokenizer", "conv_channels", [8, 0], "conv_channels needs one positive width per halving"),
+    ("tokenizer", "encoder", "mlp", "tokenizer encoder must be 'transformer' or 'local'"),
     ("dynamics", "context_frames", 0, "context_frames must be >= 1"),
     ("dynamics", "temperature", "hot", "dynamics.temperature must be float"),
     ("dynamics", "min_p", 1.0, "dynamics min_p must be in"),
@@ -103,3 +104,12 @@ def test_set_changes_one_field_and_checks_it_like_a_world_json():
                          ("lam.width=0", "lam width 0 must be")]:
         with pytest.raises(UserError, match=message):
             with_overrides(preset("cpu"), [bad])
+
+
+def test_a_local_encoder_must_be_per_frame():
+    cfg = preset("tiny").to_dict()
+    cfg["tokenizer"].update(encoder="local", encoder_temporal=True)
+    with pytest.raises(UserError, match="set tokenizer.encoder_temporal=false"):
+        WorldConfig.from_dict(cfg)
+    cfg["tokenizer"]["encoder_temporal"] = False
+    assert WorldConfig.from_dict(cfg).tokenizer.encoder == "local"

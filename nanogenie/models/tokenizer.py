@@ -1,8 +1,8 @@
 """Video tokenizer: frames (B, T, 3, H, W) in [-1, 1] <-> tokens (B, T, P) in [0, prod(levels)).
 
 Notation: B batch, T frames, P = (H/p)^2 patches of p x p pixels, D width, d = len(levels).
-Patch embedding -> ST encoder (causal in time, unless `encoder_temporal` is off) -> FSQ -> decoder ->
-pixel head. The embedding and the head are one linear map per patch, or with `conv_channels` a
+Patch embedding -> ST encoder (causal in time, unless `encoder_temporal` is off; or with `encoder` "local"
+a per-patch MLP, models/patch_mlp.py) -> FSQ -> decoder -> pixel head. The embedding and the head are one linear map per patch, or with `conv_channels` a
 convolutional upsampling head and (unless `conv_encoder` is off) its mirror as the stem
 (models/conv_stem.py).
 
@@ -23,6 +23,7 @@ from nanogenie.config import TokenizerConfig
 from nanogenie.metrics import code_usage, moving_pixels, moving_psnr, psnr_from_mse
 from nanogenie.models.conv_stem import ConvHead, ConvStem
 from nanogenie.models.fsq import FSQ
+from nanogenie.models.patch_mlp import PatchMLP
 from nanogenie.models.st_transformer import KVCache, STTransformer
 
 
@@ -37,8 +38,11 @@ class VideoTokenizer(nn.Module):
         else:
             self.patch_embed = nn.Conv2d(3, d, kernel_size=p, stride=p)
         self.encoder_pos = nn.Parameter(torch.randn(cfg.tokens_per_frame, d) * 0.02)  # (P, D)
-        self.encoder = STTransformer(d, cfg.encoder_depth, cfg.heads, cfg.context_frames,
-                                     temporal=cfg.encoder_temporal)
+        if cfg.encoder == "local":
+            self.encoder: nn.Module = PatchMLP(d, cfg.encoder_depth)
+        else:
+            self.encoder = STTransformer(d, cfg.encoder_depth, cfg.heads, cfg.context_frames,
+                                         temporal=cfg.encoder_temporal)
         self.fsq = FSQ(cfg.levels)
         self.to_code = nn.Linear(d, self.fsq.dim)
         self.from_code = nn.Linear(self.fsq.dim, d)

@@ -2,6 +2,7 @@ import dataclasses
 
 import pytest
 import torch
+from einops import rearrange
 
 from nanogenie.config import preset
 from nanogenie.models.tokenizer import VideoTokenizer
@@ -20,7 +21,10 @@ def _clip(batch=2, frames=4, size=16, seed=0):
 
 
 STEMS = {"linear patches": {}, "conv stem and head": {"conv_channels": [4, 8]},  # tiny's 4x4 patches: two halvings
-         "conv head only": {"conv_channels": [4, 8], "conv_encoder": False}}
+         "conv head only": {"conv_channels": [4, 8], "conv_encoder": False},
+         "local encoder": {"encoder": "local", "encoder_temporal": False},
+         "local encoder, conv head": {"conv_channels": [4, 8], "conv_encoder": False, "encoder": "local",
+                                      "encoder_temporal": False}}
 
 
 @pytest.mark.parametrize("stem", STEMS)
@@ -110,3 +114,26 @@ def test_per_frame_encoder_ignores_other_frames(encoder_temporal):
     if not encoder_temporal:
         singles = torch.cat([tokenizer.encode(clip[:, t:t + 1]) for t in range(4)], dim=1)
         assert torch.equal(whole, singles)
+
+
+@pytest.mark.parametrize("encoder", ["local", "transformer"])
+def test_local_encoder_changes_only_the_token_of_the_changed_patch(encoder):
+    # The point of encoder="local": a sprite moving over a still background changes the tokens it covers
+    # and no others. A transformer encoder, even per frame, spreads the change through spatial attention.
+    cfg = dataclasses.replace(preset("tiny").tokenizer, encoder=encoder, encoder_temporal=False)
+    torch.manual_seed(0)
+    tokenizer = VideoTokenizer(cfg).eval()
+    clip = _clip(batch=1, frames=1)
+    changed = clip.clone()
+    p = cfg.patch_size
+    changed[..., :p, :p] = 1.0  # the top-left patch turns white
+    with torch.no_grad():
+        features = [tokenizer.to_code(tokenizer.encoder(
+            rearrange(tokenizer.patch_embed(x[:, 0]), "b d hh ww -> b 1 (hh ww) d") + tokenizer.encoder_pos))
+            for x in (clip, changed)]  # (1, 1, P, d) before quantisation
+    moved = (features[0] - features[1]).abs().amax(dim=-1)[0, 0]  # (P,)
+    assert moved[0] > 0
+    assert (moved[1:] == 0).all() == (encoder == "local")
+    tokens, changed_tokens = tokenizer.encode(clip), tokenizer.encode(changed)
+    if encoder == "local":
+        assert torch.equal(tokens[..., 1:], changed_tokens[..., 1:])
