@@ -307,13 +307,17 @@ def _cpu() -> WorldConfig:
     # The encoders only run in training, so they are deeper. The tokenizer is per-frame; it trains on
     # pairs of consecutive frames so that the pixels that move (the hero, sprites, scrolled edges) can
     # weigh 10x in its loss: without that it spends its few bits on the still scene and drops the hero
-    # (docs/BENCHMARKS.md, "Tokenizer: weighting the pixels that move"). The LAM learns
+    # (docs/BENCHMARKS.md, "Tokenizer: weighting the pixels that move"). Its encoder reads each patch on
+    # its own, so a token changes only where its patch does, and a convolutional head draws the frame
+    # without patch seams: sharper on both games and, on pong, better on every action figure
+    # (docs/BENCHMARKS.md, "Worlds on the local-encoder tokenizer"). The LAM learns
     # from 3-frame clips (a transition and its history), scoring its heads after a whole-picture offset of
     # up to 3 pixels (a scroll is not an action: docs/BENCHMARKS.md, "Latent actions: a scroll is not an
     # action"); the dynamics trains at its full 16-frame play context.
     return WorldConfig(
         tokenizer=TokenizerConfig(patch_size=8, levels=[8, 8, 6, 5], width=128, encoder_depth=4, decoder_depth=3,
-                                  heads=4, encoder_temporal=False, moving_weight=10.0),
+                                  heads=4, encoder_temporal=False, moving_weight=10.0, encoder="local",
+                                  conv_channels=[16, 32, 64], conv_encoder=False),
         lam=LAMConfig(width=32, align_shift=3),
         dynamics=DynamicsConfig(width=128, depth=4, heads=4, maskgit_steps=4),
         train=TrainConfig(data_frames=30_000, tokenizer=StageConfig(steps=5000, clip_frames=2, batch_size=8),
