@@ -1,10 +1,10 @@
 """Video tokenizer: frames (B, T, 3, H, W) in [-1, 1] <-> tokens (B, T, P) in [0, prod(levels)).
 
 Notation: B batch, T frames, P = (H/p)^2 patches of p x p pixels, D width, d = len(levels).
-Patch embedding -> ST encoder (causal in time, unless `encoder_temporal` is off; or with `encoder` "local"
-a per-patch MLP, models/patch_mlp.py) -> FSQ -> decoder -> pixel head. The embedding and the head are one linear map per patch, or with `conv_channels` a
-convolutional upsampling head and (unless `conv_encoder` is off) its mirror as the stem
-(models/conv_stem.py).
+Patch embedding -> ST encoder (causal in time, unless `encoder_temporal` is off; or with `encoder`
+"local" a per-patch MLP, models/patch_mlp.py) -> FSQ -> decoder -> pixel head. The embedding and the head
+are one linear map per patch, or with `conv_channels` a convolutional upsampling head and (unless
+`conv_encoder` is off) its mirror as the stem (models/conv_stem.py).
 
 The decoder is per-frame (spatial attention only) unless `decoder_temporal` is set: a frame's tokens
 then decode the same way wherever they come from, so generated frames cannot accumulate decoder
@@ -55,12 +55,16 @@ class VideoTokenizer(nn.Module):
     def decoder_temporal(self) -> bool:
         return self.cfg.decoder_temporal
 
-    def _encode_codes(self, frames: Tensor) -> Tensor:
-        """frames (B, T, 3, H, W) -> codes (B, T, P, d) on the FSQ grid (straight-through gradients)."""
+    def _encode_features(self, frames: Tensor) -> Tensor:
+        """frames (B, T, 3, H, W) -> the encoder's codes before quantisation (B, T, P, d)."""
         b = frames.shape[0]
         x = self.patch_embed(rearrange(frames, "b t c h w -> (b t) c h w"))
         x = rearrange(x, "(b t) d hh ww -> b t (hh ww) d", b=b) + self.encoder_pos
-        return self.fsq(self.to_code(self.encoder(x)))
+        return self.to_code(self.encoder(x))
+
+    def _encode_codes(self, frames: Tensor) -> Tensor:
+        """frames (B, T, 3, H, W) -> codes (B, T, P, d) on the FSQ grid (straight-through gradients)."""
+        return self.fsq(self._encode_features(frames))
 
     def _decode_codes(self, codes: Tensor, cache: KVCache | None = None) -> Tensor:
         """codes (B, T, P, d) -> frames (B, T, 3, H, W), unclamped."""
