@@ -22,8 +22,9 @@ def main() -> None:
     torch.set_num_threads(1)
     world = load_world(args.world, "cpu")
     env = world.meta["data"]["env"]
-    accuracy = control_accuracy(world, env, world.keymap_path, "cpu", states=args.states, seed=args.seed)
-    print(f"{args.world}: control_accuracy {accuracy} over {args.states} states, seed {args.seed}")
+    accuracy, error = control_accuracy(world, env, world.keymap_path, "cpu", states=args.states, seed=args.seed)
+    print(f"{args.world}: control_accuracy {accuracy} (standard error {error}) over {args.states} states, "
+          f"seed {args.seed}")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ resets); the window drives it through the EngineRunner thread from the keys held
 from __future__ import annotations
 
 import argparse
+import statistics
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -184,5 +185,9 @@ def _play_window(engine: Any, keymap: Keymap, script: list[int] | None, warmup: 
     settings = AppSettings(world=meta["world"], device=engine.device, num_actions=engine.num_actions,
                            frame_size=engine.frame_size, scale=scale, fps=fps,
                            record_path=Path(record) if record else None, record_meta=meta)
-    PlayApp(runner, keymap, settings).run()
+    app = PlayApp(runner, keymap, settings)
+    app.run()
+    if len(app.shown_ms) > 1:  # what the HUD showed last, for the record
+        print(f"window: {app.shown_fps():.1f} frames/s over the last {len(app.shown_ms)} frames shown, "
+              f"{statistics.median(app.shown_ms):.1f} model ms/frame")
     return 0

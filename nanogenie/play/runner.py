@@ -21,6 +21,17 @@ from typing import Protocol
 import numpy as np
 
 RESET = -1  # a script event: back to the prompt (any other event is a latent action to step with)
+CATCH_UP_FRAMES = 2  # how far behind its schedule the engine may fall and still make the time up
+
+
+def next_deadline(deadline: float, now: float, period: float) -> float:
+    """When the next frame is due, paced at `period` seconds a frame.
+
+    A frame that runs late is made up by the next ones starting at once, so a frame time that varies
+    around the period still averages the target rate (pacing each frame from when the last one finished
+    would lose every late frame's overrun for good). Only up to CATCH_UP_FRAMES periods are made up: after
+    a longer stall (a pause, a compile) the schedule restarts from now instead of racing to catch up."""
+    return max(deadline + period, now - CATCH_UP_FRAMES * period)
 
 
 class FrameSource(Protocol):
@@ -191,8 +202,7 @@ class EngineRunner:
                 item = produce(self.engine, event, index, serial)
                 index = item.index
                 self._publish(item)
-                # Pace to the target fps; when the engine is slower, run flat out without catching up.
-                deadline = max(deadline + self.period, time.perf_counter())
+                deadline = next_deadline(deadline, time.perf_counter(), self.period)
                 self._stop.wait(max(0.0, deadline - time.perf_counter()))
         except BaseException as error:  # noqa: BLE001 - handed to the main thread, never swallowed
             with self._ready:

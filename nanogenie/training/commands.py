@@ -247,11 +247,13 @@ def _prompt_frames(run, config: WorldConfig) -> np.ndarray:
                     f"use longer episodes")
 
 
-def _control_accuracy(world, env: str | None, device: str) -> float | None:
-    """control_accuracy for a simulator world with a keymap (training/control.py); None otherwise."""
-    if env is None or world.keymap_path is None:
-        return None
-    return control_accuracy(world, env, world.keymap_path, device, seed=world.config.train.seed)
+def _control_figures(world, env: str | None, device: str) -> dict[str, float | None]:
+    """control_accuracy and its standard error for a simulator world with a keymap (training/control.py);
+    None otherwise."""
+    accuracy = error = None
+    if env is not None and world.keymap_path is not None:
+        accuracy, error = control_accuracy(world, env, world.keymap_path, device, seed=world.config.train.seed)
+    return {"control_accuracy": accuracy, "control_accuracy_se": error}
 
 
 def _write_bundle(args: argparse.Namespace, config: WorldConfig, out: Path, run, models, device: str,
@@ -272,7 +274,7 @@ def _write_bundle(args: argparse.Namespace, config: WorldConfig, out: Path, run,
     world = load_world(out, device)  # evaluate exactly what was saved
     figures = evaluate_world(world, run.held_out, run.held_out_spans, device, seed=config.train.seed,
                              plots_dir=out / "run" / "plots")
-    figures["control_accuracy"] = _control_accuracy(world, run.env, device)
+    figures.update(_control_figures(world, run.env, device))
     update_world_meta(out, eval=figures, training=_training_record(out / "run", device, processes))
     print(f"world saved to {out}", file=sys.stderr)
     print(json.dumps(figures))
@@ -307,7 +309,7 @@ def evaluate(args: argparse.Namespace) -> int:
                             f"episodes to generate; pass --data FILE.h5 with held-out episodes")
         data = fresh_episodes(env, world.config)
     figures = evaluate_world(world, data, data.episodes(), device, seed=train.seed)
-    figures["control_accuracy"] = _control_accuracy(world, env if args.data is None else None, device)
+    figures.update(_control_figures(world, env if args.data is None else None, device))
     text = json.dumps(figures, indent=2)
     print(text)
     if args.json:

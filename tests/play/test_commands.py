@@ -1,5 +1,6 @@
 import json
 import os
+import re
 import signal
 
 import pytest
@@ -44,6 +45,8 @@ def test_replay_reproduces_the_recorded_actions_and_frames(fake_world, tmp_path,
     assert replayed["events"] == recorded["events"]  # same actions, resets and frame CRCs
     if not window:
         assert "reproduced all 25 recorded frames exactly" in out
+    else:  # the window says on closing what its HUD showed
+        assert re.search(r"window: [0-9.]+ frames/s over the last \d+ frames shown, [0-9.]+ model ms/frame", out)
 
 
 def test_replay_tells_rounding_from_different_frames(fake_world, tmp_path, capsys):

@@ -3,7 +3,7 @@ import time
 import numpy as np
 import pytest
 
-from nanogenie.play.runner import RESET, EngineRunner, run_script
+from nanogenie.play.runner import CATCH_UP_FRAMES, RESET, EngineRunner, next_deadline, run_script
 
 
 def wait_for(condition, timeout=5.0):
@@ -11,6 +11,36 @@ def wait_for(condition, timeout=5.0):
     while not condition():
         assert time.monotonic() < end, "timed out waiting for the engine thread"
         time.sleep(0.002)
+
+
+def paced_starts(frame_seconds: list[float], period: float) -> list[float]:
+    """When each frame starts under next_deadline, for frames taking the given times (simulated clock)."""
+    now = deadline = 0.0
+    starts = []
+    for took in frame_seconds:
+        starts.append(now)
+        now += took
+        deadline = next_deadline(deadline, now, period)
+        now = max(now, deadline)  # the runner waits until the deadline
+    return starts
+
+
+def test_pacing_makes_up_late_frames_so_a_varying_engine_keeps_the_target_rate():
+    period = 1 / 30
+    starts = paced_starts([0.025, 0.040] * 60, period)  # averages 32.5 ms: just fast enough for 30 fps
+    assert (starts[-1] - starts[0]) / (len(starts) - 1) == pytest.approx(period, rel=0.01)
+    fast = paced_starts([0.010] * 20, period)  # a fast engine is held to the period, never faster
+    assert np.diff(fast) == pytest.approx(period)
+
+
+def test_pacing_after_a_stall_restarts_the_schedule_instead_of_racing():
+    period = 1 / 30
+    starts = paced_starts([0.010] * 5 + [0.5] + [0.010] * 20, period)
+    after = starts[6:]  # the frames after the stalled one
+    stall_end = starts[5] + 0.5
+    # at most CATCH_UP_FRAMES periods of the stall are made up; the rest of it is let go
+    assert after[-1] - stall_end >= (len(after) - 1 - CATCH_UP_FRAMES) * period - 1e-9
+    assert np.diff(after[-5:]) == pytest.approx(period)
 
 
 def test_depth_one_queue_keeps_only_the_newest_frame(fake_engine):

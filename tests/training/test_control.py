@@ -1,4 +1,7 @@
-from nanogenie.training.control import keymap_codes
+import numpy as np
+import pytest
+
+from nanogenie.training.control import accuracy_and_error, keymap_codes
 
 
 def test_each_true_control_gets_its_main_chords_latent_action(tmp_path):
@@ -6,3 +9,18 @@ def test_each_true_control_gets_its_main_chords_latent_action(tmp_path):
     keymap.write_text('idle = 3\n[bindings]\nleft = 1\nspace = 5\nup = 6\n')
     names = ["idle", "left", "right", "jump"]
     assert keymap_codes(keymap, names) == {0: 3, 1: 1, 3: 5}  # right has no binding: not scored
+
+
+def test_accuracy_pools_the_pairs_and_its_error_measures_the_spread_over_states():
+    same = np.array([[3, 6]] * 40, dtype=float)  # every state alike: no spread
+    assert accuracy_and_error(same) == (0.5, 0.0)
+    split = np.array([[6, 6]] * 20 + [[0, 6]] * 20, dtype=float)  # states all right or all wrong
+    accuracy, error = accuracy_and_error(split)
+    assert accuracy == 0.5
+    assert error == pytest.approx(0.5 / np.sqrt(40), rel=0.15)  # a proportion's standard error over 40 states
+    assert accuracy_and_error(np.array([[2, 6], [0, 0]], dtype=float))[0] == pytest.approx(1 / 3, abs=1e-4)
+
+
+def test_nothing_scored_gives_no_figures():
+    assert accuracy_and_error(np.zeros((5, 2))) == (None, None)
+    assert accuracy_and_error(np.zeros((0, 2))) == (None, None)

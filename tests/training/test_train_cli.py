@@ -22,7 +22,7 @@ from nanogenie.world import load_world, user_worlds_dir
 
 FIGURES = {"tokenizer_psnr", "tokenizer_code_usage", "lam_code_usage", "lam_nmi", "lam_probe_accuracy",
            "action_consistency", "delta_t_psnr", "rollout_psnr", "copy_psnr", "ms_per_frame", "play_fps", "device",
-           "tokenizer_moving_psnr", "rollout_moving_psnr", "control_accuracy"}
+           "tokenizer_moving_psnr", "rollout_moving_psnr", "control_accuracy", "control_accuracy_se"}
 
 
 def _child_env() -> dict[str, str]:
@@ -81,6 +81,7 @@ def test_eval_prints_every_figure_as_json(trained, tmp_path, capsys):
     assert 0 <= printed["lam_nmi"] <= 1 and 0 < printed["tokenizer_code_usage"] <= 1
     assert 0 <= printed["lam_probe_accuracy"] <= 1 and 0 <= printed["action_consistency"] <= 1
     assert 0 <= printed["control_accuracy"] <= 1  # a simulator world with a fitted keymap
+    assert 0 <= printed["control_accuracy_se"] < 0.5
     assert printed["play_fps"] > 0 and printed["device"] == "cpu"
 
 
@@ -93,6 +94,7 @@ def test_eval_on_a_data_file(trained, tmp_path, capsys):
     printed = json.loads(capsys.readouterr().out)
     assert printed["lam_nmi"] is None and printed["lam_probe_accuracy"] is None and FIGURES <= set(printed)
     assert printed["control_accuracy"] is None  # a user's file: no simulator to hold the controls on
+    assert printed["control_accuracy_se"] is None
 
 
 def test_stage_alone_continues_from_saved_weights(trained, tmp_path):
