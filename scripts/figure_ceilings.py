@@ -25,7 +25,8 @@ import torch
 from nanogenie.data.pixels import to_model
 from nanogenie.envs import make_env
 from nanogenie.metrics import psnr
-from nanogenie.training.control import held_controls, held_out_state, pairs_told_apart
+from nanogenie.training.control import (accuracy_and_error, frame_distances, held_controls, held_out_state,
+                                        pairs_told_apart)
 from nanogenie.world import load_world
 
 
@@ -47,7 +48,7 @@ def main() -> None:
     env = make_env(world.meta["data"]["env"], world.config.tokenizer.image_size)
     controls = list(range(env.num_actions))
     rng = np.random.default_rng(args.seed)
-    with_action, with_other, right, pairs, same_next = [], [], 0, 0, 0
+    with_action, with_other, tallies, same_next = [], [], [], 0
     for _ in range(args.states):
         if held_out_state(env, rng) is None:
             continue
@@ -59,16 +60,17 @@ def main() -> None:
         with_other.append(psnr(recon[1:], truth[:1]))
 
         held = held_controls(env, controls)
-        truth, recon = reconstruct(world, held)
-        distance = (recon[:, None] - truth[None]).pow(2).flatten(2).mean(dim=2)  # (C, C)
-        scored = pairs_told_apart(distance.numpy(), held)
-        right, pairs = right + scored[0], pairs + scored[1]
+        _, recon = reconstruct(world, held)
+        tallies.append(pairs_told_apart(frame_distances(recon, held), held))
     scored_states = len(with_action)
     delta = float(torch.cat(with_action).mean() - torch.cat(with_other).mean())
+    tallies = np.array(tallies, dtype=np.float64).reshape(-1, 2)
+    accuracy, error = accuracy_and_error(tallies)
     print(f"{args.world}: {scored_states} states, seed {args.seed}")
     print(f"perfect dynamics through this tokenizer: delta_t_psnr {delta:.2f} dB "
           f"(the other control gave the same next frame in {same_next} of {scored_states}); "
-          f"control_accuracy {right / max(pairs, 1):.3f} over {pairs} pairs (all {env.num_actions} controls)")
+          f"control_accuracy {accuracy} (standard error {error}) over {int(tallies[:, 1].sum())} pairs "
+          f"(all {env.num_actions} controls)")
 
 
 if __name__ == "__main__":

@@ -21,8 +21,7 @@ import torch
 from nanogenie.data.pixels import to_model, to_stored
 from nanogenie.envs import make_env
 from nanogenie.envs.sonic_art import PALETTE
-from nanogenie.training.control import held_out_state, keymap_codes
-from nanogenie.training.evaluate import generate_after_context
+from nanogenie.training.control import generated_from, held_out_state, keymap_codes
 from nanogenie.world import load_world
 
 IDLE, LEFT, RIGHT, JUMP = 0, 1, 2, 3  # sonic's true controls
@@ -80,9 +79,7 @@ def main() -> None:
             continue
         sim = copy.deepcopy(env)
         truth = [sim.step(a) for a in SCRIPT]
-        pixels = to_model(np.stack(context))[None]  # (1, T0, 3, H, W)
-        tokens, past = world.tokenizer.encode(pixels), world.lam.infer_actions(pixels)
-        made = generate_after_context(world, tokens, torch.cat((past, held), dim=1), len(SCRIPT), args.seed)[0]
+        made = generated_from(world, context, held, args.seed)[0]  # (L, 3, H, W)
         recon = world.tokenizer.decode(world.tokenizer.encode(to_model(np.stack(truth))[:, None]))[:, 0]
         for true, generated, rebuilt in zip(truth, to_stored(made).numpy(), to_stored(recon).numpy()):
             expected, shown = heroes(true), heroes(generated)

@@ -16,9 +16,9 @@ import sys
 import numpy as np
 import torch
 
-from nanogenie.data.pixels import to_model
 from nanogenie.envs import make_env
-from nanogenie.training.control import STATES, held_codes, held_controls, held_out_state, keymap_codes, pairs_told_apart
+from nanogenie.training.control import (STATES, frame_distances, held_codes, held_controls, held_out_state, keymap_codes,
+                                        pairs_told_apart)
 from nanogenie.world import load_world
 
 
@@ -33,8 +33,7 @@ def responses(world, env, rng: np.random.Generator, states: int) -> list[tuple[n
             continue
         truth = held_controls(env, list(range(env.num_actions)))
         generated = held_codes(world, context, list(range(world.num_actions)), "cpu", 0)  # (A, 3, H, W)
-        distance = (generated[:, None] - to_model(np.stack(truth))[None]).pow(2).flatten(2).mean(dim=2)
-        found.append((distance.numpy(), truth))
+        found.append((frame_distances(generated, truth), truth))
     return found
 
 

@@ -61,8 +61,7 @@ def control_accuracy(world, env_name: str, keymap_path: Path, device: str, state
             continue
         truth = held_controls(env, controls)
         generated = held_codes(world, context, [codes[a] for a in controls], device, seed)  # (C, 3, H, W)
-        distance = (generated[:, None] - to_model(np.stack(truth)).to(device)[None]).pow(2).flatten(2).mean(dim=2)
-        tallies.append(pairs_told_apart(distance.cpu().numpy(), truth))
+        tallies.append(pairs_told_apart(frame_distances(generated, truth), truth))
     return accuracy_and_error(np.array(tallies, dtype=np.float64).reshape(-1, 2))
 
 
@@ -89,13 +88,25 @@ def held_controls(env, actions: list[int]) -> list[np.ndarray]:
 
 
 def held_codes(world, context: list[np.ndarray], codes: list[int], device: str, seed: int) -> torch.Tensor:
-    """The world's frame (N, 3, H, W) after each latent code is held for HOLD generated frames, from the
-    true context frames (the LAM infers the context's own actions)."""
-    frames = to_model(np.stack(context))[None].to(device)  # (1, T0, 3, H, W)
+    """The world's frame (N, 3, H, W) after each latent code is held for HOLD generated frames."""
+    held = torch.tensor(codes, device=device)[:, None].expand(-1, HOLD)
+    return generated_from(world, context, held, seed)[:, -1]
+
+
+def generated_from(world, context: list[np.ndarray], codes: torch.Tensor, seed: int) -> torch.Tensor:
+    """The world's frames (N, L, 3, H, W) driven by each row of latent codes (N, L), from the same true
+    context frames (the LAM infers the context's own actions)."""
+    frames = to_model(np.stack(context))[None].to(codes.device)  # (1, T0, 3, H, W)
     tokens = world.tokenizer.encode(frames).expand(len(codes), -1, -1).contiguous()  # (N, T0, P)
     past = world.lam.infer_actions(frames).expand(len(codes), -1)  # (N, T0-1)
-    held = torch.tensor(codes, device=device)[:, None].expand(-1, HOLD)
-    return generate_after_context(world, tokens, torch.cat((past, held), dim=1), HOLD, seed)[:, -1]
+    return generate_after_context(world, tokens, torch.cat((past, codes), dim=1), codes.shape[1], seed)
+
+
+def frame_distances(generated: torch.Tensor, truth: list[np.ndarray]) -> np.ndarray:
+    """generated (N, 3, H, W) in [-1, 1], truth C x (H, W, 3) uint8 -> mean squared distance (N, C) of each
+    generated frame to each true frame."""
+    true = to_model(np.stack(truth)).to(generated.device)  # (C, 3, H, W)
+    return (generated[:, None] - true[None]).pow(2).flatten(2).mean(dim=2).cpu().numpy()
 
 
 def pairs_told_apart(distance: np.ndarray, truth: list[np.ndarray], rows: list[int] | None = None
