@@ -125,6 +125,7 @@ class DynamicsConfig:
     min_p: float = 0.0  # MaskGIT drops codes below min_p x the most probable one's probability (models/maskgit.py)
     action_conditioning: str = "adaln"  # "adaln" | "add"
     moving_weight: float = 1.0  # loss weight on tokens next to where the context moved (models/dynamics.py)
+    clean_context: bool = False  # train every frame against a clean copy of the frames before it (models/dynamics.py)
 
     def __post_init__(self) -> None:
         _check_positive("dynamics", width=self.width, depth=self.depth, heads=self.heads,

@@ -27,6 +27,10 @@ PLAY_CASE_FRACTION = 0.5
 FULL_MASK_FRACTION = 0.25
 CORRUPT_FRACTION = 0.5
 MAX_CORRUPT_RATE = 0.1
+# With `clean_context`, a clip is fed twice: its frames 0..T-2 clean (the context, lightly corrupted as
+# above) and its frames 1..T-1 masked (the targets), each masked frame attending through time to the clean
+# frames before it and to itself, exactly as a frame generated at play attends to the KV cache. Every
+# frame then trains the play-time case, for twice the tokens per clip.
 
 
 class DynamicsModel(nn.Module):
@@ -51,16 +55,17 @@ class DynamicsModel(nn.Module):
         return torch.cat((first, actions), dim=1)
 
     def hidden(self, tokens: Tensor, frame_actions: Tensor, positions: Tensor | None = None,
-               cache: KVCache | None = None, commit: bool = False) -> Tensor | None:
+               cache: KVCache | None = None, commit: bool = False, frame_mask: Tensor | None = None) -> Tensor | None:
         """tokens (B, T, P) (mask id allowed), frame_actions (B, T) -> final states (B, T, P, D).
 
         commit (with a cache): only write the frame's K/V into the cache, return None.
+        positions, frame_mask: the frames' absolute indices and who sees whom (see STTransformer).
         """
         x = self.token_embed(tokens) + self.pos
         action = self.action_embed(frame_actions)  # (B, T, D)
         if self.cfg.action_conditioning == "adaln":
-            return self.transformer(x, positions, cond=action, cache=cache, commit=commit)
-        return self.transformer(x + action.unsqueeze(2), positions, cache=cache, commit=commit)
+            return self.transformer(x, positions, cond=action, cache=cache, commit=commit, frame_mask=frame_mask)
+        return self.transformer(x + action.unsqueeze(2), positions, cache=cache, commit=commit, frame_mask=frame_mask)
 
     def forward(self, tokens: Tensor, actions: Tensor) -> Tensor:
         """tokens (B, T, P), actions (B, T-1) -> logits (B, T, P, V)."""
@@ -101,6 +106,35 @@ class DynamicsModel(nn.Module):
         inputs = torch.where(mask, self.mask_id, torch.where(corrupt, noise, tokens))
         return inputs, mask
 
+    def _clean_context_inputs(self, tokens: Tensor) -> tuple[Tensor, Tensor]:
+        """Clean tokens (B, T, P) -> (inputs (B, 2(T-1), P): corrupted context 0..T-2 then masked targets
+        1..T-1, mask (B, T-1, P) bool over the targets)."""
+        b, t, p = tokens.shape
+        dev = tokens.device
+        rate = torch.empty(b, t - 1, 1, device=dev).uniform_(0.5, 1.0)
+        rate = torch.where(torch.rand(b, t - 1, 1, device=dev) < FULL_MASK_FRACTION, 1.0, rate)
+        mask = torch.rand(b, t - 1, p, device=dev) < rate
+        context = tokens[:, :-1]
+        corrupt_rate = torch.rand(b, 1, 1, device=dev) * MAX_CORRUPT_RATE
+        corrupt_rate = corrupt_rate * (torch.rand(b, 1, 1, device=dev) < CORRUPT_FRACTION)
+        corrupt = torch.rand(context.shape, device=dev) < corrupt_rate
+        context = torch.where(corrupt, torch.randint_like(context, self.cfg.vocab_size), context)
+        targets = torch.where(mask, self.mask_id, tokens[:, 1:])
+        return torch.cat((context, targets), dim=1), mask
+
+    def _clean_context_frames(self, frames: int, device: torch.device) -> tuple[Tensor, Tensor]:
+        """For a clip of T = `frames` fed as context 0..T-2 then targets 1..T-1: each input frame's absolute
+        index (2(T-1),) and which input frames each one sees through time (2(T-1), 2(T-1)) bool: a context
+        frame the W context frames up to itself (the causal band); a target its own masked copy and the
+        W-1 context frames before it, as at play."""
+        index = torch.cat((torch.arange(frames - 1, device=device), torch.arange(1, frames, device=device)))
+        is_target = torch.arange(2 * (frames - 1), device=device) >= frames - 1
+        delta = index[:, None] - index[None, :]  # query frame - key frame
+        window = self.cfg.context_frames
+        sees_context = ~is_target[None, :] & (delta < window) & ((delta > 0) | ((delta == 0) & ~is_target[:, None]))
+        itself = torch.eye(len(index), dtype=torch.bool, device=device)
+        return index, sees_context | itself
+
     def _loss_weights(self, tokens: Tensor) -> Tensor:
         """Clean tokens (B, T, P) -> loss weights (B, T, P): `moving_weight` at frame t where a token changed
         between frames t-2 and t-1, or next to one (a sprite moves at most about a token per frame), else 1.
@@ -119,14 +153,23 @@ class DynamicsModel(nn.Module):
     def training_loss(self, tokens: Tensor, actions: Tensor) -> tuple[Tensor, dict[str, float]]:
         """Masked-token cross-entropy of clips tokens (B, T, P) with actions (B, T-1) (-1 = unknown), tokens
         near motion weighted by `moving_weight`."""
-        inputs, mask = self._training_inputs(tokens)
-        states = self.hidden(inputs, self.frame_actions(actions))  # (B, T, P, D)
+        frame_actions = self.frame_actions(actions)  # (B, T)
+        if self.cfg.clean_context:
+            inputs, mask = self._clean_context_inputs(tokens)
+            positions, frame_mask = self._clean_context_frames(tokens.shape[1], tokens.device)
+            both = torch.cat((frame_actions[:, :-1], frame_actions[:, 1:]), dim=1)  # each copy's frame actions
+            states = self.hidden(inputs, both, positions, frame_mask=frame_mask)[:, tokens.shape[1] - 1:]
+            predicted = slice(1, None)  # states and mask: the masked copy, frames 1..T-1
+        else:
+            inputs, mask = self._training_inputs(tokens)
+            states = self.hidden(inputs, frame_actions)  # (B, T, P, D)
+            predicted = slice(None)
         logits = self.head(states[mask]).float()  # (N, V): only masked positions, to save memory
-        targets = tokens[mask]
+        targets = tokens[:, predicted][mask]
         if self.cfg.moving_weight == 1:
             loss = F.cross_entropy(logits, targets)
         else:
-            weights = self._loss_weights(tokens)[mask]
+            weights = self._loss_weights(tokens)[:, predicted][mask]
             loss = (F.cross_entropy(logits, targets, reduction="none") * weights).sum() / weights.sum()
         with torch.no_grad():
             accuracy = (logits.argmax(-1) == targets).float().mean()

@@ -123,10 +123,11 @@ class TemporalAttention(nn.Module):
         self.proj = nn.Linear(width, width, bias=False)
 
     def forward(self, x: Tensor, rope: tuple[Tensor, Tensor], kv: LayerKV | None = None,
-                kv_only: bool = False) -> Tensor | None:
+                kv_only: bool = False, frame_mask: Tensor | None = None) -> Tensor | None:
         """x (B, T, P, D); rope: cos, sin (T, e/2) of the frames' absolute indices; kv: cache view (T = 1).
 
         kv_only: just write this frame's K/V into the cache and return None (a commit's last layer).
+        frame_mask (T, T) bool: which frames each frame sees, in place of the causal band.
         """
         b, t, p, _ = x.shape
         qkv = rearrange(self.qkv(x), "b t p (three h e) -> three (b p) h t e", three=3, h=self.heads)
@@ -138,6 +139,8 @@ class TemporalAttention(nn.Module):
             if kv_only:
                 return None
             out = F.scaled_dot_product_attention(q, kv.keys, kv.values, attn_mask=kv.valid.view(1, 1, 1, -1))
+        elif frame_mask is not None:
+            out = F.scaled_dot_product_attention(q, k, v, attn_mask=frame_mask)
         elif t <= self.window:
             out = F.scaled_dot_product_attention(q, k, v, is_causal=True)
         else:
@@ -181,10 +184,11 @@ class STBlock(nn.Module):
             nn.init.zeros_(self.adaln.bias)
 
     def forward(self, x: Tensor, rope: tuple[Tensor, Tensor] | None = None, cond: Tensor | None = None,
-                kv: LayerKV | None = None, kv_only: bool = False) -> Tensor:
+                kv: LayerKV | None = None, kv_only: bool = False, frame_mask: Tensor | None = None) -> Tensor:
         """x (B, T, P, D); rope tables of the frames (see TemporalAttention); cond (B, T, C); kv (T = 1).
 
         kv_only: stop once this block's temporal K/V are in the cache (the rest would be thrown away).
+        frame_mask: see TemporalAttention.
         """
         if self.adaln is not None and cond is not None:
             mods = self.adaln(cond).unsqueeze(2).chunk(6, dim=-1)  # 6 x (B, T, 1, D)
@@ -196,7 +200,8 @@ class STBlock(nn.Module):
 
         x = x + self.spatial(modulate(self.norm_spatial(x), mods[0], mods[1]))
         if self.temporal:
-            mixed = self.temporal_attn(modulate(self.norm_temporal(x), mods[2], mods[3]), rope, kv, kv_only)
+            mixed = self.temporal_attn(modulate(self.norm_temporal(x), mods[2], mods[3]), rope, kv, kv_only,
+                                       frame_mask)
             if mixed is None:
                 return x
             x = x + mixed
@@ -214,10 +219,12 @@ class STTransformer(nn.Module):
         self.norm = RMSNorm(width)
 
     def forward(self, x: Tensor, positions: Tensor | None = None, cond: Tensor | None = None,
-                cache: KVCache | None = None, commit: bool = False) -> Tensor | None:
-        """x (B, T, P, D) -> (B, T, P, D). positions default to 0..T-1; with `cache`, T must be 1.
+                cache: KVCache | None = None, commit: bool = False, frame_mask: Tensor | None = None) -> Tensor | None:
+        """x (B, T, P, D) -> (B, T, P, D). positions (T,) default to 0..T-1; with `cache`, T must be 1.
 
         commit (with a cache): only write the frame's K/V into every layer's cache, return None.
+        frame_mask (T, T) bool: which frames each frame attends to through time, in place of the causal
+        band (for frames that are not in time order, e.g. two copies of a clip).
         """
         rope = None
         if self.temporal:
@@ -227,7 +234,7 @@ class STTransformer(nn.Module):
         views = cache.layer_views() if cache is not None else [None] * len(self.blocks)
         for i, (block, kv) in enumerate(zip(self.blocks, views)):
             last_commit = commit and i == len(self.blocks) - 1
-            x = block(x, rope, cond, kv, kv_only=last_commit)
+            x = block(x, rope, cond, kv, kv_only=last_commit, frame_mask=frame_mask)
         return None if commit else self.norm(x)
 
     def new_cache(self, batch_tokens: int, device: torch.device | str, dtype: torch.dtype) -> KVCache:

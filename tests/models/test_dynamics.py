@@ -70,3 +70,46 @@ def test_moving_weight_falls_on_tokens_next_to_where_the_context_moved():
     assert torch.equal(dynamics._loss_weights(tokens)[0, 3].view(side, side), moved)
     loss, _ = dynamics.training_loss(tokens, torch.zeros(1, 3, dtype=torch.long))
     assert torch.isfinite(loss)
+
+
+def test_clean_context_training_sees_what_play_sees():
+    """Each masked target of the two-copy training pass gets the logits play computes for it: the frame
+    generated against a KV cache (a window that wraps) of the clean frames before it."""
+    torch.manual_seed(0)
+    cfg = dataclasses.replace(preset("tiny").dynamics, clean_context=True, context_frames=3)
+    dynamics = DynamicsModel(cfg).eval()
+    for block in dynamics.transformer.blocks:  # zero-initialised AdaLN: give it weights
+        torch.nn.init.normal_(block.adaln.weight, std=0.1)
+    frames, p = 6, cfg.tokens_per_frame
+    tokens = torch.randint(0, cfg.vocab_size, (2, frames, p))
+    frame_actions = dynamics.frame_actions(torch.randint(0, cfg.num_actions, (2, frames - 1)))
+    masked = tokens.clone()
+    masked[:, :, ::2] = dynamics.mask_id
+    positions, frame_mask = dynamics._clean_context_frames(frames, tokens.device)
+    inputs = torch.cat((tokens[:, :-1], masked[:, 1:]), dim=1)
+    both = torch.cat((frame_actions[:, :-1], frame_actions[:, 1:]), dim=1)
+    trained = dynamics.head(dynamics.hidden(inputs, both, positions, frame_mask=frame_mask)[:, frames - 1:])
+
+    cache = dynamics.new_cache(2, "cpu", torch.float32)
+    dynamics.commit_frame(tokens[:, 0], frame_actions[:, 0], cache)
+    for t in range(1, frames):
+        played = dynamics.frame_logits(masked[:, t], frame_actions[:, t], cache)
+        assert torch.allclose(trained[:, t - 1], played, atol=1e-5)
+        dynamics.commit_frame(tokens[:, t], frame_actions[:, t], cache)
+
+
+def test_clean_context_masks_only_targets_and_corrupts_only_context():
+    torch.manual_seed(1)
+    dynamics = DynamicsModel(dataclasses.replace(preset("tiny").dynamics, clean_context=True, moving_weight=3.0))
+    cfg = dynamics.cfg
+    tokens = torch.randint(0, cfg.vocab_size, (64, 5, cfg.tokens_per_frame))
+    inputs, mask = dynamics._clean_context_inputs(tokens)
+    context, targets = inputs[:, :4], inputs[:, 4:]
+    assert mask.shape == (64, 4, cfg.tokens_per_frame)
+    assert (context != dynamics.mask_id).all() and 0 < (context != tokens[:, :-1]).float().mean() < 0.1
+    assert torch.equal(targets[mask], torch.full_like(targets[mask], dynamics.mask_id))
+    assert torch.equal(targets[~mask], tokens[:, 1:][~mask])
+    assert mask.all(dim=2).any() and 0.5 < mask.float().mean() < 0.95  # some frames fully masked
+    loss, metrics = dynamics.training_loss(tokens, torch.randint(0, cfg.num_actions, (64, 4)))
+    loss.backward()
+    assert torch.isfinite(loss) and dynamics.transformer.blocks[0].adaln.weight.grad.abs().sum() > 0
