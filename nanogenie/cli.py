@@ -113,6 +113,9 @@ def _add_train_eval(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--processes", type=_positive_int, default=1,
                    help="data-parallel processes on this machine, one torch thread each (each takes a share of "
                         "every batch); the same as torchrun --nproc_per_node N")
+    p.add_argument("--sequential", action="store_true",
+                   help="train one stage at a time; by default, on a CPU with 2+ threads, the LAM trains in a "
+                        "second process beside the tokenizer, each on half the threads")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda")
     p.set_defaults(run=_dispatch("nanogenie.training.commands:train"))
 

@@ -23,6 +23,7 @@ from nanogenie.config import STAGES, WorldConfig, preset, with_overrides
 from nanogenie.data import ClipDataset, load_dataset
 from nanogenie.device import resolve_device
 from nanogenie.errors import UserError
+from nanogenie.training import side_by_side
 from nanogenie.training.checkpoint import clean_unfinished, latest_checkpoint, load_weights_file
 from nanogenie.training.control import control_accuracy
 from nanogenie.training.distributed import Distributed, launch_local, setup_distributed
@@ -105,6 +106,10 @@ def _fresh_start(run_dir: Path, stages: list[str]) -> None:
         shutil.rmtree(run_dir / "checkpoints" / stage, ignore_errors=True)
         (run_dir / f"{stage}.safetensors").unlink(missing_ok=True)
     JsonlLog(run_dir / "log.jsonl").keep_only(lambda r: r["stage"] not in stages)  # other stages' history stays
+    timings = run_dir / "timings.json"
+    if timings.is_file():  # wall-clock figures naming a retrained stage no longer hold
+        kept = {k: v for k, v in json.loads(timings.read_text()).items() if not any(s in k for s in stages)}
+        _write_json(timings, kept)
 
 
 def train(args: argparse.Namespace) -> int:
@@ -130,6 +135,9 @@ def train(args: argparse.Namespace) -> int:
             _record_config(run_dir, config, args.preset)
         dist.barrier()
         _train_stages(args, config, out, run_dir, to_run, dist)
+        if "dynamics" not in to_run and dist.is_main:
+            following = STAGES[STAGES.index(to_run[-1]) + 1]
+            print(f"{to_run[-1]} trained into {run_dir}; continue with --stage {following}", file=sys.stderr)
     finally:
         if lock is not None:
             lock.close()
@@ -170,9 +178,9 @@ def _default_out(world: str) -> Path:
 
 
 def _train_stages(args: argparse.Namespace, config: WorldConfig, out: Path, run_dir: Path, to_run: list[str],
-                  dist: Distributed) -> None:
-    from nanogenie.training.plots import plot_held_out_figures, plot_losses  # matplotlib: only when training
-
+                  dist: Distributed, progress_row: int = 0) -> None:
+    """Train the stages in to_run, in order (the LAM beside the tokenizer when side_by_side.wanted), loading
+    the others' weights from the run folder; with the dynamics, write the bundle and its eval."""
     device = dist.device
     if device.startswith("cuda"):
         torch.backends.cuda.matmul.allow_tf32 = True
@@ -183,41 +191,72 @@ def _train_stages(args: argparse.Namespace, config: WorldConfig, out: Path, run_
     if config.train.dynamics_actions == "true" and "dynamics" in to_run:
         check_true_actions(run.data, config.dynamics.num_actions)
     torch.manual_seed(config.train.seed)  # model init; rank 0's weights are broadcast anyway
-    tokenizer, lam, dynamics = build_models(config, device)
-    log = JsonlLog(run_dir / "log.jsonl" if dist.is_main else None)
-    train_spans = run.splits["train"]
-    for name, module in zip(STAGES, (tokenizer, lam, dynamics)):
-        steps = config.train.stage(name).steps
-        weights = run_dir / f"{name}.safetensors"
-        if name not in to_run or (args.resume and _stage_finished(run_dir, name, steps)):
-            if weights.is_file():
-                load_weights_file(module, weights)
-                module.eval()
-            continue
-        if name == "dynamics":
-            began = time.perf_counter()
-            tokens, actions, starts = precompute_tokens_and_actions(tokenizer, lam, run.data, train_spans, config,
-                                                                    device)
-            if dist.is_main:
-                _write_json(run_dir / "timings.json", {"dynamics_precompute": round((time.perf_counter() - began) / 60, 1)})
-            stage = dynamics_stage(dynamics, tokens, actions, starts, config, steps)
-            held_out = dynamics_validation(tokenizer, lam, run.held_out, run.held_out_spans, config, device)
-        else:
-            stage = pixel_stage(name, module, run.data, train_spans, config, device, steps)
-            held_out = pixel_validation(module, name, run.held_out, run.held_out_spans, config, device)
-        stage.evaluate = _held_out_figures(name, module, held_out, run, config, device, steps)
-        train_stage(stage, config.train, run_dir, dist, args.resume, log)
-        if dist.is_main:
-            plot_losses(run_dir / "log.jsonl", run_dir / "plots" / "losses.png")
-            plot_held_out_figures(run_dir / "log.jsonl", run_dir / "plots" / "held_out.png")
-    if "dynamics" not in to_run:
-        if dist.is_main:
-            following = STAGES[STAGES.index(to_run[-1]) + 1]
-            print(f"{to_run[-1]} trained into {run_dir}; continue with --stage {following}", file=sys.stderr)
-        return
-    if dist.is_main:
-        _write_bundle(args, config, out, run, (tokenizer, lam, dynamics), device, dist.world_size)
+    models = build_models(config, device)
+    beside = None
+    if side_by_side.wanted(to_run, device, dist.world_size, args.sequential):
+        threads = torch.get_num_threads()
+        beside = side_by_side.Beside(_train_lam_beside, args, config, out, run_dir, threads=threads // 2, what="LAM")
+        torch.set_num_threads(threads - threads // 2)
+        began = time.perf_counter()
+        to_run = [name for name in to_run if name != "lam"]
+    try:
+        for name, module in zip(STAGES, models):
+            if name == "lam" and beside is not None:
+                beside.finish()
+                torch.set_num_threads(threads)
+                _record_minutes(run_dir, "tokenizer_and_lam_side_by_side", time.perf_counter() - began)
+            _train_stage(name, module, models, args, config, run_dir, run, to_run, dist, progress_row)
+    finally:
+        if beside is not None:
+            beside.stop()
+    if "dynamics" in to_run and dist.is_main:
+        _write_bundle(args, config, out, run, models, device, dist.world_size)
     dist.barrier()
+
+
+def _train_lam_beside(args: argparse.Namespace, config: WorldConfig, out: Path, run_dir: Path) -> None:
+    """The LAM's process when it trains beside the tokenizer (training/side_by_side.py)."""
+    _train_stages(args, config, out, run_dir, ["lam"], setup_distributed(args.device), progress_row=1)
+
+
+def _record_minutes(run_dir: Path, name: str, seconds: float) -> None:
+    """Add one wall-clock figure to run/timings.json (read into world.json's training minutes)."""
+    path = run_dir / "timings.json"
+    timings = json.loads(path.read_text()) if path.is_file() else {}
+    _write_json(path, {**timings, name: round(seconds / 60, 1)})
+
+
+def _train_stage(name: str, module: torch.nn.Module, models: tuple, args: argparse.Namespace, config: WorldConfig,
+                 run_dir: Path, run, to_run: list[str], dist: Distributed, progress_row: int) -> None:
+    """Train one stage of the run, or load its weights when it is not to run (or finished, on --resume)."""
+    from nanogenie.training.plots import plot_held_out_figures, plot_losses  # matplotlib: only when training
+
+    steps = config.train.stage(name).steps
+    weights = run_dir / f"{name}.safetensors"
+    if name not in to_run or (args.resume and _stage_finished(run_dir, name, steps)):
+        if weights.is_file():
+            load_weights_file(module, weights)
+            module.eval()
+        return
+    device = dist.device
+    tokenizer, lam, _ = models
+    train_spans = run.splits["train"]
+    log = JsonlLog(run_dir / "log.jsonl" if dist.is_main else None)
+    if name == "dynamics":
+        began = time.perf_counter()
+        tokens, actions, starts = precompute_tokens_and_actions(tokenizer, lam, run.data, train_spans, config, device)
+        if dist.is_main:
+            _record_minutes(run_dir, "dynamics_precompute", time.perf_counter() - began)
+        stage = dynamics_stage(module, tokens, actions, starts, config, steps)
+        held_out = dynamics_validation(tokenizer, lam, run.held_out, run.held_out_spans, config, device)
+    else:
+        stage = pixel_stage(name, module, run.data, train_spans, config, device, steps)
+        held_out = pixel_validation(module, name, run.held_out, run.held_out_spans, config, device)
+    stage.evaluate = _held_out_figures(name, module, held_out, run, config, device, steps)
+    train_stage(stage, config.train, run_dir, dist, args.resume, log, progress_row=progress_row)
+    if dist.is_main:
+        plot_losses(run_dir / "log.jsonl", run_dir / "plots" / "losses.png")
+        plot_held_out_figures(run_dir / "log.jsonl", run_dir / "plots" / "held_out.png")
 
 
 def _held_out_figures(name: str, module: torch.nn.Module, batches: list, run, config: WorldConfig, device: str,

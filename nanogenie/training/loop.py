@@ -8,15 +8,17 @@ checkpoint at step k replays exactly what an uninterrupted run would have done.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import math
 import os
 import sys
 import time
 import zlib
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import torch
 from tqdm import tqdm
@@ -88,32 +90,41 @@ def read_records(path: Path) -> list[dict]:
 
 
 class JsonlLog:
-    """Appends one JSON object per line; only rank 0 holds an open file."""
+    """Appends one JSON object per line; only rank 0 writes. Two processes may share the file (the tokenizer
+    and the LAM side by side): each write and rewrite holds an exclusive lock on <log>.lock."""
 
     def __init__(self, path: Path | None):
         self.path = path
 
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        with open(Path(self.path).with_name(Path(self.path).name + ".lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield  # closing the file releases the lock
+
     def write(self, record: dict) -> None:
         if self.path is not None:
-            with open(self.path, "a") as f:
+            with self._locked(), open(self.path, "a") as f:
                 f.write(json.dumps(record) + "\n")
 
     def keep_only(self, keep: Callable[[dict], bool]) -> None:
         """Rewrite the log with the records `keep` accepts (atomically: temp file + rename)."""
         if self.path is None or not Path(self.path).is_file():
             return
-        tmp = Path(self.path).with_name(Path(self.path).name + ".tmp")
-        tmp.write_text("".join(json.dumps(r) + "\n" for r in read_records(self.path) if keep(r)))
-        os.replace(tmp, self.path)
+        with self._locked():
+            tmp = Path(self.path).with_name(Path(self.path).name + ".tmp")
+            tmp.write_text("".join(json.dumps(r) + "\n" for r in read_records(self.path) if keep(r)))
+            os.replace(tmp, self.path)
 
 
 def train_stage(stage: Stage, cfg: TrainConfig, run_dir: Path, dist: Distributed, resume: bool,
-                log: JsonlLog, on_step: Callable[[str, int], None] | None = None) -> None:
+                log: JsonlLog, on_step: Callable[[str, int], None] | None = None, progress_row: int = 0) -> None:
     """Train one stage to `stage.steps` optimizer steps, then write run/<stage>.safetensors.
 
     With `resume`, continue from the stage's newest checkpoint (if any). A non-finite loss stops the
     run with a UserError; nothing is written for that step, so the last checkpoint stays good.
     `on_step(stage, step)` is called after each finished step (tests use it to interrupt a run).
+    progress_row: the terminal row of the progress bar (another process's stage may hold row 0).
     """
     module = stage.module
     module.train()
@@ -140,7 +151,7 @@ def train_stage(stage: Stage, cfg: TrainConfig, run_dir: Path, dist: Distributed
     params = [p for p in module.parameters() if p.requires_grad]
     log_every = max(1, cfg.log_every)
     bar = tqdm(total=stage.steps, initial=start, desc=stage.name, unit="step", dynamic_ncols=True,
-               disable=not dist.is_main)
+               disable=not dist.is_main, position=progress_row)
     began = time.perf_counter()
     try:
         for step in range(start, stage.steps):

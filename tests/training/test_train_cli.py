@@ -18,6 +18,7 @@ from nanogenie.cli import main
 from nanogenie.data import write_dataset
 from nanogenie.play.keymap import load_keymap
 from nanogenie.training.distributed import free_port
+from nanogenie.training.loop import read_records
 from nanogenie.world import load_world, user_worlds_dir
 
 FIGURES = {"tokenizer_psnr", "tokenizer_code_usage", "lam_code_usage", "lam_nmi", "lam_probe_accuracy",
@@ -60,8 +61,8 @@ def test_train_writes_a_loadable_bundle_with_eval_keymap_and_plots(trained):
     assert {r["stage"] for r in records} == {"tokenizer", "lam", "dynamics"}
     assert all(np.isfinite(r["loss"]) and r["step"] <= 4 for r in records)
     training = world.meta["training"]  # where and how long each stage trained
-    assert training["device"] == "cpu" and set(training["minutes"]) == {"tokenizer", "lam", "dynamics",
-                                                                       "dynamics_precompute"}
+    assert training["device"] == "cpu" and {"tokenizer", "lam", "dynamics", "dynamics_precompute"} <= set(
+        training["minutes"])  # and the two stages' wall minutes side by side, on a CPU with 2+ threads
     held_out = {r["stage"]: r["eval"] for r in records if "eval" in r}  # each stage's validation at checkpoints
     assert {"val_loss", "val_psnr", "val_moving_psnr"} <= set(held_out["tokenizer"]) and {"val_loss", "val_accuracy"} <= set(
         held_out["dynamics"]) and all(np.isfinite(e["val_loss"]) for e in held_out.values())
@@ -203,12 +204,46 @@ def test_nan_loss_stops_the_run_naming_stage_and_step(tmp_path, capsys, monkeypa
         loss, metrics = real(self, frames)
         return loss * float("nan"), metrics
 
-    monkeypatch.setattr(LatentActionModel, "training_loss", poisoned)
+    monkeypatch.setattr(LatentActionModel, "training_loss", poisoned)  # in this process: one stage at a time
     code = main(["train", "--world", "sonic", "--preset", "tiny", "--out", str(tmp_path / "w"), "--steps", "3",
-                 "--device", "cpu"])
+                 "--device", "cpu", "--sequential"])
     line = _error_line(capsys)
     assert code == 2 and "lam loss became nan at step 1" in line
     assert (tmp_path / "w" / "run" / "tokenizer.safetensors").is_file()  # finished stages are kept
+
+
+def test_lam_beside_the_tokenizer_trains_what_one_stage_at_a_time_trains(tmp_path):
+    """Two threads: the LAM trains in a second process beside the tokenizer, one thread each. Both stages'
+    weights equal a one-thread run's that trains them one after the other, and the log holds both."""
+    threads = torch.get_num_threads()
+    command = ["train", "--world", "pong", "--preset", "tiny", "--steps", "3", "--device", "cpu"]
+    try:
+        torch.set_num_threads(1)
+        assert main(command + ["--out", str(tmp_path / "apart"), "--sequential"]) == 0
+        torch.set_num_threads(2)
+        assert main(command + ["--out", str(tmp_path / "beside")]) == 0
+    finally:
+        torch.set_num_threads(threads)
+    for stage in ("tokenizer", "lam"):
+        apart, beside = (load_file(tmp_path / run / "run" / f"{stage}.safetensors") for run in ("apart", "beside"))
+        assert all(torch.equal(apart[name], beside[name]) for name in apart), stage
+    minutes = load_world(tmp_path / "beside").meta["training"]["minutes"]
+    assert {"tokenizer", "lam", "tokenizer_and_lam_side_by_side", "dynamics"} <= set(minutes)
+    assert "tokenizer_and_lam_side_by_side" not in load_world(tmp_path / "apart").meta["training"]["minutes"]
+    stages = [r["stage"] for r in read_records(tmp_path / "beside" / "run" / "log.jsonl")]
+    assert stages.count("lam") == stages.count("tokenizer") > 0
+
+
+def test_a_failing_lam_beside_the_tokenizer_stops_the_run_with_one_line(tmp_path, capsys):
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:  # an lr that blows the LAM's weights up: its loss turns nan in its own process
+        code = main(["train", "--world", "pong", "--preset", "tiny", "--steps", "3", "--device", "cpu", "--out",
+                     str(tmp_path / "w"), "--set", "train.lam.lr=1e20"])
+    finally:
+        torch.set_num_threads(threads)
+    line = _error_line(capsys)
+    assert code == 2 and "lam loss became nan" in line and "second process beside the tokenizer" in line
 
 
 @pytest.mark.slow
