@@ -125,7 +125,9 @@ class DynamicsConfig:
     min_p: float = 0.0  # MaskGIT drops codes below min_p x the most probable one's probability (models/maskgit.py)
     action_conditioning: str = "adaln"  # "adaln" | "add"
     moving_weight: float = 1.0  # loss weight on tokens next to where the context moved (models/dynamics.py)
-    clean_context: bool = False  # train every frame against a clean copy of the frames before it (models/dynamics.py)
+    # train every frame against a clean copy of the frames before it (models/dynamics.py): a clip is fed
+    # twice, so the presets' dynamics batches are 5/8 of what they were (a step then costs ~1.15x)
+    clean_context: bool = True
 
     def __post_init__(self) -> None:
         _check_positive("dynamics", width=self.width, depth=self.depth, heads=self.heads,
@@ -176,7 +178,7 @@ class TrainConfig:
     # small conv net learns fastest at a higher lr and without decay (docs/BENCHMARKS.md, "Latent actions")
     lam: StageConfig = field(default_factory=lambda: StageConfig(steps=2000, clip_frames=3, batch_size=32, lr=2e-3,
                                                                  weight_decay=0.0))
-    dynamics: StageConfig = field(default_factory=lambda: StageConfig(steps=4000, clip_frames=16, batch_size=16))
+    dynamics: StageConfig = field(default_factory=lambda: StageConfig(steps=4000, clip_frames=16, batch_size=10))
     warmup_steps: int = 100
     grad_clip: float = 1.0
     checkpoint_every: int = 250  # optimizer steps between checkpoints (the most a kill can lose)
@@ -314,7 +316,8 @@ def _cpu() -> WorldConfig:
     # (docs/BENCHMARKS.md, "Worlds on the local-encoder tokenizer"). The LAM learns
     # from 3-frame clips (a transition and its history), scoring its heads after a whole-picture offset of
     # up to 3 pixels (a scroll is not an action: docs/BENCHMARKS.md, "Latent actions: a scroll is not an
-    # action"); the dynamics trains at its full 16-frame play context.
+    # action"); the dynamics trains at its full 16-frame play context, each frame against a clean copy of its
+    # past (docs/BENCHMARKS.md, "Dynamics: every frame against a clean past").
     return WorldConfig(
         tokenizer=TokenizerConfig(patch_size=8, levels=[8, 8, 6, 5], width=128, encoder_depth=4, decoder_depth=3,
                                   heads=4, encoder_temporal=False, moving_weight=10.0, encoder="local",
@@ -323,7 +326,7 @@ def _cpu() -> WorldConfig:
         dynamics=DynamicsConfig(width=128, depth=4, heads=4, maskgit_steps=4),
         train=TrainConfig(data_frames=30_000, tokenizer=StageConfig(steps=5000, clip_frames=2, batch_size=8),
                           lam=StageConfig(steps=LAM_CPU_STEPS, clip_frames=3, batch_size=32, lr=2e-3, weight_decay=0.0),
-                          dynamics=StageConfig(steps=1800, clip_frames=16, batch_size=8), checkpoint_every=100),
+                          dynamics=StageConfig(steps=1800, clip_frames=16, batch_size=5), checkpoint_every=100),
     )
 
 
@@ -335,7 +338,7 @@ def _gpu() -> WorldConfig:
         dynamics=DynamicsConfig(width=512, depth=12, heads=8, maskgit_steps=8),
         train=TrainConfig(data_frames=200_000, tokenizer=StageConfig(steps=20_000, clip_frames=4, batch_size=32, lr=6e-4),
                           lam=StageConfig(steps=20_000, clip_frames=3, batch_size=64, lr=2e-3, weight_decay=0.0),
-                          dynamics=StageConfig(steps=30_000, clip_frames=16, batch_size=32, lr=6e-4),
+                          dynamics=StageConfig(steps=30_000, clip_frames=16, batch_size=20, lr=6e-4),
                           checkpoint_every=1000, compile=True),
     )
 

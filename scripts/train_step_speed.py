@@ -2,6 +2,8 @@
 and compiled with torch.compile: which precision and compilation make CPU training minutes count.
 
     OMP_NUM_THREADS=1 python scripts/train_step_speed.py --preset cpu --steps 6
+    OMP_NUM_THREADS=1 python scripts/train_step_speed.py --stages dynamics --modes fp32 \
+        --set dynamics.clean_context=false --set train.dynamics.batch_size=8   # a config change's cost
 
 Random inputs of the preset's shapes (the step cost does not depend on the pixels); the mean of `--steps`
 steps after two warm-up steps (compilation happens in those). Forward, backward and AdamW, as the trainer.
@@ -15,7 +17,7 @@ import time
 
 import torch
 
-from nanogenie.config import STAGES, preset
+from nanogenie.config import STAGES, preset, with_overrides
 from nanogenie.world import build_models
 
 
@@ -52,8 +54,10 @@ def main() -> None:
     parser.add_argument("--stages", default="tokenizer,lam,dynamics")
     parser.add_argument("--modes", default="fp32,bf16,compile,compile+bf16")
     parser.add_argument("--steps", type=int, default=6)
+    parser.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
+                        help="change one config field of the preset, as `nanogenie train --set`")
     args = parser.parse_args()
-    cfg = preset(args.preset)
+    cfg = with_overrides(preset(args.preset), args.set)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), preset {args.preset}")
     for name in args.stages.split(","):
         batch = batch_for(name, cfg)

@@ -13,9 +13,11 @@ def _dynamics(conditioning="adaln"):
     return DynamicsModel(cfg)
 
 
+@pytest.mark.parametrize("clean_context", [True, False])
 @pytest.mark.parametrize("conditioning", ["adaln", "add"])
-def test_shapes_and_loss(conditioning):
+def test_shapes_and_loss(conditioning, clean_context):
     dynamics = _dynamics(conditioning)
+    dynamics.cfg.clean_context = clean_context
     cfg = dynamics.cfg
     tokens = torch.randint(0, cfg.vocab_size, (3, 4, cfg.tokens_per_frame))
     actions = torch.randint(-1, cfg.num_actions, (3, 3))  # -1: unknown
@@ -28,8 +30,9 @@ def test_shapes_and_loss(conditioning):
     assert first.grad.abs().sum() > 0
 
 
-def test_training_covers_clean_context_with_a_masked_last_frame():
-    dynamics = _dynamics()
+def test_mixed_training_covers_clean_context_with_a_masked_last_frame():
+    """clean_context off: half the clips are the play case, the others masked in every frame."""
+    dynamics = DynamicsModel(dataclasses.replace(preset("tiny").dynamics, clean_context=False))
     tokens = torch.randint(0, dynamics.cfg.vocab_size, (256, 4, dynamics.cfg.tokens_per_frame))
     torch.manual_seed(1)
     inputs, mask = dynamics._training_inputs(tokens)
