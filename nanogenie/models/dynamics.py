@@ -130,10 +130,9 @@ class DynamicsModel(nn.Module):
         index = torch.cat((torch.arange(frames - 1, device=device), torch.arange(1, frames, device=device)))
         is_target = torch.arange(2 * (frames - 1), device=device) >= frames - 1
         delta = index[:, None] - index[None, :]  # query frame - key frame
-        window = self.cfg.context_frames
-        sees_context = ~is_target[None, :] & (delta < window) & ((delta > 0) | ((delta == 0) & ~is_target[:, None]))
-        itself = torch.eye(len(index), dtype=torch.bool, device=device)
-        return index, sees_context | itself
+        sees = (delta >= 0) & (delta < self.cfg.context_frames) & ~is_target[None, :]  # keys: context frames only
+        sees &= ~(is_target[:, None] & (delta == 0))  # a target does not see the clean copy of its own frame
+        return index, sees | torch.eye(len(index), dtype=torch.bool, device=device)
 
     def _loss_weights(self, tokens: Tensor) -> Tensor:
         """Clean tokens (B, T, P) -> loss weights (B, T, P): `moving_weight` at frame t where a token changed
