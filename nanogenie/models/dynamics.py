@@ -18,19 +18,20 @@ from torch import Tensor, nn
 from nanogenie.config import DynamicsConfig
 from nanogenie.models.st_transformer import KVCache, STTransformer
 
-# Training mix (per clip): half the clips mask every frame independently at a rate ~ U(0.5, 1), which,
-# with causal attention, trains all T frames in parallel; the other half are the play-time case:
-# clean context and only the last frame masked (a quarter of those fully masked). Half of all clips get
-# a small fraction of their visible context tokens replaced by random ones, so a rollout that makes a
-# few wrong tokens does not drift further on them.
+# Without `clean_context`, the training mix (per clip): half the clips mask every frame independently
+# at a rate ~ U(0.5, 1), which, with causal attention, trains all T frames in parallel; the other half
+# are the play-time case: clean context and only the last frame masked (a quarter of those fully
+# masked). Half of all clips get a small fraction of their visible context tokens replaced by random
+# ones, so a rollout that makes a few wrong tokens does not drift further on them.
 PLAY_CASE_FRACTION = 0.5
 FULL_MASK_FRACTION = 0.25
 CORRUPT_FRACTION = 0.5
 MAX_CORRUPT_RATE = 0.1
-# With `clean_context`, a clip is fed twice: its frames 0..T-2 clean (the context, lightly corrupted as
-# above) and its frames 1..T-1 masked (the targets), each masked frame attending through time to the clean
-# frames before it and to itself, exactly as a frame generated at play attends to the KV cache. Every
-# frame then trains the play-time case, for twice the tokens per clip.
+# With `clean_context` (the default; docs/BENCHMARKS.md, "Dynamics: every frame against a clean
+# past"), a clip is fed twice: its frames 0..T-2 clean (the context, lightly corrupted as above) and its
+# frames 1..T-1 masked (the targets, a quarter of them fully), each masked frame attending through time
+# to the clean frames before it and to itself, exactly as a frame generated at play attends to the KV
+# cache. Every frame then trains the play-time case, for twice the tokens per clip.
 
 
 class DynamicsModel(nn.Module):
