@@ -99,13 +99,16 @@ class DynamicsModel(nn.Module):
         last_frame[:, -1] = (torch.rand(b, p, device=dev) < rate[:, 0]) | fully
         play_case = (torch.rand(b, 1, 1, device=dev) < PLAY_CASE_FRACTION)
         mask = torch.where(play_case, last_frame, every_frame)
+        return torch.where(mask, self.mask_id, self._corrupted(tokens)), mask
 
-        corrupt_rate = torch.rand(b, 1, 1, device=dev) * MAX_CORRUPT_RATE
-        corrupt_rate = corrupt_rate * (torch.rand(b, 1, 1, device=dev) < CORRUPT_FRACTION)
-        corrupt = (torch.rand(b, t, p, device=dev) < corrupt_rate) & ~mask
-        noise = torch.randint_like(tokens, self.cfg.vocab_size)
-        inputs = torch.where(mask, self.mask_id, torch.where(corrupt, noise, tokens))
-        return inputs, mask
+    def _corrupted(self, tokens: Tensor) -> Tensor:
+        """tokens (B, T, P) with, in CORRUPT_FRACTION of the clips, up to MAX_CORRUPT_RATE of them replaced
+        by random codes (the rate drawn per clip)."""
+        b = tokens.shape[0]
+        rate = torch.rand(b, 1, 1, device=tokens.device) * MAX_CORRUPT_RATE
+        rate = rate * (torch.rand(b, 1, 1, device=tokens.device) < CORRUPT_FRACTION)
+        corrupt = torch.rand(tokens.shape, device=tokens.device) < rate
+        return torch.where(corrupt, torch.randint_like(tokens, self.cfg.vocab_size), tokens)
 
     def _clean_context_inputs(self, tokens: Tensor) -> tuple[Tensor, Tensor]:
         """Clean tokens (B, T, P) -> (inputs (B, 2(T-1), P): corrupted context 0..T-2 then masked targets
@@ -115,13 +118,8 @@ class DynamicsModel(nn.Module):
         rate = torch.empty(b, t - 1, 1, device=dev).uniform_(0.5, 1.0)
         rate = torch.where(torch.rand(b, t - 1, 1, device=dev) < FULL_MASK_FRACTION, 1.0, rate)
         mask = torch.rand(b, t - 1, p, device=dev) < rate
-        context = tokens[:, :-1]
-        corrupt_rate = torch.rand(b, 1, 1, device=dev) * MAX_CORRUPT_RATE
-        corrupt_rate = corrupt_rate * (torch.rand(b, 1, 1, device=dev) < CORRUPT_FRACTION)
-        corrupt = torch.rand(context.shape, device=dev) < corrupt_rate
-        context = torch.where(corrupt, torch.randint_like(context, self.cfg.vocab_size), context)
         targets = torch.where(mask, self.mask_id, tokens[:, 1:])
-        return torch.cat((context, targets), dim=1), mask
+        return torch.cat((self._corrupted(tokens[:, :-1]), targets), dim=1), mask
 
     def _clean_context_frames(self, frames: int, device: torch.device) -> tuple[Tensor, Tensor]:
         """For a clip of T = `frames` fed as context 0..T-2 then targets 1..T-1: each input frame's absolute

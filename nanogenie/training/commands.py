@@ -119,8 +119,7 @@ def train(args: argparse.Namespace) -> int:
     if args.processes > 1 and "WORLD_SIZE" not in os.environ:  # not already under torchrun
         _check_request(args, run_dir, to_run)  # a bad request is refused once, before any process starts
         run_config(args, run_dir, to_run)
-        picklable = argparse.Namespace(**{k: v for k, v in vars(args).items() if k != "run"})  # not the dispatcher
-        return launch_local(train, picklable, args.processes)
+        return launch_local(train, _picklable(args), args.processes)
     dist = setup_distributed(args.device)
     lock = None
     try:
@@ -143,6 +142,11 @@ def train(args: argparse.Namespace) -> int:
             lock.close()
         dist.close()
     return 0
+
+
+def _picklable(args: argparse.Namespace) -> argparse.Namespace:
+    """The arguments without the CLI's dispatcher (`run`), which cannot be sent to another process."""
+    return argparse.Namespace(**{k: v for k, v in vars(args).items() if k != "run"})
 
 
 def _make_run_dir(out: Path, run_dir: Path) -> None:
@@ -195,7 +199,8 @@ def _train_stages(args: argparse.Namespace, config: WorldConfig, out: Path, run_
     beside = None
     if side_by_side.wanted(to_run, device, dist.world_size, args.sequential):
         threads = torch.get_num_threads()
-        beside = side_by_side.Beside(_train_lam_beside, args, config, out, run_dir, threads=threads // 2, what="LAM")
+        beside = side_by_side.Beside(_train_lam_beside, _picklable(args), config, out, run_dir, threads=threads // 2,
+                                     what="LAM")
         torch.set_num_threads(threads - threads // 2)
         began = time.perf_counter()
         to_run = [name for name in to_run if name != "lam"]

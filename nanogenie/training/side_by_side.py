@@ -29,15 +29,15 @@ def wanted(to_run: list[str], device: str, processes: int, sequential: bool) -> 
 
 
 class Beside:
-    """target(args, *rest) running in a new process with `threads` torch threads. A UserError there comes back
-    through a pipe, so the user reads one line: the stage's own error, raised here by `finish`."""
+    """target(args, *rest) running in a new process with `threads` torch threads (args and rest picklable).
+    A UserError there comes back through a pipe, so the user reads one line: the stage's own error, raised
+    here by `finish`."""
 
     def __init__(self, target: Callable[..., Any], args: argparse.Namespace, *rest: Any, threads: int, what: str):
         self.what = what
-        picklable = argparse.Namespace(**{k: v for k, v in vars(args).items() if k != "run"})  # not the dispatcher
         context = mp.get_context("spawn")
         self.errors, sender = context.Pipe(duplex=False)
-        self.process = context.Process(target=_run, args=(target, threads, sender, picklable, *rest), daemon=True)
+        self.process = context.Process(target=_run, args=(target, threads, sender, args, *rest), daemon=True)
         self.process.start()
 
     def finish(self) -> None:
