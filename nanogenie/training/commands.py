@@ -29,7 +29,7 @@ from nanogenie.training.control import control_accuracy
 from nanogenie.training.distributed import Distributed, launch_local, setup_distributed
 from nanogenie.training.evaluate import evaluate_world
 from nanogenie.training.keymap_fit import fitted_codes, keymap_toml
-from nanogenie.training.loop import JsonlLog, read_records, train_stage
+from nanogenie.training.loop import JsonlLog, check_batches_split, read_records, train_stage
 from nanogenie.training.run_data import check_frame_size, fresh_episodes, prepare_run_data, simulator_names
 from nanogenie.training.stages import (check_true_actions, dynamics_stage, dynamics_validation, held_out_action_pairs,
                                        lam_figures, pixel_stage, pixel_validation, precompute_tokens_and_actions,
@@ -118,13 +118,14 @@ def train(args: argparse.Namespace) -> int:
     run_dir = out / "run"
     if args.processes > 1 and "WORLD_SIZE" not in os.environ:  # not already under torchrun
         _check_request(args, run_dir, to_run)  # a bad request is refused once, before any process starts
-        run_config(args, run_dir, to_run)
+        check_batches_split(run_config(args, run_dir, to_run).train, to_run, args.processes)
         return launch_local(train, _picklable(args), args.processes)
     dist = setup_distributed(args.device)
     lock = None
     try:
         _check_request(args, run_dir, to_run)
         config = run_config(args, run_dir, to_run)
+        check_batches_split(config.train, to_run, dist.world_size)
         if dist.is_main:
             _make_run_dir(out, run_dir)
             lock = lock_run_dir(run_dir)

@@ -60,9 +60,22 @@ def step_seed(seed: int, stage: str, step: int, rank: int = 0) -> int:
 
 def sample_indices(count: int, batch_size: int, generator: torch.Generator, rank: int, world_size: int
                    ) -> list[int]:
-    """This rank's share of one global batch of batch_size * world_size random items."""
-    picks = torch.randint(count, (batch_size * world_size,), generator=generator)
-    return picks[rank * batch_size:(rank + 1) * batch_size].tolist()
+    """This rank's share of one batch of batch_size random items, drawn alike on every rank: each of the
+    world_size ranks takes batch_size / world_size of them (check_batches_split makes that whole), so one
+    optimizer step sees batch_size items however many processes share it."""
+    picks = torch.randint(count, (batch_size,), generator=generator)
+    share = batch_size // world_size
+    return picks[rank * share:(rank + 1) * share].tolist()
+
+
+def check_batches_split(config: TrainConfig, stages: list[str], world_size: int) -> None:
+    """Refuse a batch that the processes cannot share evenly (their gradients are averaged as equals)."""
+    for name in stages:
+        batch = config.stage(name).batch_size
+        if batch % world_size:
+            raise UserError(f"train.{name}.batch_size {batch} does not split over {world_size} processes; "
+                            f"set it to a multiple of {world_size} (--set train.{name}.batch_size=N) "
+                            f"or use --processes 1")
 
 
 def make_optimizer(module: torch.nn.Module, cfg: StageConfig, device: str) -> torch.optim.AdamW:

@@ -10,7 +10,7 @@ from nanogenie.config import StageConfig, TrainConfig
 from nanogenie.errors import UserError
 from nanogenie.training import checkpoint as ckpt
 from nanogenie.training.distributed import Distributed, free_port, setup_distributed
-from nanogenie.training.loop import JsonlLog, lr_at, read_records, train_stage
+from nanogenie.training.loop import JsonlLog, lr_at, read_records, sample_indices, train_stage
 from nanogenie.training.plots import read_log
 
 from .toy import ToyModel, toy_stage
@@ -121,9 +121,15 @@ def _ddp_worker(rank: int, world_size: int, port: int, out: str) -> None:
     dist = setup_distributed("cpu")
     torch.manual_seed(100 + rank)  # different inits: the broadcast must make them equal
     model = ToyModel(noise=0.0)  # no per-rank draws, so two half batches equal one whole batch
-    train_stage(toy_stage(model, steps=6, batch_size=4), CFG, Path(out), dist, False, JsonlLog(None))
+    train_stage(toy_stage(model, steps=6, batch_size=8), CFG, Path(out), dist, False, JsonlLog(None))
     torch.save(model.state_dict(), Path(out) / f"rank{rank}.pt")
     dist.close()
+
+
+def test_ranks_share_one_batch_of_batch_size_items():
+    single = sample_indices(100, 6, torch.Generator().manual_seed(3), rank=0, world_size=1)
+    shares = [sample_indices(100, 6, torch.Generator().manual_seed(3), rank=r, world_size=3) for r in range(3)]
+    assert [len(s) for s in shares] == [2, 2, 2] and sum(shares, []) == single
 
 
 @pytest.mark.slow

@@ -281,6 +281,10 @@ def test_processes_2_trains_one_bundle_in_two_processes(tmp_path, capsys):
     assert main(["train", "--world", "pong", "--preset", "tiny", "--out", str(tmp_path / "new"), "--stage",
                  "dynamics", "--device", "cpu", "--processes", "2"]) == 2
     assert "needs the trained tokenizer" in _error_line(capsys)
+    # the processes share each step's batch_size clips, so it must split evenly
+    assert main(["train", "--world", "pong", "--preset", "tiny", "--out", str(tmp_path / "odd"), "--device", "cpu",
+                 "--processes", "2", "--set", "train.dynamics.batch_size=5"]) == 2
+    assert "train.dynamics.batch_size 5 does not split over 2 processes" in _error_line(capsys)
 
 
 @pytest.mark.slow
