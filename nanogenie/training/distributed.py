@@ -114,11 +114,26 @@ def launch_local(entry: Callable[[Any], Any], args: Any, processes: int) -> int:
     Returns the exit code: 0, or the first failing process's (a UserError has already been printed by it)."""
     import torch.multiprocessing as mp
 
+    workers = mp.spawn(_local_worker, args=(entry, args, processes, free_port()), nprocs=processes, join=False)
     try:
-        mp.spawn(_local_worker, args=(entry, args, processes, free_port()), nprocs=processes, join=True)
+        while not workers.join():
+            pass
     except mp.ProcessExitedException as err:
         return err.exit_code or 1
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM / SIGHUP sent to this process alone (cli.Terminated)
+        _stop(workers.processes)
+        raise
     return 0
+
+
+def _stop(processes: list) -> None:
+    """End the workers when their launcher is stopped: they would otherwise train on as orphans, and the
+    launcher's exit would wait for them. Their checkpoints stay for --resume."""
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    for process in processes:
+        process.join()
 
 
 def _local_worker(rank: int, entry: Callable[[Any], Any], args: Any, processes: int, port: int) -> None:

@@ -287,6 +287,45 @@ def test_processes_2_trains_one_bundle_in_two_processes(tmp_path, capsys):
     assert "train.dynamics.batch_size 5 does not split over 2 processes" in _error_line(capsys)
 
 
+def _children(pid: int) -> list[int]:
+    """The live child processes of pid (Linux /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # it ended while we looked
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.append(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").is_file(), reason="reads the process tree from /proc")
+def test_sigterm_to_the_launcher_of_processes_2_ends_its_workers(tmp_path):
+    out = tmp_path / "w"
+    command = [sys.executable, "-m", "nanogenie.cli", "train", "--world", "pong", "--preset", "tiny", "--out",
+               str(out), "--stage", "tokenizer", "--steps", "100000", "--device", "cpu", "--processes", "2"]
+    # A session of its own, so that whatever survives can be ended with it.
+    child = subprocess.Popen(command, env=_child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                             text=True, start_new_session=True)
+    try:
+        checkpoints = out / "run" / "checkpoints" / "tokenizer"
+        deadline = time.monotonic() + 120
+        while not list(checkpoints.glob("step_*")) and time.monotonic() < deadline and child.poll() is None:
+            time.sleep(0.05)
+        workers = [pid for pid in _children(child.pid) if "spawn_main" in Path(f"/proc/{pid}/cmdline").read_text()]
+        assert len(workers) == 2 and child.poll() is None, "the run was not training in two processes"
+        child.send_signal(signal.SIGTERM)  # to the launcher alone, as `kill` does
+        _, stderr = child.communicate(timeout=60)
+        assert child.returncode == 128 + signal.SIGTERM and "interrupted (SIGTERM)" in stderr
+        assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()], "workers outlived their launcher"
+    finally:
+        if child.poll() is None or _children(child.pid):
+            os.killpg(child.pid, signal.SIGKILL)
+        child.wait()
+
+
 @pytest.mark.slow
 def test_torchrun_two_gloo_processes_train_a_bundle():
     command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
