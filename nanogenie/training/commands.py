@@ -250,7 +250,7 @@ def _train_stage(name: str, module: torch.nn.Module, models: tuple, args: argpar
     log = JsonlLog(run_dir / "log.jsonl" if dist.is_main else None)
     if name == "dynamics":
         began = time.perf_counter()
-        tokens, actions, starts = precompute_tokens_and_actions(tokenizer, lam, run.data, train_spans, config, device)
+        tokens, actions, starts = precompute_tokens_and_actions(tokenizer, lam, run.data, train_spans, config, device, dist)
         if dist.is_main:
             _record_minutes(run_dir, "dynamics_precompute", time.perf_counter() - began)
         stage = dynamics_stage(module, tokens, actions, starts, config, steps)

@@ -69,6 +69,14 @@ class Distributed:
             p.grad.copy_(flat[offset:offset + n].view_as(p.grad))
             offset += n
 
+    def merge(self, share: dict) -> dict:
+        """Every rank's share of a job (disjoint keys, picklable values) -> the whole, on every rank."""
+        if not self.active:
+            return share
+        shares = [None] * self.world_size
+        dist.all_gather_object(shares, share)
+        return {key: value for part in shares for key, value in part.items()}
+
     def check_in_sync(self, module: torch.nn.Module, what: str) -> None:
         """Fail loudly if the ranks' weights have drifted apart (they must be bit-identical)."""
         if not self.active:

@@ -18,6 +18,7 @@ from nanogenie.data.pixels import to_model
 from nanogenie.data.splits import Span
 from nanogenie.device import autocast_for
 from nanogenie.errors import UserError
+from nanogenie.training.distributed import Distributed
 from nanogenie.training.loop import Stage, sample_indices
 from nanogenie.metrics import normalized_mutual_information, probe_accuracy
 
@@ -130,53 +131,64 @@ def _windows(length: int, window: int, stride: int) -> list[int]:
 
 @torch.no_grad()
 def apply_in_windows(fn, data: VideoData, seqs: list[np.ndarray], window: int, stride: int, device: str,
-                     amp: bool) -> list[torch.Tensor]:
+                     amp: bool, dist: Distributed | None = None) -> list[torch.Tensor]:
     """Run `fn` (frames (B, T, 3, H, W) -> (B, T', ...)) over windows of each sequence, batched.
 
     Windows step by `stride`; window w's T' outputs land at its own positions, later windows
     overwriting earlier ones where they overlap. Returns one CPU tensor per sequence, (N', ...).
+    With `dist`, every rank must call it: each runs every world_size-th batch, the very batches one
+    process would, and all receive the whole result.
     """
+    dist = dist or Distributed()
     jobs = [(k, s) for k, index in enumerate(seqs) for s in _windows(len(index), window, stride)]
-    results: list[torch.Tensor | None] = [None] * len(seqs)
+    batches = range(0, len(jobs), ENCODE_BATCH)
+    outputs = {}  # batch start -> (B, T', ...), this rank's share
     with autocast_for(device, amp):
-        for b in range(0, len(jobs), ENCODE_BATCH):
-            batch = jobs[b:b + ENCODE_BATCH]
-            frames = to_model(np.stack([data.frames[seqs[k][s:s + window]] for k, s in batch])).to(device)  # (B, T, 3, H, W)
-            out = fn(frames).cpu()  # (B, T', ...)
-            for (k, start), row in zip(batch, out):
-                if results[k] is None:
-                    size = len(seqs[k]) - (window - row.shape[0])
-                    results[k] = torch.empty((size, *row.shape[1:]), dtype=row.dtype)
-                results[k][start:start + row.shape[0]] = row
+        for b in batches[dist.rank::dist.world_size]:
+            frames = to_model(np.stack([data.frames[seqs[k][s:s + window]] for k, s in jobs[b:b + ENCODE_BATCH]]))
+            outputs[b] = fn(frames.to(device)).cpu()  # frames (B, T, 3, H, W)
+    outputs = dist.merge(outputs)
+    results: list[torch.Tensor | None] = [None] * len(seqs)
+    for b in batches:  # in order, so that later windows overwrite earlier ones
+        for (k, start), row in zip(jobs[b:b + ENCODE_BATCH], outputs[b]):
+            if results[k] is None:
+                size = len(seqs[k]) - (window - row.shape[0])
+                results[k] = torch.empty((size, *row.shape[1:]), dtype=row.dtype)
+            results[k][start:start + row.shape[0]] = row
     return results
 
 
 @torch.no_grad()
 def label_transitions(lam, data: VideoData, seqs: list[np.ndarray], device: str, amp: bool,
-                      chunk: int = 256) -> list[torch.Tensor]:
+                      chunk: int = 256, dist: Distributed | None = None) -> list[torch.Tensor]:
     """The LAM's action for every transition of each sequence: one (N-1,) long tensor per sequence.
 
     Each transition gets its whole history (the LAM's `history_frames` before it, where the sequence
-    has them), however the sequence is cut into chunks of `chunk` transitions.
+    has them), however the sequence is cut into chunks of `chunk` transitions. With `dist`, every
+    rank must call it: each labels every world_size-th sequence and all receive every label.
     """
+    dist = dist or Distributed()
     lam.eval()
     extra = lam.cfg.history_frames - 1
-    labelled = []
+    labelled = {}  # sequence number -> (N-1,), this rank's share
     with autocast_for(device, amp):
-        for index in seqs:
-            parts = []
+        for k in range(dist.rank, len(seqs), dist.world_size):
+            index, parts = seqs[k], []
             for start in range(0, len(index) - 1, chunk):
                 first = max(0, start - extra)
                 frames = to_model(data.frames[index[first:start + chunk + 1]])[None].to(device)  # (1, T, 3, H, W)
                 parts.append(lam.infer_actions(frames)[0, start - first:].cpu())
-            labelled.append(torch.cat(parts) if parts else torch.zeros(0, dtype=torch.long))
-    return labelled
+            labelled[k] = torch.cat(parts) if parts else torch.zeros(0, dtype=torch.long)
+    labelled = dist.merge(labelled)
+    return [labelled[k] for k in range(len(seqs))]
 
 
 def precompute_tokens_and_actions(tokenizer, lam, data: VideoData, spans: list[Span], config: WorldConfig,
-                                  device: str) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
+                                  device: str, dist: Distributed | None = None
+                                  ) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
     """Encode and label the training sequences once: each transition's action is the LAM's, or with
-    `dynamics_actions` "true" the one the data recorded.
+    `dynamics_actions` "true" the one the data recorded. With `dist`, the ranks share the work (every
+    rank must call it) and all return the whole arrays, equal to one process's.
 
     Returns tokens (N, P) int16/int32 and actions (N,) long (-1 at each sequence's last frame), all
     sequences back to back on `device`, and the clip starts (C,) into them.
@@ -185,11 +197,11 @@ def precompute_tokens_and_actions(tokenizer, lam, data: VideoData, spans: list[S
     window = train.dynamics.clip_frames
     seqs = sequences(spans, train.frame_skip, window)
     tokenizer.eval()
-    seq_tokens = apply_in_windows(tokenizer.encode, data, seqs, window, window, device, train.amp)  # disjoint windows
+    seq_tokens = apply_in_windows(tokenizer.encode, data, seqs, window, window, device, train.amp, dist)  # disjoint windows
     if train.dynamics_actions == "true":
         seq_actions = [torch.from_numpy(data.actions[index[:-1]].astype(np.int64)) for index in seqs]
     else:
-        seq_actions = label_transitions(lam, data, seqs, device, train.amp)
+        seq_actions = label_transitions(lam, data, seqs, device, train.amp, dist=dist)
     small = config.tokenizer.codebook_size < 2**15  # int16 halves the memory of the token array
     tokens = torch.cat(seq_tokens).to(torch.int16 if small else torch.int32)
     actions = torch.cat([torch.cat((a.long(), a.new_full((1,), -1).long())) for a in seq_actions])

@@ -37,3 +37,52 @@ def test_apply_in_windows_puts_each_output_at_its_frame():
     for index, ids, trans in zip(seqs, per_frame, transitions):
         assert ids.tolist() == index.tolist()
         assert trans.tolist() == index[:-1].tolist()  # one label per transition, from its first frame
+
+
+def _tiny_precompute(dist=None):
+    """Tokens, actions and clip starts of 300 sonic frames in 3 sequences at the tiny preset, seeded random
+    weights."""
+    from nanogenie.config import preset
+    from nanogenie.data.simulated import simulated_data
+    from nanogenie.training.stages import precompute_tokens_and_actions
+    from nanogenie.world import build_models
+
+    config = preset("tiny")
+    config.train.dynamics.clip_frames = 4
+    data = simulated_data("sonic", 300, config.tokenizer.image_size, seed=3)
+    torch.manual_seed(0)
+    tokenizer, lam, _ = build_models(config)
+    return precompute_tokens_and_actions(tokenizer, lam, data, [(0, 100), (100, 220), (220, 300)], config, "cpu", dist)
+
+
+def _precompute_as_rank(rank: int, port: int, out: str) -> None:
+    import os
+
+    from nanogenie.training.distributed import setup_distributed
+
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE="2")
+    torch.set_num_threads(1)
+    dist = setup_distributed("cpu")
+    tokens, actions, starts = _tiny_precompute(dist)
+    torch.save({"tokens": tokens, "actions": actions, "starts": torch.from_numpy(starts)}, f"{out}.{rank}")
+    dist.close()
+
+
+@pytest.mark.slow
+def test_two_ranks_precompute_what_one_process_does(tmp_path):
+    import torch.multiprocessing as mp
+
+    from nanogenie.training.distributed import free_port
+
+    out = str(tmp_path / "shares")
+    mp.spawn(_precompute_as_rank, args=(free_port(), out), nprocs=2, join=True)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # the same kernels as the ranks
+    try:
+        tokens, actions, starts = _tiny_precompute()
+    finally:
+        torch.set_num_threads(threads)
+    for rank in (0, 1):
+        got = torch.load(f"{out}.{rank}")
+        assert torch.equal(got["tokens"], tokens) and torch.equal(got["actions"], actions)
+        assert got["starts"].tolist() == starts.tolist()
