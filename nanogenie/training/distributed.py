@@ -13,12 +13,16 @@ import os
 import socket
 import sys
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Callable
 
 import torch
 import torch.distributed as dist
 
 from nanogenie.device import resolve_device
+
+
+BARRIER_TIMEOUT = timedelta(hours=3)
 
 
 @dataclass
@@ -105,7 +109,10 @@ def setup_distributed(device_request: str) -> Distributed:
         torch.cuda.set_device(local_rank)
         device = f"cuda:{local_rank}"
     if not dist.is_initialized():
-        dist.init_process_group(backend="nccl" if device.startswith("cuda") else "gloo")
+        # The other ranks wait at a barrier while rank 0 evaluates and writes the world; on a slow CPU that
+        # can outlast the default 30 minutes, after which they would abort a finished training.
+        dist.init_process_group(backend="nccl" if device.startswith("cuda") else "gloo",
+                                timeout=BARRIER_TIMEOUT)
     return Distributed(rank=rank, world_size=world_size, device=device)
 
 
