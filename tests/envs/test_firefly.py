@@ -1,0 +1,115 @@
+import numpy as np
+import pytest
+
+from nanogenie.cli import main
+from nanogenie.data import load_dataset
+from nanogenie.envs import make_env
+from nanogenie.envs.firefly import AGENT, AGENT_COLOUR, DOWN, IDLE, LEFT, MAX_STEPS, RIGHT, SPARK_SPEED, UP
+
+
+def play(seed: int, actions: list[int], size: int = 64) -> list[np.ndarray]:
+    env = make_env("firefly", size)
+    return [env.reset(seed)] + [env.step(a) for a in actions]
+
+
+def agent_box(frame: np.ndarray) -> tuple[int, int, int, int]:
+    """(left, top, width, height) in pixels of the pixels painted in the agent's colour."""
+    ys, xs = np.nonzero((frame == AGENT_COLOUR).all(axis=-1))
+    return int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1)
+
+
+@pytest.mark.parametrize("size", [64, 32])
+def test_frames_are_square_rgb_uint8(size):
+    for frame in play(0, [UP, LEFT, IDLE, RIGHT, DOWN], size):
+        assert frame.shape == (size, size, 3) and frame.dtype == np.uint8
+
+
+def test_same_seed_same_frames_and_different_seeds_differ():
+    actions = [UP] * 5 + [RIGHT] * 20 + [IDLE] * 20
+    first, again, other = play(7, actions), play(7, actions), play(8, actions)
+    assert all(np.array_equal(a, b) for a, b in zip(first, again))
+    assert any(not np.array_equal(a, b) for a, b in zip(first, other))
+
+
+@pytest.mark.parametrize("action, dx, dy", [(IDLE, 0, 0), (UP, 0, -1), (DOWN, 0, 1), (LEFT, -1, 0), (RIGHT, 1, 0)])
+def test_each_action_moves_the_agent_one_pixel_its_way(action, dx, dy):
+    env = make_env("firefly")
+    before_frame = env.reset(3)
+    x, y = env.agent_x, env.agent_y
+    assert agent_box(before_frame) == (x, y, AGENT, AGENT)  # at 64 px a unit is a pixel
+    frame = env.step(action)
+    assert (env.agent_x, env.agent_y) == (x + dx, y + dy)
+    assert agent_box(frame) == (x + dx, y + dy, AGENT, AGENT)
+
+
+def test_the_agent_stops_at_the_edges():
+    env = make_env("firefly")
+    env.reset(0)
+    for _ in range(40):
+        env.step(LEFT)
+        env.step(UP)
+    assert (env.agent_x, env.agent_y) == (0, 0)
+    for _ in range(70):
+        env.step(RIGHT)
+        env.step(DOWN)
+    assert (env.agent_x, env.agent_y) == (64 - AGENT, 64 - AGENT)
+
+
+def test_sparks_move_bounce_and_turn_while_the_agent_idles():
+    env = make_env("firefly")
+    env.reset(1)
+    assert 6 <= len(env.sizes) <= 8
+    start = env.pos.copy()
+    headings = []
+    for _ in range(200):
+        env.step(IDLE)
+        assert (env.pos >= 0).all() and (env.pos <= 64 - env.sizes[:, None]).all()
+        speed = np.linalg.norm(env.vel, axis=1)
+        assert (speed >= SPARK_SPEED[0] - 1e-9).all() and (speed <= SPARK_SPEED[1] + 1e-9).all()
+        headings.append(np.sign(env.vel).copy())
+    assert (np.abs(env.pos - start).sum(axis=1) > 0).all()
+    # bounces and random turns flip the sign of a velocity component many times over 200 frames
+    flips = (np.diff(np.array(headings), axis=0) != 0).sum()
+    assert flips > 20
+
+
+def test_a_touched_spark_respawns_at_an_edge_and_scores():
+    env = make_env("firefly")
+    env.reset(2)
+    env.pos[0] = [env.agent_x, env.agent_y]
+    env.vel[0] = [0.5, 0.0]
+    env.step(IDLE)
+    assert env.score == 1
+    x, y = env.pos[0]
+    size = env.sizes[0]
+    assert min(x, y, 64 - size - x, 64 - size - y) == pytest.approx(0)  # on an edge
+    assert not env._touching()[0]
+
+
+def test_the_agent_is_drawn_over_sparks():
+    env = make_env("firefly")
+    env.reset(4)
+    env.pos[:] = [env.agent_x + 1, env.agent_y]  # every spark overlapping the agent
+    frame = env._render()
+    assert agent_box(frame) == (env.agent_x, env.agent_y, AGENT, AGENT)
+
+
+def test_the_episode_ends_at_max_steps():
+    env = make_env("firefly", 32)
+    env.reset(0)
+    for t in range(MAX_STEPS):
+        assert not env.done
+        env.step(t % 5)
+    assert env.done and env.t == MAX_STEPS
+    with pytest.raises(RuntimeError, match="reset"):
+        env.step(IDLE)
+
+
+def test_data_generate_writes_frames_and_true_actions(tmp_path):
+    out = tmp_path / "firefly.h5"
+    assert main(["data", "generate", "--env", "firefly", "--frames", "450", "--size", "32", "--out", str(out)]) == 0
+    data = load_dataset(out)
+    assert data.frames.shape == (450, 32, 32, 3) and data.action_names == ["idle", "up", "down", "left", "right"]
+    assert list(data.episode_ends) == [MAX_STEPS + 1, 450]
+    inner = np.delete(data.actions, data.episode_ends - 1)
+    assert set(np.unique(inner)) == {0, 1, 2, 3, 4}
