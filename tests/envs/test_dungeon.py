@@ -1,0 +1,137 @@
+import numpy as np
+import pytest
+
+from nanogenie.cli import main
+from nanogenie.data import load_dataset
+from nanogenie.envs import make_env
+from nanogenie.envs.dungeon import (CELL, DOWN, GEMS, GRID, HERO, HERO_PALETTE, HERO_SPEED, IDLE, LEFT, MAX_STEPS,
+                                    RIGHT, UP, connected)
+
+HERO_COLOUR = HERO_PALETTE["H"]
+
+
+def play(seed: int, actions: list[int], size: int = 64) -> list[np.ndarray]:
+    env = make_env("dungeon", size)
+    return [env.reset(seed)] + [env.step(a) for a in actions]
+
+
+def hero_box(frame: np.ndarray) -> tuple[int, int, int, int]:
+    """(left, top, width, height) in pixels of the pixels painted in the hero's colour."""
+    ys, xs = np.nonzero((frame == HERO_COLOUR).all(axis=-1))
+    return int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1)
+
+
+def open_cell(walls: np.ndarray) -> tuple[int, int]:
+    """(row, col) of a floor cell whose eight neighbours are floor too: a hero there can step any way."""
+    for row in range(1, GRID - 1):
+        for col in range(1, GRID - 1):
+            if not walls[row - 1:row + 2, col - 1:col + 2].any():
+                return row, col
+    raise AssertionError("no open 3x3 patch of floor")
+
+
+@pytest.mark.parametrize("size", [64, 32])
+def test_frames_are_square_rgb_uint8(size):
+    for frame in play(0, [UP, LEFT, IDLE, RIGHT, DOWN], size):
+        assert frame.shape == (size, size, 3) and frame.dtype == np.uint8
+
+
+def test_same_seed_same_frames_and_different_seeds_differ():
+    actions = [UP] * 5 + [RIGHT] * 20 + [IDLE] * 20
+    first, again, other = play(7, actions), play(7, actions), play(8, actions)
+    assert all(np.array_equal(a, b) for a, b in zip(first, again))
+    assert not np.array_equal(first[0], other[0])  # another seed, another room
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_rooms_have_a_border_interior_walls_and_connected_floor(seed):
+    env = make_env("dungeon")
+    env.reset(seed)
+    walls = env.walls
+    assert walls[0].all() and walls[-1].all() and walls[:, 0].all() and walls[:, -1].all()
+    assert walls[1:-1, 1:-1].sum() >= 6
+    assert connected(~walls)
+    assert not env.blocked(env.hero_x, env.hero_y)
+    assert not any(env.blocked(x, y) for x, y in env.monster_pos.tolist())
+
+
+def test_connected_sees_a_cut():
+    floor = np.ones((GRID, GRID), bool)
+    assert connected(floor)
+    floor[:, 5] = False
+    assert not connected(floor)
+
+
+@pytest.mark.parametrize("action, dx, dy", [(IDLE, 0, 0), (UP, 0, -1), (DOWN, 0, 1), (LEFT, -1, 0), (RIGHT, 1, 0)])
+def test_each_action_moves_the_hero_two_pixels_its_way(action, dx, dy):
+    env = make_env("dungeon")
+    env.reset(3)
+    row, col = open_cell(env.walls)
+    env.hero_x, env.hero_y = x, y = col * CELL, row * CELL
+    assert hero_box(env._render()) == (x, y, HERO, HERO)  # at 64 px a unit is a pixel
+    frame = env.step(action)
+    step = 2  # units per frame, as the world is specified (HERO_SPEED)
+    assert (env.hero_x, env.hero_y) == (x + step * dx, y + step * dy)
+    assert hero_box(frame) == (x + step * dx, y + step * dy, HERO, HERO)
+
+
+def test_walls_block_the_hero():
+    env = make_env("dungeon")
+    env.reset(1)
+    env.hero_x, env.hero_y = CELL, CELL  # the top-left floor cell, against the border
+    env.step(LEFT)
+    env.step(UP)
+    assert (env.hero_x, env.hero_y) == (CELL, CELL)
+    # an interior wall: stand just left of one, press right
+    row, col = next((r, c) for r, c in np.argwhere(env.walls[1:-1, 2:-1]) + [1, 2] if not env.walls[r, c - 1])
+    env.hero_x, env.hero_y = (col - 1) * CELL, row * CELL
+    env.step(RIGHT)  # x + 2 .. x + 4 reaches into the wall cell
+    assert (env.hero_x, env.hero_y) == ((col - 1) * CELL, row * CELL)
+
+
+def test_monsters_wander_while_the_hero_idles_and_stay_off_walls():
+    env = make_env("dungeon")
+    env.reset(2)
+    assert 3 <= len(env.monster_pos) <= 4
+    path = [env.monster_pos.copy()]
+    for _ in range(60):
+        env.step(IDLE)
+        path.append(env.monster_pos.copy())
+        assert not any(env.blocked(x, y) for x, y in env.monster_pos.tolist())
+    steps = np.abs(np.diff(np.array(path), axis=0)).sum(axis=-1)  # (T, n) units each monster moved per frame
+    assert (steps.sum(axis=0) > 0).all()  # every monster moved
+    assert set(np.unique(steps)) <= {0, 1, 2}  # one 4-way step at its own pace, never a jump
+
+
+def test_a_touched_gem_moves_elsewhere_and_scores():
+    env = make_env("dungeon")
+    env.reset(5)
+    row, col = open_cell(env.walls)
+    env.hero_x, env.hero_y = col * CELL, row * CELL
+    env.gems[0] = (col * CELL + HERO_SPEED + 1, row * CELL + 1)  # just right of the hero
+    env.step(RIGHT)
+    assert env.score == 1 and len(env.gems) == GEMS
+    assert env.gems[0] != (col * CELL + HERO_SPEED + 1, row * CELL + 1)
+    gx, gy = env.gems[0]
+    assert not env.walls[gy // CELL, gx // CELL]
+
+
+def test_the_episode_ends_at_max_steps():
+    env = make_env("dungeon", 32)
+    env.reset(0)
+    for t in range(MAX_STEPS):
+        assert not env.done
+        env.step(t % 5)
+    assert env.done and env.t == MAX_STEPS
+    with pytest.raises(RuntimeError, match="reset"):
+        env.step(IDLE)
+
+
+def test_data_generate_writes_frames_and_true_actions(tmp_path):
+    out = tmp_path / "dungeon.h5"
+    assert main(["data", "generate", "--env", "dungeon", "--frames", "450", "--size", "32", "--out", str(out)]) == 0
+    data = load_dataset(out)
+    assert data.frames.shape == (450, 32, 32, 3) and data.action_names == ["idle", "up", "down", "left", "right"]
+    assert list(data.episode_ends) == [MAX_STEPS + 1, 450]
+    inner = np.delete(data.actions, data.episode_ends - 1)
+    assert set(np.unique(inner)) == {0, 1, 2, 3, 4}
