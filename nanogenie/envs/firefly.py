@@ -52,6 +52,7 @@ class FireflyEnv(Env):
 
         n = int(layout_rng.integers(SPARKS[0], SPARKS[1] + 1))
         self.sizes = layout_rng.choice(SPARK_SIZES, n).astype(np.float64)  # (N,)
+        # the agent-bright colour first, the others shuffled after it (repeating past seven sparks)
         others = 1 + layout_rng.permutation(len(SPARK_COLOURS) - 1)
         self.colours = [SPARK_COLOURS[i] for i in np.resize(np.concatenate([[0], others]), n)]
         self.pos = layout_rng.uniform(0, 64 - self.sizes[:, None], (n, 2))  # (N, 2) x, y
