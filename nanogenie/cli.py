@@ -62,6 +62,16 @@ def _temperature(text: str) -> float:
     return value
 
 
+def _minutes(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of minutes, got {text!r}") from None
+    if not math.isfinite(value) or not 0 <= value <= 24 * 60:
+        raise argparse.ArgumentTypeError(f"expected minutes from 0 to 1440, got {text}")
+    return value
+
+
 def _add_data(sub: argparse._SubParsersAction) -> None:
     data = sub.add_parser("data", help="make, import, inspect and download HDF5 video datasets")
     dsub = data.add_subparsers(dest="data_command", required=True, metavar="{generate,info,import,download}")
@@ -99,6 +109,8 @@ def _add_train_eval(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train tokenizer -> latent actions -> dynamics into a world bundle")
     p.add_argument("--world", required=True, help="world name (also the simulator used when --data is absent)")
     p.add_argument("--data", help=".h5 dataset; default: generate from the simulator named by --world")
+    p.add_argument("--held-out", help=".h5 the held-out figures come from (all of it), e.g. play with a fresh random "
+                                      "action every frame; default: fresh simulator episodes, or --data's test split")
     p.add_argument("--preset", default="cpu", help="tiny | cpu | gpu")
     p.add_argument("--out", help="output folder; default: ~/.nanogenie/worlds/NAME")
     p.add_argument("--stage", default="all", choices=["all", *STAGES])
@@ -126,6 +138,23 @@ def _add_train_eval(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", metavar="FILE", help="also write the figures here")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda")
     p.set_defaults(run=_dispatch("nanogenie.training.commands:evaluate"))
+
+
+def _add_lam(sub: argparse._SubParsersAction) -> None:
+    lam = sub.add_parser("lam", help="latent actions on labelled data: a LAM's probe, and the ceiling and leak beside it")
+    tools = lam.add_subparsers(dest="lam_command", required=True, metavar="{probe,ceiling}")
+    p = tools.add_parser("probe", help="score a trained LAM's codes against the true actions of a held-out file")
+    p.add_argument("--world", required=True, help="a world, or a training's --out folder (a --stage lam run is enough)")
+    p.add_argument("--held-out", required=True, help=".h5 with true actions, ideally a fresh random action every frame")
+    p.set_defaults(run=_dispatch("nanogenie.eval.lam_bench:probe_command"))
+    p = tools.add_parser("ceiling", help="a supervised inverse model (ceiling) and a past-only one (leak) on the same frames")
+    p.add_argument("--data", help=".h5 with true actions to train on")
+    p.add_argument("--world", help="or a simulator: its training data and fresh random-action episodes")
+    p.add_argument("--held-out", help=".h5 to score on; default: the --data file's held-out split (named in the output)")
+    p.add_argument("--minutes", type=_minutes, default=5.0, help="CPU minutes for the ceiling (match the LAM's)")
+    p.add_argument("--leak-minutes", type=_minutes, default=2.0, help="CPU minutes for the leak (0: skip it)")
+    p.add_argument("--steps", type=_positive_int, help="train each for exactly this many steps instead of minutes")
+    p.set_defaults(run=_dispatch("nanogenie.eval.lam_bench:ceiling_command"))
 
 
 def _add_play_bench(sub: argparse._SubParsersAction) -> None:
@@ -168,9 +197,10 @@ class Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="nanogenie", description=__doc__.split("\n")[0])
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{data,train,eval,play,bench}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{data,train,eval,lam,play,bench}")
     _add_data(sub)
     _add_train_eval(sub)
+    _add_lam(sub)
     _add_play_bench(sub)
     return parser
 

@@ -96,6 +96,9 @@ class LAMConfig:
     reset_after: int = 200  # a head that wins nothing for this many steps restarts as a copy of the busiest
     passive_loss: bool = False  # the history's path learns on every transition, the heads on top (models/lam.py)
     align_shift: int = 0  # the target is shifted by up to this many pixels to meet the history's prediction (models/lam.py)
+    resolution: str = "cell"  # heads predict and are scored on "cell" means or every "pixel" (models/lam.py)
+    balance: float = 0.0  # step of the per-head assignment offsets that keep every head winning (models/lam.py)
+    noise_model: bool = False  # errors weighed by a predicted per-pixel variance of what no head explains
 
     def __post_init__(self) -> None:
         _check_positive("lam", image_size=self.image_size, patch_size=self.patch_size, reset_after=self.reset_after,
@@ -105,6 +108,8 @@ class LAMConfig:
         _check(self.width % 8 == 0 and self.width > 0, f"lam width {self.width} must be a positive multiple of 8")
         _check(self.num_actions >= 2, f"lam num_actions must be >= 2, got {self.num_actions}")
         _check(0 <= self.spread < 1, f"lam spread must be in [0, 1), got {self.spread}")
+        _check(self.resolution in ("cell", "pixel"), f"lam resolution must be 'cell' or 'pixel', got {self.resolution!r}")
+        _check(0 <= self.balance <= 1, f"lam balance must be in [0, 1], got {self.balance}")
         _check(0 <= self.align_shift < self.image_size // 4,
                f"lam align_shift must be in [0, image_size / 4), got {self.align_shift}")
 

@@ -50,6 +50,8 @@ from torch import Tensor, nn
 from nanogenie.config import LAMConfig
 from nanogenie.metrics import code_usage, psnr_from_mse
 
+LOG_NOISE_MIN, LOG_NOISE_MAX = -7.0, 2.0  # the noise model's variance, in squared [-1, 1] pixel units
+
 
 def _conv(cin: int, cout: int, kernel: int = 3, stride: int = 1) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(cin, cout, kernel, stride, (kernel - 1) // 2 if stride == 1 else 1),
@@ -80,39 +82,60 @@ class LatentActionModel(nn.Module):
         super().__init__()
         self.cfg = cfg
         p, c, a = cfg.patch_size, cfg.width, cfg.num_actions
+        # values predicted per cell and colour: the cell's mean, or (resolution "pixel") each of its p x p pixels
+        self.per_cell = p * p if cfg.resolution == "pixel" else 1
         self.past = CellNet(cfg.history_frames, p, c)  # what the history predicts, the same for every action
-        self.passive = nn.Conv2d(c, 3, 1)
+        self.passive = nn.Conv2d(c, 3 * self.per_cell, 1)
         self.present = CellNet(1, p, c)  # what each action adds, read from x_t alone
-        self.heads = nn.Conv2d(c, a * 3, 1)  # per cell, A changes of its mean colour
-        # Per head: steps since it last won a transition, and a running mean of its wins per step. Buffers,
-        # so they are checkpointed and a resumed run restarts the same heads at the same steps.
+        self.heads = nn.Conv2d(c, a * 3 * self.per_cell, 1)
+        self.log_noise = nn.Conv2d(c, self.per_cell, 1) if cfg.noise_model else None
+        # Per head: steps since it last won a transition, a running mean of its wins per step, and the offset its
+        # relative error gets when transitions are assigned (`balance`). Buffers, so they are checkpointed and a
+        # resumed run restarts the same heads at the same steps.
         self.register_buffer("idle_steps", torch.zeros(a, dtype=torch.long))
         self.register_buffer("recent_wins", torch.zeros(a))
+        self.register_buffer("assign_offset", torch.zeros(a))
 
     @property
     def num_actions(self) -> int:
         return self.cfg.num_actions
 
     def cells(self, frames: Tensor) -> Tensor:
-        """frames (..., 3, H, W) -> the mean colour of each p x p cell (..., 3, H/p, W/p)."""
+        """frames (..., 3, H, W) -> the frames at the resolution the heads predict (..., 3, R, R): each p x p
+        cell's mean colour (R = H/p), or the frames themselves (resolution "pixel", R = H)."""
+        if self.cfg.resolution == "pixel":
+            return frames
         p = self.cfg.patch_size
         return F.avg_pool2d(frames.flatten(0, -4), p).unflatten(0, frames.shape[:-3])
 
+    def _grid(self, values: Tensor, channels: int) -> Tensor:
+        """Per-cell outputs (N, channels * per_cell, H/p, W/p) -> (N, channels, R, R)."""
+        return F.pixel_shuffle(values, self.cfg.patch_size) if self.per_cell > 1 else values.reshape(
+            len(values), channels, *values.shape[-2:])
+
     def predict_next(self, history: Tensor) -> Tensor:
-        """history (N, K, 3, H, W), oldest first -> A candidate next frames as cell colours (N, A, 3, H/p, W/p).
+        """history (N, K, 3, H, W), oldest first -> A candidate next frames (N, A, 3, R, R) at the heads'
+        resolution (R = H/p cells, or H pixels).
 
         x_t+1 = x_t + passive(x_{t-K+1..t}) + effect_a(x_t). The heads never see the past, so a head cannot
         mean "keep doing what the last frames show" (a relative code, which sticky training data would
         reward as much as the action itself); it must say what happens next in absolute terms."""
         return self._predict(history)[1]
 
-    def _predict(self, history: Tensor) -> tuple[Tensor, Tensor]:
-        """history (N, K, 3, H, W) -> the passive prediction (N, 1, 3, H/p, W/p) and the A candidates."""
-        passive = self.cells(history[:, -1:]) + self.passive(self.past(history))[:, None]  # (N, 1, 3, H/p, W/p)
-        effects = self.heads(self.present(history[:, -1:])).unflatten(1, (self.num_actions, 3))
+    def _predict(self, history: Tensor) -> tuple[Tensor, Tensor, Tensor | None]:
+        """history (N, K, 3, H, W) -> the passive prediction (N, 1, 3, R, R), the A candidates (N, A, 3, R, R)
+        and, with `noise_model`, the log variance of what no head explains (N, 1, 1, R, R)."""
+        n, a = len(history), self.num_actions
+        features = self.past(history)
+        passive = self.cells(history[:, -1:]) + self._grid(self.passive(features), 3)[:, None]
+        effects = self._grid(self.heads(self.present(history[:, -1:])).reshape(n * a, -1, *features.shape[-2:]), 3)
+        effects = effects.view(n, a, *effects.shape[1:])
+        log_noise = None
+        if self.log_noise is not None:  # bounded so that no pixel's weight can grow without limit
+            log_noise = self._grid(self.log_noise(features), 1)[:, None].clamp(LOG_NOISE_MIN, LOG_NOISE_MAX)
         if self.cfg.passive_loss:  # the heads add to the action-averaged future; they cannot move it
-            return passive, passive.detach() + effects
-        return passive, passive + effects
+            return passive, passive.detach() + effects, log_noise
+        return passive, passive + effects, log_noise
 
     def _histories(self, frames: Tensor) -> tuple[Tensor, Tensor]:
         """frames (B, T, 3, H, W) -> each transition's history (B, T-1, K, 3, H, W) and next frame
@@ -123,39 +146,57 @@ class LatentActionModel(nn.Module):
         return frames[:, index], frames[:, 1:]
 
     def _errors(self, history: Tensor, target: Tensor) -> Tensor:
-        """history (N, K, 3, H, W), target (N, 3, H, W) -> squared error of each head (N, A), on cell colours."""
-        return self._errors_and_passive(history, target)[0]
+        """history (N, K, 3, H, W), target (N, 3, H, W) -> each head's error (N, A), as heads are scored."""
+        return self._scored(history, target)["errors"]
 
-    def _errors_and_passive(self, history: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
-        """Squared error of each head (N, A) and of the passive prediction (N,), on cell colours."""
-        passive, predicted = self._predict(history)
-        target = self._aligned_cells(target.float(), passive.detach().float())[:, None]
-        errors = (predicted.float() - target).pow(2).flatten(2).mean(dim=2)
-        return errors, (passive.float() - target).pow(2).flatten(1).mean(dim=1)
+    def _scored(self, history: Tensor, target: Tensor) -> dict[str, Tensor]:
+        """Each head's error (N, A) as heads are scored (weighted by the noise model, if any), the same
+        unweighted (N, A), the passive prediction's error (N,), and the log noise's mean per transition (N,)."""
+        passive, predicted, log_noise = self._predict(history)
+        target = self._aligned(target.float(), passive.detach().float())[:, None]
+        squared = (predicted.float() - target).pow(2)  # (N, A, 3, R, R)
+        plain = squared.flatten(2).mean(dim=2)
+        scored = {"plain": plain, "errors": plain, "log_noise": torch.zeros_like(plain[:, 0]),
+                  "passive": (passive.float() - target).pow(2).flatten(1).mean(dim=1)}
+        if log_noise is not None:  # Gaussian likelihood: an error counts less where errors are expected
+            scored["errors"] = (squared * torch.exp(-log_noise.float())).flatten(2).mean(dim=2)
+            scored["log_noise"] = log_noise.float().flatten(1).mean(dim=1)
+        return scored
 
-    def _aligned_cells(self, target: Tensor, passive: Tensor) -> Tensor:
-        """target (N, 3, H, W), passive (N, 1, 3, H/p, W/p) -> the target's cell colours (N, 3, H/p, W/p),
-        the whole frame shifted by the whole-pixel offset (up to `align_shift` each way) that brings it
-        closest to the passive prediction. A scrolling camera's rounding moves the whole picture by a
+    def _assign(self, errors: Tensor) -> Tensor:
+        """errors (N, A) -> each transition's head (N,): the smallest error relative to the transition's mean
+        over heads, less each head's assignment offset (zero unless `balance` is on)."""
+        relative = errors / errors.mean(dim=1, keepdim=True).clamp_min(1e-12)
+        return (relative - self.assign_offset).argmin(dim=1)
+
+    def _aligned(self, target: Tensor, passive: Tensor) -> Tensor:
+        """target (N, 3, H, W), passive (N, 1, 3, R, R) -> the target at the heads' resolution (N, 3, R, R),
+        the whole frame shifted by the whole-pixel offset (up to `align_shift` each way) whose cell colours
+        come closest to the passive prediction's. A scrolling camera's rounding moves the whole picture by a
         pixel more or less than the history says, which on a textured scene outweighs any sprite; the
-        heads would spend themselves on it (docs/BENCHMARKS.md). One offset per transition, chosen before
-        any head is scored, so no head can win by it."""
+        heads would spend themselves on it. One offset per transition, chosen before any head is scored,
+        so no head can win by it."""
         m = self.cfg.align_shift
         if m == 0:
             return self.cells(target)
-        p, cells = self.cfg.patch_size, target.shape[-1] // self.cfg.patch_size
+        p, size = self.cfg.patch_size, target.shape[-1]
+        padded = F.pad(target, (m, m, m, m), mode="replicate")
+        offsets = [(dy, dx) for dy in range(2 * m + 1) for dx in range(2 * m + 1)]
         # every p x p mean of the padded frame; a shift's cells are every p-th of them from its offset
-        means = F.avg_pool2d(F.pad(target, (m, m, m, m), mode="replicate"), p, stride=1)
-        shifted = torch.stack([means[..., dy:dy + p * cells:p, dx:dx + p * cells:p]
-                               for dy in range(2 * m + 1) for dx in range(2 * m + 1)], dim=1)  # (N, S, 3, h, w)
-        best = (shifted - passive).pow(2).flatten(2).mean(dim=2).argmin(dim=1)  # (N,)
-        return shifted[torch.arange(len(target), device=target.device), best]
+        means = F.avg_pool2d(padded, p, stride=1)
+        shifted = torch.stack([means[..., dy:dy + size:p, dx:dx + size:p] for dy, dx in offsets], dim=1)
+        cell_passive = passive if self.per_cell == 1 else F.avg_pool2d(passive.flatten(0, 1), p)[:, None]
+        best = (shifted - cell_passive).pow(2).flatten(2).mean(dim=2).argmin(dim=1)  # (N,)
+        if self.per_cell == 1:
+            return shifted[torch.arange(len(target), device=target.device), best]
+        return torch.stack([padded[i, :, dy:dy + size, dx:dx + size]
+                            for i, (dy, dx) in enumerate(offsets[j] for j in best.tolist())])
 
     def infer_actions(self, frames: Tensor) -> Tensor:
         """frames (B, T, 3, H, W) in [-1, 1] -> actions (B, T-1) long in [0, num_actions)."""
         history, target = self._histories(frames)
         errors = self._errors(history.flatten(0, 1), target.flatten(0, 1))  # (B (T-1), A)
-        return errors.argmin(dim=1).view(frames.shape[0], -1)
+        return self._assign(errors).view(frames.shape[0], -1)
 
     def training_loss(self, frames: Tensor) -> tuple[Tensor, dict[str, float]]:
         """Winner-take-all next-frame loss on clips (B, T, 3, H, W); only transitions whose whole
@@ -164,12 +205,13 @@ class LatentActionModel(nn.Module):
             self._restart_idle_heads()
         history, target = self._histories(frames)
         first = self.cfg.history_frames - 1
-        errors, passive = self._errors_and_passive(history[:, first:].flatten(0, 1), target[:, first:].flatten(0, 1))
-        winners = errors.argmin(dim=1)  # errors (N, A)
+        scored = self._scored(history[:, first:].flatten(0, 1), target[:, first:].flatten(0, 1))
+        errors = scored["errors"]  # (N, A)
+        winners = self._assign(errors.detach())
         best = errors.gather(1, winners[:, None]).mean()
-        loss = (1 - self.cfg.spread) * best + self.cfg.spread * errors.mean()
+        loss = (1 - self.cfg.spread) * best + self.cfg.spread * errors.mean() + scored["log_noise"].mean()
         if self.cfg.passive_loss:
-            loss = loss + passive.mean()
+            loss = loss + scored["passive"].mean()
         with torch.no_grad():
             wins = torch.bincount(winners, minlength=self.num_actions)
             if self.training:
@@ -177,9 +219,15 @@ class LatentActionModel(nn.Module):
                     dist.all_reduce(wins)  # every data-parallel rank must restart the same heads at the same step
                 self.idle_steps.add_(1).masked_fill_(wins > 0, 0)
                 self.recent_wins.mul_(0.99).add_(wins.float(), alpha=0.01)
-        metrics = {"loss": loss.item(), "psnr": psnr_from_mse(best.detach()).item(),
+                # a head that wins less than an equal share gets an easier score next step, one that wins
+                # more a harder one: every head keeps winning the transitions it predicts nearly best
+                share = wins.float() / wins.sum().clamp_min(1)
+                self.assign_offset.add_(self.cfg.balance * (1 / self.num_actions - share))
+        plain = scored["plain"].gather(1, winners[:, None]).mean()
+        metrics = {"loss": loss.item(), "psnr": psnr_from_mse(plain.detach()).item(),
                    "code_usage": code_usage(winners, self.num_actions),
-                   "head_gap": (errors.mean() - best).item()}  # > 0 once the heads predict different futures
+                   "top_code_share": wins.max().item() / max(1, wins.sum().item()),  # 1 while collapsed on one code
+                   "head_gap": (scored["plain"].mean() - plain).item()}  # > 0 once the heads predict different futures
         return loss, metrics
 
     @torch.no_grad()

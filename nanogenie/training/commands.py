@@ -87,6 +87,9 @@ def _check_request(args: argparse.Namespace, run_dir: Path, to_run: list[str]) -
     elif not Path(args.data).is_file():
         raise UserError(f"data file {args.data} does not exist; make one with `nanogenie data generate` "
                         f"or `nanogenie data import`")
+    if getattr(args, "held_out", None) is not None and not Path(args.held_out).is_file():
+        raise UserError(f"held-out file {args.held_out} does not exist; make one with `nanogenie data generate "
+                        f"--policy random` or `nanogenie data import`")
     if args.actions == "true" and "dynamics" not in to_run:
         raise UserError(f"--actions true conditions the dynamics, which --stage {args.stage} does not train; "
                         f"use --stage all or --stage dynamics")
@@ -190,7 +193,8 @@ def _train_stages(args: argparse.Namespace, config: WorldConfig, out: Path, run_
     if device.startswith("cuda"):
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
-    run = prepare_run_data(args.world, args.data, config, args.preset, run_dir, dist)
+    run = prepare_run_data(args.world, args.data, config, args.preset, run_dir, dist,
+                           held_out_path=getattr(args, "held_out", None))
     for name in to_run:  # episodes too short for a stage's clips: say so before hours of earlier stages
         ClipDataset(run.data, run.splits["train"], config.train.stage(name).clip_frames, config.train.frame_skip)
     if config.train.dynamics_actions == "true" and "dynamics" in to_run:

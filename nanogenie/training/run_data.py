@@ -37,7 +37,8 @@ class RunData:
         """What world.json records about the training data."""
         return {"source": self.data.source, "path": self.data.path, "env": self.env, "frames": len(self.data),
                 "episodes": len(self.data.episode_ends), "frame_size": int(self.data.frames.shape[1]),
-                "splits": {name: [list(s) for s in spans] for name, spans in self.splits.items()}}
+                "splits": {name: [list(s) for s in spans] for name, spans in self.splits.items()},
+                "held_out": self.held_out.source if self.held_out is not self.data else "test split"}
 
 
 def simulator_names() -> list[str]:
@@ -76,8 +77,9 @@ def held_out_fraction(data: VideoData, episodes_wanted: int) -> float:
 
 
 def prepare_run_data(world: str, data_path: str | None, config: WorldConfig, preset: str, run_dir: Path,
-                     dist: Distributed) -> RunData:
-    """Load or generate the run's data (rank 0 writes the cache), check it and split it."""
+                     dist: Distributed, held_out_path: str | None = None) -> RunData:
+    """Load or generate the run's data (rank 0 writes the cache), check it and split it. Held-out figures
+    come from `held_out_path` (all of it) when given, else from fresh simulator episodes or the data's test split."""
     train = config.train
     size = config.tokenizer.image_size
     if data_path is not None:
@@ -101,6 +103,10 @@ def prepare_run_data(world: str, data_path: str | None, config: WorldConfig, pre
     splits = split_spans(data, 0.0, held_out_fraction(data, train.eval_episodes), seed=train.seed)
     if dist.is_main:
         (run_dir / "splits.json").write_text(json.dumps({k: [list(s) for s in v] for k, v in splits.items()}) + "\n")
+    if held_out_path is not None:
+        held_out = load_dataset(held_out_path)
+        check_frame_size(held_out, config, preset)
+        return RunData(data, splits, env, held_out, held_out.episodes())
     if env is not None:
         held_out = fresh_episodes(env, config)
         return RunData(data, splits, env, held_out, held_out.episodes())

@@ -232,9 +232,11 @@ def lam_figures(lam, data: VideoData, spans: list[Span], config: WorldConfig, de
     truth, latent = held_out_action_pairs(lam, data, spans, config, device)
     lam.train(was_training)
     if len(truth) == 0:
-        return {"lam_nmi": None, "lam_probe_accuracy": None}
+        return {"lam_nmi": None, "lam_probe_accuracy": None, "lam_code_shares": None}
+    shares = np.bincount(latent, minlength=lam.num_actions) / len(latent)
     return {"lam_nmi": round(normalized_mutual_information(truth, latent), 4),
-            "lam_probe_accuracy": round(probe_accuracy(truth, latent), 4)}
+            "lam_probe_accuracy": round(probe_accuracy(truth, latent), 4),
+            "lam_code_shares": [round(float(s), 4) for s in shares]}
 
 
 def dynamics_stage(dynamics, tokens: torch.Tensor, actions: torch.Tensor, clip_starts: np.ndarray,

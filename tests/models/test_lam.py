@@ -1,3 +1,5 @@
+import math
+
 import torch
 
 from nanogenie.config import preset
@@ -92,7 +94,7 @@ def test_passive_loss_trains_the_history_path_on_every_transition_and_the_heads_
     lam = _lam(passive_loss=True).train()
     frames = torch.rand(2, 3, 3, 16, 16) * 2 - 1
     history = frames[:, :2]
-    passive, candidates = lam._predict(history)
+    passive, candidates, _ = lam._predict(history)
     assert torch.allclose(candidates - passive, lam.heads(lam.present(history[:, -1:])).unflatten(1, (4, 3)),
                           atol=1e-6)
     lam.heads.weight.grad = None
@@ -110,11 +112,60 @@ def test_align_shift_forgives_a_whole_frame_offset_of_a_pixel_but_not_a_sprite_m
     passive = lam._predict(history)[0]  # (3, 1, 3, 4, 4)
     scene = torch.rand(3, 3, 16, 16) * 2 - 1
     moved = torch.roll(scene, shifts=1, dims=-1)  # the whole picture one pixel to the right
-    aligned = lam._aligned_cells(moved, lam.cells(scene)[:, None])
+    aligned = lam._aligned(moved, lam.cells(scene)[:, None])
     # the offset is undone, but for the column of cells at the edge the shift pushed out
     assert torch.allclose(aligned[..., :-1], lam.cells(scene)[..., :-1], atol=1e-6)
     sprite = scene.clone()
     sprite[:, :, 4:8, 4:8] = 1.0  # a sprite appears: no whole-frame offset removes it
-    assert not torch.allclose(lam._aligned_cells(sprite, lam.cells(scene)[:, None]), lam.cells(scene), atol=1e-2)
+    assert not torch.allclose(lam._aligned(sprite, lam.cells(scene)[:, None]), lam.cells(scene), atol=1e-2)
     exact = _lam(align_shift=0).eval()  # no alignment: the target's own cells, whatever the prediction
-    assert torch.equal(exact._aligned_cells(moved, passive), exact.cells(moved))
+    assert torch.equal(exact._aligned(moved, passive), exact.cells(moved))
+
+
+def test_pixel_resolution_scores_every_pixel_so_a_one_pixel_move_inside_a_cell_counts():
+    lam = _lam(resolution="pixel").eval()
+    frames = torch.rand(2, 3, 3, 16, 16) * 2 - 1
+    candidates = lam.predict_next(frames[:, :2])
+    assert candidates.shape == (2, 4, 3, 16, 16)
+    for wanted in range(lam.num_actions):
+        clip = frames.clone()
+        clip[:, 2] = candidates[:, wanted]
+        assert lam.infer_actions(clip)[:, 1].tolist() == [wanted, wanted]
+    # a 1x2 sprite one pixel lower in the same 4x4 cell: the cell means are equal, the pixels are not
+    before, after = torch.full((1, 3, 16, 16), -1.0), torch.full((1, 3, 16, 16), -1.0)
+    before[:, :, 4:6, 4], after[:, :, 5:7, 4] = 1.0, 1.0
+    assert torch.equal(_lam().cells(before), _lam().cells(after))
+    assert not torch.equal(lam.cells(before), lam.cells(after))
+
+
+def test_pixel_resolution_aligns_the_whole_frame_at_full_resolution():
+    lam = _lam(resolution="pixel", align_shift=1).eval()
+    scene = torch.rand(3, 3, 16, 16) * 2 - 1
+    moved = torch.roll(scene, shifts=1, dims=-1)
+    aligned = lam._aligned(moved, scene[:, None])
+    assert torch.allclose(aligned[..., :-1], scene[..., :-1], atol=1e-6)
+
+
+def test_balance_gives_a_head_that_never_wins_the_transitions_it_is_nearly_best_at():
+    lam = _lam(balance=0.05, reset_after=10_000).train()  # no restarts: only the offsets act
+    frames = torch.rand(32, 3, 3, 16, 16) * 2 - 1
+    before = lam.infer_actions(frames)[:, 1]
+    dominant = int(before.bincount(minlength=4).argmax())
+    with torch.no_grad():  # no learning at all: only the assignment offsets move
+        for _ in range(60):
+            lam.training_loss(frames)
+    after = lam.infer_actions(frames)[:, 1]  # inference assigns with the offsets too
+    assert after.bincount(minlength=4).max() < before.bincount(minlength=4).max()
+    assert len(set(after.tolist())) >= len(set(before.tolist()))
+    assert lam.assign_offset[dominant] < 0 and abs(float(lam.assign_offset.sum())) < 1e-5  # shares move, none made
+    assert "assign_offset" in lam.state_dict()  # checkpointed, so a resumed run assigns as before
+
+
+def test_noise_model_weighs_each_error_by_its_predicted_variance():
+    lam = _lam(noise_model=True, resolution="pixel").eval()
+    lam.log_noise.weight.data.zero_()
+    lam.log_noise.bias.data.fill_(math.log(4.0))
+    frames = torch.rand(2, 3, 3, 16, 16) * 2 - 1
+    scored = lam._scored(frames[:, :2], frames[:, 2])
+    assert torch.allclose(scored["errors"], scored["plain"] / 4, rtol=1e-5)
+    assert torch.allclose(scored["log_noise"], torch.full((2,), math.log(4.0)))

@@ -1,0 +1,1 @@
+"""Evaluation: figures measured on held-out data, apart from training."""

@@ -1,0 +1,182 @@
+"""Latent actions measured on any labelled data: the probe of a trained LAM, and beside it the ceiling and
+the leak (PRINCIPLES: a figure stands beside its ceiling and its leak).
+
+    nanogenie lam probe --world runs/game --held-out game_random.h5
+    nanogenie lam ceiling --data game.h5 --held-out game_random.h5 --minutes 5
+    nanogenie lam ceiling --world firefly --minutes 5          # a simulator: its data and fresh episodes
+
+- probe: the LAM of a run folder (a `--stage lam` run is enough) or a world bundle labels every held-out
+  transition; Genie's probe maps each code to its most frequent true action and scores that map.
+- ceiling: a small CNN inverse model trained WITH the true actions on the same frames, for the same CPU
+  minutes, sees x_t-1, x_t, x_t+1: how much of the action the frames show at all.
+- leak: the same CNN seeing only x_t-1, x_t. On held-out data with a fresh random action every frame it
+  must score chance; on sticky data, past motion predicts the action and it scores above.
+Held-out figures should come from episodes with a fresh random action every frame (`nanogenie data
+generate --policy random`, or a recording of such play): with sticky actions a code that only reads past
+motion would score.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from nanogenie.config import WorldConfig, preset
+from nanogenie.data import VideoData, load_dataset, split_spans
+from nanogenie.data.pixels import to_model
+from nanogenie.data.simulated import simulated_data
+from nanogenie.errors import UserError
+from nanogenie.metrics import normalized_mutual_information
+
+BATCH = 32
+
+
+def labelled(data: VideoData, what: str) -> VideoData:
+    if data.actions is None or not (data.actions >= 0).any():
+        raise UserError(f"{data.path or what} has no recorded actions, so nothing can be scored against them; "
+                        f"use a file made by `nanogenie data generate` or one with an `actions` array")
+    return data
+
+
+def transitions(data: VideoData, spans: list[tuple[int, int]] | None = None) -> np.ndarray:
+    """Indices t with x_t-1, x_t, x_t+1 inside one episode (or span) and a known action a_t."""
+    found = [np.arange(start + 1, end - 1) for start, end in (spans or data.episodes())]
+    index = np.concatenate(found) if found else np.zeros(0, np.int64)
+    return index[data.actions[index] >= 0]
+
+
+def inputs(data: VideoData, index: np.ndarray, past_only: bool) -> torch.Tensor:
+    """(N, C, H, W): x_t-1, x_t (and x_t+1, x_t+1 - x_t unless past_only) as channels."""
+    prev, now = to_model(data.frames[index - 1]), to_model(data.frames[index])
+    if past_only:
+        return torch.cat((prev, now), dim=1)
+    after = to_model(data.frames[index + 1])
+    return torch.cat((prev, now, after, after - now), dim=1)
+
+
+def inverse_model(channels: int, actions: int, width: int = 16) -> nn.Module:
+    """Four stride-2 convolutions and an MLP: (N, channels, H, W) -> action logits (N, actions)."""
+    def down(cin: int, cout: int) -> nn.Module:
+        return nn.Sequential(nn.Conv2d(cin, cout, 4, 2, 1), nn.GroupNorm(8, cout), nn.SiLU())
+
+    return nn.Sequential(down(channels, width), down(width, 2 * width), down(2 * width, 4 * width),
+                         down(4 * width, 4 * width), nn.Flatten(), nn.LazyLinear(256), nn.SiLU(),
+                         nn.Linear(256, actions))
+
+
+def scores(truth: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
+    """accuracy (for a LAM, the probe's), NMI and the majority share (the accuracy of always guessing one)."""
+    truth, predicted = np.asarray(truth, np.int64), np.asarray(predicted, np.int64)
+    return {"nmi": round(normalized_mutual_information(truth, predicted), 4),
+            "majority": round(float(np.bincount(truth).max() / len(truth)), 4)}
+
+
+def train_inverse_model(train: VideoData, held_out: VideoData, held_spans: list[tuple[int, int]] | None,
+                        minutes: float, past_only: bool, steps: int | None = None, seed: int = 0,
+                        report_every: float = 60.0):
+    """Yields a figures dict every `report_every` seconds and at the end, for the ceiling (or the leak).
+    It trains for `minutes` of this CPU (the LAM's budget), or exactly `steps` steps when given."""
+    torch.manual_seed(seed)
+    train_index, held_index = transitions(train), transitions(held_out, held_spans)
+    if len(train_index) == 0 or len(held_index) == 0:
+        raise UserError("no labelled transitions of three frames in one episode to train or score on; "
+                        "the data needs episodes of at least 3 frames with recorded actions")
+    actions = int(max(train.actions.max(), held_out.actions.max())) + 1
+    model = inverse_model(6 if past_only else 12, actions)
+    model(inputs(train, train_index[:2], past_only))  # materialise the lazy layer before the optimizer
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    generator = torch.Generator().manual_seed(seed)
+    truth = held_out.actions[held_index].astype(np.int64)
+    began, step, next_report = time.perf_counter(), 0, 0.0
+    while True:
+        elapsed = time.perf_counter() - began
+        done = step >= steps if steps is not None else elapsed >= minutes * 60
+        if elapsed >= next_report or done:
+            model.eval()
+            with torch.no_grad():
+                predicted = torch.cat([model(inputs(held_out, held_index[i:i + 256], past_only)).argmax(1)
+                                       for i in range(0, len(held_index), 256)]).numpy()
+            model.train()
+            yield {"model": "leak" if past_only else "ceiling", "step": step, "minutes": round(elapsed / 60, 2),
+                   "accuracy": round(float((predicted == truth).mean()), 4), **scores(truth, predicted)}
+            next_report += report_every
+            if done:
+                return
+        pick = train_index[torch.randint(len(train_index), (BATCH,), generator=generator).numpy()]
+        loss = F.cross_entropy(model(inputs(train, pick, past_only)), torch.from_numpy(train.actions[pick].astype(np.int64)))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        step += 1
+
+
+def held_out_data(held_out: str | None, data: VideoData, seed: int = 0) -> tuple[VideoData, list | None, str]:
+    """The held-out file if given; else the data's own held-out split, named as such in the output."""
+    if held_out is not None:
+        return labelled(load_dataset(held_out), held_out), None, held_out
+    spans = split_spans(data, 0.0, 0.2, seed=seed)["test"]
+    if not spans:
+        raise UserError(f"{data.path}: too few episodes to hold any out; pass --held-out FILE.h5 "
+                        "(e.g. `nanogenie data generate ... --policy random`)")
+    return data, spans, f"{data.path} (its held-out split: sticky actions, so the leak scores above chance)"
+
+
+def load_lam(path: str):
+    """(LAM, its WorldConfig) from a run folder (`--out` of `nanogenie train`; a `--stage lam` run is enough)
+    or a world bundle."""
+    from safetensors.torch import load_file
+
+    from nanogenie.models.lam import LatentActionModel
+    from nanogenie.world import resolve_world
+
+    folder = Path(path)
+    if not folder.is_dir():
+        folder = resolve_world(path)
+    for config_file, weights in ((folder / "run" / "config.json", folder / "run" / "lam.safetensors"),
+                                 (folder / "world.json", folder / "lam.safetensors")):
+        if config_file.is_file() and weights.is_file():
+            d = json.loads(config_file.read_text())
+            config = WorldConfig.from_dict(d.get("config", d))
+            lam = LatentActionModel(config.lam)
+            lam.load_state_dict(load_file(weights))
+            return lam.eval(), config
+    raise UserError(f"{path}: no trained LAM there (looked for run/lam.safetensors with run/config.json, and a "
+                    f"world bundle's lam.safetensors); train one with `nanogenie train --stage lam --out {path}`")
+
+
+def probe_command(args) -> None:
+    from nanogenie.training.stages import lam_figures
+
+    lam, config = load_lam(args.world)
+    data = labelled(load_dataset(args.held_out), args.held_out)
+    if data.frames.shape[1] != lam.cfg.image_size:
+        raise UserError(f"{args.held_out}: frames are {data.frames.shape[1]} px but the LAM was trained on "
+                        f"{lam.cfg.image_size} px; import or generate the held-out data at that size")
+    figures = lam_figures(lam, data, data.episodes(), config, "cpu")
+    print(json.dumps({"held_out": args.held_out, "model": "lam", **figures}), flush=True)
+
+
+def ceiling_command(args) -> None:
+    if (args.world is None) == (args.data is None):
+        raise UserError("give the training data as --data FILE.h5 or a simulator as --world NAME (not both)")
+    if args.world is not None:
+        from nanogenie.training.run_data import fresh_episodes
+
+        config = preset("cpu")
+        train = simulated_data(args.world, config.train.data_frames, config.tokenizer.image_size, config.train.seed)
+        held, spans, where = fresh_episodes(args.world, config), None, f"fresh random-action {args.world} episodes"
+    else:
+        train = labelled(load_dataset(args.data), args.data)
+        held, spans, where = held_out_data(args.held_out, train)
+    for past_only, minutes in ((False, args.minutes), (True, args.leak_minutes)):
+        if minutes <= 0:
+            continue
+        for figures in train_inverse_model(train, held, spans, minutes, past_only, args.steps):
+            print(json.dumps({"held_out": where, **figures}), flush=True)
+
