@@ -97,7 +97,7 @@ class LAMConfig:
     passive_loss: bool = False  # the history's path learns on every transition, the heads on top (models/lam.py)
     align_shift: int = 0  # the target is shifted by up to this many pixels to meet the history's prediction (models/lam.py)
     resolution: str = "cell"  # heads predict and are scored on "cell" means or every "pixel" (models/lam.py)
-    balance: float = 0.0  # step of the per-head assignment offsets that keep every head winning (models/lam.py)
+    max_share: float = 1.0  # in training no head wins more than this share of a batch; 1: the best head always wins
     noise_model: bool = False  # errors weighed by a predicted per-pixel variance of what no head explains
 
     def __post_init__(self) -> None:
@@ -108,8 +108,9 @@ class LAMConfig:
         _check(self.width % 8 == 0 and self.width > 0, f"lam width {self.width} must be a positive multiple of 8")
         _check(self.num_actions >= 2, f"lam num_actions must be >= 2, got {self.num_actions}")
         _check(0 <= self.spread < 1, f"lam spread must be in [0, 1), got {self.spread}")
+        _check(1 / self.num_actions <= self.max_share <= 1,
+               f"lam max_share must be from 1 / num_actions ({1 / self.num_actions:.3f}) to 1, got {self.max_share}")
         _check(self.resolution in ("cell", "pixel"), f"lam resolution must be 'cell' or 'pixel', got {self.resolution!r}")
-        _check(0 <= self.balance <= 1, f"lam balance must be in [0, 1], got {self.balance}")
         _check(0 <= self.align_shift < self.image_size // 4,
                f"lam align_shift must be in [0, image_size / 4), got {self.align_shift}")
 

@@ -42,6 +42,8 @@ docs/BENCHMARKS.md). It is cheap enough to take thousands of steps in minutes on
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
@@ -89,12 +91,10 @@ class LatentActionModel(nn.Module):
         self.present = CellNet(1, p, c)  # what each action adds, read from x_t alone
         self.heads = nn.Conv2d(c, a * 3 * self.per_cell, 1)
         self.log_noise = nn.Conv2d(c, self.per_cell, 1) if cfg.noise_model else None
-        # Per head: steps since it last won a transition, a running mean of its wins per step, and the offset its
-        # relative error gets when transitions are assigned (`balance`). Buffers, so they are checkpointed and a
-        # resumed run restarts the same heads at the same steps.
+        # Per head: steps since it last won a transition, and a running mean of its wins per step. Buffers, so they
+        # are checkpointed and a resumed run restarts the same heads at the same steps.
         self.register_buffer("idle_steps", torch.zeros(a, dtype=torch.long))
         self.register_buffer("recent_wins", torch.zeros(a))
-        self.register_buffer("assign_offset", torch.zeros(a))
 
     @property
     def num_actions(self) -> int:
@@ -163,11 +163,26 @@ class LatentActionModel(nn.Module):
             scored["log_noise"] = log_noise.float().flatten(1).mean(dim=1)
         return scored
 
-    def _assign(self, errors: Tensor) -> Tensor:
-        """errors (N, A) -> each transition's head (N,): the smallest error relative to the transition's mean
-        over heads, less each head's assignment offset (zero unless `balance` is on)."""
-        relative = errors / errors.mean(dim=1, keepdim=True).clamp_min(1e-12)
-        return (relative - self.assign_offset).argmin(dim=1)
+    def _capped_winners(self, errors: Tensor) -> Tensor:
+        """errors (N, A) -> each transition's head (N,) when no head may win more than `max_share` of them.
+
+        A head that predicts the average future a little better than the others would win every transition
+        under argmin, learn the average of all of them and stay best: one code for everything. With a cap,
+        the other heads take the transitions they predict best relative to the rest, and so come to own a
+        kind of change. Transitions go in order of how much their best head beats the next best, each to
+        the best head with room left, so the clearest cases choose first."""
+        n, a = errors.shape
+        room = [math.ceil(self.cfg.max_share * n)] * a
+        preference = errors.argsort(dim=1)  # (N, A), best head first
+        ranked = errors.gather(1, preference)
+        order = (ranked[:, 1] - ranked[:, 0]).argsort(descending=True) if a > 1 else torch.arange(n)
+        winners = [0] * n
+        preference = preference.tolist()
+        for i in order.tolist():
+            head = next(h for h in preference[i] if room[h])
+            winners[i] = head
+            room[head] -= 1
+        return torch.tensor(winners, device=errors.device)
 
     def _aligned(self, target: Tensor, passive: Tensor) -> Tensor:
         """target (N, 3, H, W), passive (N, 1, 3, R, R) -> the target at the heads' resolution (N, 3, R, R),
@@ -196,7 +211,7 @@ class LatentActionModel(nn.Module):
         """frames (B, T, 3, H, W) in [-1, 1] -> actions (B, T-1) long in [0, num_actions)."""
         history, target = self._histories(frames)
         errors = self._errors(history.flatten(0, 1), target.flatten(0, 1))  # (B (T-1), A)
-        return self._assign(errors).view(frames.shape[0], -1)
+        return errors.argmin(dim=1).view(frames.shape[0], -1)
 
     def training_loss(self, frames: Tensor) -> tuple[Tensor, dict[str, float]]:
         """Winner-take-all next-frame loss on clips (B, T, 3, H, W); only transitions whose whole
@@ -207,7 +222,8 @@ class LatentActionModel(nn.Module):
         first = self.cfg.history_frames - 1
         scored = self._scored(history[:, first:].flatten(0, 1), target[:, first:].flatten(0, 1))
         errors = scored["errors"]  # (N, A)
-        winners = self._assign(errors.detach())
+        winners = (self._capped_winners(errors.detach()) if self.cfg.max_share < 1 and self.training
+                   else errors.argmin(dim=1))
         best = errors.gather(1, winners[:, None]).mean()
         loss = (1 - self.cfg.spread) * best + self.cfg.spread * errors.mean() + scored["log_noise"].mean()
         if self.cfg.passive_loss:
@@ -219,10 +235,6 @@ class LatentActionModel(nn.Module):
                     dist.all_reduce(wins)  # every data-parallel rank must restart the same heads at the same step
                 self.idle_steps.add_(1).masked_fill_(wins > 0, 0)
                 self.recent_wins.mul_(0.99).add_(wins.float(), alpha=0.01)
-                # a head that wins less than an equal share gets an easier score next step, one that wins
-                # more a harder one: every head keeps winning the transitions it predicts nearly best
-                share = wins.float() / wins.sum().clamp_min(1)
-                self.assign_offset.add_(self.cfg.balance * (1 / self.num_actions - share))
         plain = scored["plain"].gather(1, winners[:, None]).mean()
         metrics = {"loss": loss.item(), "psnr": psnr_from_mse(plain.detach()).item(),
                    "code_usage": code_usage(winners, self.num_actions),
