@@ -19,7 +19,7 @@ from nanogenie.errors import UserError
 from nanogenie.play.keymap import Keymap, load_keymap, saved_keymap_path
 from nanogenie.play.recorder import Recorder, frame_crc, frame_digest, log_script, read_log, same_content
 from nanogenie.play.runner import RESET, FrameItem, run_script
-from nanogenie.world import PACKAGED_KEYMAPS, load_world, resolve_keymap, update_world_meta
+from nanogenie.world import PACKAGED_KEYMAPS, load_world, resolve_keymap
 
 DEFAULT_WORLD = "sonic"
 
@@ -114,27 +114,25 @@ def proposed_keymap(engine: Any, world: Any) -> Keymap:
 
 
 def propose_keys(world: Any, engine: Any) -> int:
-    """`play --propose-keys`: propose a keymap, print the report, compare it with the world's own and save it."""
-    from nanogenie.play.propose import agreement, propose_keymap
+    """`play --propose-keys`: propose a keymap, print the report, compare it with the world's own and save it:
+    as the bundle's keymap.toml when it has none (or a proposed one) and can be written, else beside the
+    user's saved keymaps; never over a fitted or hand-made keymap."""
+    from nanogenie.play.propose import agreement, propose_keymap, save_proposal
 
     proposal = propose_keymap(engine)
     print("\n".join(proposal.report()))
-    current = world.keymap_path
-    origin = world.meta.get("keymap_origin")
+    current, origin = world.keymap_path, world.meta.get("keymap_origin")
+    own = Path(world.path) / "keymap.toml"
     if current is not None:
         agree, total, lines = agreement(proposal, load_keymap(current, world.num_actions))
         print(f"agrees with {current} ({origin or 'fitted'}) on {agree} of {total} keys: " + "; ".join(lines))
-    if current is None or (origin == "proposed" and current == Path(world.path) / "keymap.toml"):
-        path = keymap_save_paths(world)[0]  # the bundle's own keymap.toml if writable
-    else:  # never over a fitted or hand-made keymap
-        path = saved_keymap_path(world.name).with_suffix(".proposed.toml")
+    if (current is None or (current == own and origin == "proposed")) and os.access(world.path, os.W_OK):
+        print(f"proposed keymap saved to {save_proposal(proposal, Path(world.path))}")
+        return 0
+    path = saved_keymap_path(world.name).with_suffix(".proposed.toml")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(proposal.toml())
-    if path == Path(world.path) / "keymap.toml":
-        update_world_meta(world.path, keymap_origin="proposed")
-        print(f"proposed keymap saved to {path}")
-    else:
-        print(f"proposed keymap saved to {path}; play it with --keymap {path}")
+    print(f"proposed keymap saved to {path}; play it with --keymap {path}")
     return 0
 
 

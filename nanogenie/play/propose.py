@@ -21,12 +21,16 @@ pose, reads as weak; the explorer (`play --explore`) is there to bind those by e
 
 from __future__ import annotations
 
+import os
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
 from nanogenie.play.keymap import Keymap, parse_keymap
+from nanogenie.world import World, update_world_meta
 
 ARROWS = {"left": (-1.0, 0.0), "right": (1.0, 0.0), "up": (0.0, -1.0), "down": (0.0, 1.0)}  # y grows down
 MIN_MOTION = 0.015  # of the frame's side per frame: ~1 px a frame on a 64 px frame
@@ -199,3 +203,26 @@ def agreement(proposal: Proposal, keymap: Keymap) -> tuple[int, int, list[str]]:
     keys = [k for k in ("idle", *ARROWS, "space") if k in theirs]
     lines = [f"{k}: proposed {ours.get(k, '-')}, keymap {theirs[k]}" for k in keys]
     return sum(ours.get(k) == theirs[k] for k in keys), len(keys), lines
+
+
+def write_proposed_keymap(world: World, device: str = "cpu") -> Proposal:
+    """Propose keys for a loaded bundle with no keymap (trained without true actions) and write them as
+    its keymap.toml; world.json says `"keymap_origin": "proposed"`. Prints the one-line summary."""
+    from nanogenie.play.engine import Engine
+
+    proposal = propose_keymap(Engine(world, device=device, seed=world.config.train.seed))
+    save_proposal(proposal, Path(world.path))
+    keys = ", ".join(f"{k} {c}" for k, c in proposal.bindings.items()) or "no arrows"
+    print(f"proposed keymap (idle {proposal.idle}, {keys}) saved to {Path(world.path) / 'keymap.toml'}",
+          file=sys.stderr)
+    return proposal
+
+
+def save_proposal(proposal: Proposal, bundle: Path) -> Path:
+    """The proposal as a bundle's keymap.toml (written atomically), noted in its world.json."""
+    path = bundle / "keymap.toml"
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(proposal.toml())
+    os.replace(tmp, path)
+    update_world_meta(bundle, keymap_origin="proposed")
+    return path
