@@ -2,9 +2,9 @@
 
 Opened with E (or `play --explore`): the game pauses and the engine thread rolls every action FRAMES
 frames ahead of the current state (`Engine.explore`, which leaves the live game as it was); the window
-shows one panel per action, looping its future, labelled with the code and the keys bound to it. Pick
-a code (digits, Tab, a click), press B then any key to bind that key to it, N to make it idle, S to
-save the keymap; E or Esc goes back to the game. Nothing here touches a model: the app hands the
+shows one panel per action, looping its future, labelled with the code and the keys bound to it, and
+the paused frame they all start from. Pick a code (digits, Tab, a click), press B then any key to bind
+that key to it, N to make it idle, S to save the keymap; E or Esc goes back to the game. Nothing here touches a model: the app hands the
 futures in and takes the keymap out.
 """
 
@@ -47,8 +47,8 @@ class Explorer:
         self.futures = futures
 
     def keys_of(self, code: int) -> str:
-        """The keys that play a code, e.g. 'right, d' or 'idle', '' if none."""
-        names = [b.chord for b in self.keymap.bindings if b.action == code]
+        """The keys that play a code, single keys before chords, e.g. 'right, d' or 'idle', '' if none."""
+        names = sorted((b.chord for b in self.keymap.bindings if b.action == code), key=lambda c: "+" in c)
         return ", ".join((["idle"] if code == self.keymap.idle else []) + names)
 
     # --- input ---------------------------------------------------------------------------------
@@ -83,11 +83,12 @@ class Explorer:
 
     def _bind(self, chord: str | None) -> None:
         try:
-            self.keymap = rebind(self.keymap, chord, self.selected, self.num_actions)
+            keymap = rebind(self.keymap, chord, self.selected, self.num_actions)
         except UserError as err:
             self.message = str(err).split(": ", 1)[-1]  # the source's name is noise here
             return
-        self.edited = True
+        self.edited = self.edited or keymap != self.keymap  # binding a key to what it already plays is no edit
+        self.keymap = keymap
         self.message = f"{chord or 'nothing held (idle)'} -> code {self.selected}; S saves"
 
     def save(self) -> Path | None:
@@ -126,25 +127,39 @@ class Explorer:
             text = font.render(f"rolling {self.num_actions} actions {FRAMES} frames ahead...", True, (255, 255, 255))
             window.blit(text, text.get_rect(center=area.center))
             return
-        cell, cols = max((min(area.width // c, area.height // math.ceil(self.num_actions / c)), c)
-                         for c in range(1, self.num_actions + 1))  # the columns that give the biggest panels
+        cells = self.num_actions + 1  # the last one shows the frame they all start from
+        cell, cols = max((min(area.width // c, area.height // math.ceil(cells / c)), c)
+                         for c in range(1, cells + 1))  # the columns that give the biggest panels
         side = max(cell - LABEL_HEIGHT - 4, 4)
         t = self.phase()
         self.panels = []
-        for code in range(self.num_actions):
-            x = area.left + (code % cols) * cell + (cell - side) // 2
-            y = area.top + (code // cols) * cell + 2
+        for i in range(cells):
+            x = area.left + (i % cols) * cell + (cell - side) // 2
+            y = area.top + (i // cols) * cell + 2
             rect = pygame.Rect(x, y, side, side)
-            self.panels.append(rect)
-            frame = pygame.surfarray.make_surface(self.futures[code, t].swapaxes(0, 1))
-            window.blit(pygame.transform.scale(frame, rect.size), rect.topleft)
-            chosen = code == self.selected
-            pygame.draw.rect(window, (255, 210, 0) if chosen else (70, 70, 70), rect.inflate(4, 4), 2)
-            label = f"{code}: {self.keys_of(code) or '-'}"
+            now = i == self.num_actions
+            image = current if now else self.futures[i, t]
+            if image is not None:
+                frame = pygame.surfarray.make_surface(image.swapaxes(0, 1))
+                window.blit(pygame.transform.scale(frame, rect.size), rect.topleft)
+            chosen = i == self.selected
             colour = (255, 210, 0) if chosen else (220, 220, 220)
-            window.blit(font.render(label, True, colour), (x, y + side + 2))
+            pygame.draw.rect(window, (255, 210, 0) if chosen else (70, 70, 70), rect.inflate(4, 4), 2)
+            text = "now (paused)" if now else f"{i}: {self.keys_of(i) or '-'}"
+            window.blit(font.render(_fit(font, text, side + 4), True, colour), (x, y + side + 2))
+            if not now:
+                self.panels.append(rect)
 
     def hud(self) -> tuple[str, str]:
         """The two HUD lines while open."""
         first = f"EXPLORER  code {self.selected} ({self.keys_of(self.selected) or 'digit only'})"
         return first + ("  *unsaved" if self.edited else ""), self.message or HELP
+
+
+def _fit(font: pygame.font.Font, text: str, width: int) -> str:
+    """text cut (with '..') to fit `width` pixels in `font`."""
+    if font.size(text)[0] <= width:
+        return text
+    while text and font.size(text + "..")[0] > width:
+        text = text[:-1]
+    return text.rstrip(", ") + ".."
