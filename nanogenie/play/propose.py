@@ -15,10 +15,12 @@ points most its way, within 60 degrees and at least MIN_MOTION of the frame's si
 stays unbound rather than bound to a code that moves nothing its way), each code once; space = the
 strongest code left, if it changes the picture more than idle does; the rest stay on the digit keys.
 
-It sees motion, not meaning: a jump faster than MAX_SHIFT a frame, or a code whose effect is a change of
-pose, reads as weak; the explorer (`play --explore`) is there to bind those by eye. Against the shipped
-worlds' fitted keymaps (`nanogenie play --world pong --propose-keys`): pong 2 of 3 keys (up, down; idle
-is another of its still codes), sonic 1 of 6 (right; its jump rises faster than MAX_SHIFT a frame).
+It sees motion, not meaning: a small hero beside a scroll it does not fully explain, a move faster
+than MAX_SHIFT a frame, or a code whose effect is a change of pose reads as weak; the explorer
+(`play --explore`) is there to bind those by eye. Against the shipped worlds' fitted keymaps
+(`nanogenie play --world pong --propose-keys`): pong 2 of 3 keys (up, down; idle is another of its
+still codes), sonic 1 of 6 (right; no code reads as moving up or down, the scroll's residue outweighs
+the hero, and left goes to another of the codes that drift left).
 """
 
 from __future__ import annotations
