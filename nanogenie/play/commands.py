@@ -106,10 +106,12 @@ def proposed_keymap(engine: Any, world: Any) -> Keymap:
     """The keymap play proposes for a world that has none, said in one line."""
     from nanogenie.play.propose import propose_keymap
 
+    print(f"world {world.name} has no keymap: proposing one from what each latent action moves "
+          f"(rolls each from 6 states, a few seconds to a minute)...", flush=True)
     proposal = propose_keymap(engine)
     keys = ", ".join(f"{k} {c}" for k, c in proposal.bindings.items()) or "no arrows"
-    print(f"world {world.name} has no keymap: playing a proposed one from what each latent action moves "
-          f"(idle {proposal.idle}, {keys}; digits play any code; E explores, --propose-keys saves it)")
+    print(f"playing the proposed keymap: idle {proposal.idle}, {keys}; digits play any code; E shows what "
+          f"each does and binds keys, --propose-keys saves it")
     return proposal.keymap()
 
 
