@@ -98,3 +98,13 @@ def test_propose_keys_writes_the_bundle_keymap_then_never_over_a_fitted_one(tiny
     out = capsys.readouterr().out
     assert (tiny_world / "keymap.toml").read_text() == fitted
     assert "agrees with" in out and "of 2 keys" in out and "play it with --keymap" in out
+
+
+def test_a_world_without_a_keymap_plays_a_proposed_one_and_says_so(fake_world, tmp_path, capsys):
+    first = tmp_path / "first.mp4"
+    assert main(["play", "--world", "fake", "--headless", "--frames", "5", "--record", str(first)]) == 0
+    capsys.readouterr()
+    assert main(["play", "--replay", str(first.with_suffix(".json")), "--fps", "100"]) == 0  # in the window
+    out = capsys.readouterr().out
+    assert "world fake has no keymap: proposing one" in out and "keymap <proposed>: " in out
+    assert fake_world.engines[-1].explored == 6  # the proposal rolled every code from 6 states
