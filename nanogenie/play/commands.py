@@ -117,8 +117,9 @@ def proposed_keymap(engine: Any, world: Any) -> Keymap:
 
 def propose_keys(world: Any, engine: Any) -> int:
     """`play --propose-keys`: propose a keymap, print the report, compare it with the world's own and save it:
-    as the bundle's keymap.toml when it has none (or a proposed one) and can be written, else beside the
-    user's saved keymaps; never over a fitted or hand-made keymap."""
+    as the bundle's keymap.toml when it has none (or a proposed one) and can be written, else as the
+    user's saved keymap for the world if there is none yet, else beside it as <world>.proposed.toml;
+    never over a fitted, hand-made or explorer-bound keymap."""
     from nanogenie.play.propose import agreement, propose_keymap, save_proposal
 
     proposal = propose_keymap(engine)
@@ -128,13 +129,15 @@ def propose_keys(world: Any, engine: Any) -> int:
     if current is not None:
         agree, total, lines = agreement(proposal, load_keymap(current, world.num_actions))
         print(f"agrees with {current} ({origin or 'fitted'}) on {agree} of {total} keys: " + "; ".join(lines))
-    if (current is None or (current == own and origin == "proposed")) and os.access(world.path, os.W_OK):
+    replaceable = current is None or (current == own and origin == "proposed")
+    if replaceable and os.access(world.path, os.W_OK):
         print(f"proposed keymap saved to {save_proposal(proposal, Path(world.path))}")
         return 0
-    path = saved_keymap_path(world.name).with_suffix(".proposed.toml")
+    saved = saved_keymap_path(world.name)  # play reads it first: only when nothing would be lost
+    path = saved if replaceable and not saved.exists() else saved.with_suffix(".proposed.toml")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(proposal.toml())
-    print(f"proposed keymap saved to {path}; play it with --keymap {path}")
+    print(f"proposed keymap saved to {path}" + ("" if path == saved else f"; play it with --keymap {path}"))
     return 0
 
 
