@@ -172,6 +172,10 @@ def _add_play_bench(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--frames", type=_positive_int, default=100, help="frames to play with --headless")
     p.add_argument("--actions", help="with --headless: 'random' or a list like '0,3,3,5' or '3x10,0x5'")
     p.add_argument("--replay", metavar="LOG.json", help="replay a recording's action log")
+    p.add_argument("--explore", action="store_true",
+                   help="open the action explorer at start: each latent action's future, bind keys by eye (E)")
+    p.add_argument("--propose-keys", action="store_true",
+                   help="propose arrow/space keys from what each latent action moves, print why, save it; no play")
     p.add_argument("--compile", action="store_true",
                    help="CPU: compile the dynamics with torch.compile (~1 minute at start, then faster frames)")
     p.set_defaults(run=_dispatch("nanogenie.play.commands:play"))

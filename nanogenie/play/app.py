@@ -19,6 +19,7 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 import pygame  # noqa: E402
 
 from nanogenie.errors import UserError  # noqa: E402
+from nanogenie.play.explorer import FRAMES, Explorer  # noqa: E402
 from nanogenie.play.keymap import Keymap  # noqa: E402
 from nanogenie.play.recorder import Recorder  # noqa: E402
 from nanogenie.play.runner import EngineRunner, FrameItem  # noqa: E402
@@ -26,7 +27,8 @@ from nanogenie.play.runner import EngineRunner, FrameItem  # noqa: E402
 HUD_HEIGHT = 40
 MIN_WIDTH = 360  # so the HUD fits under small frames
 DIGIT_KEYS = {getattr(pygame, f"K_{d}"): d for d in range(10)} | {getattr(pygame, f"K_KP{d}"): d for d in range(10)}
-CONTROLS = "Esc quit | R reset to prompt | P pause | 0-9 raw latent action (held) | F9 record on/off | F12 screenshot"
+CONTROLS = ("Esc quit | R reset to prompt | P pause | 0-9 raw latent action (held) | E explore what each action does "
+            "and bind keys | F9 record on/off | F12 screenshot")
 
 
 def require_display() -> None:
@@ -72,6 +74,8 @@ class AppSettings:
     max_frames: int | None = None  # quit after this many engine frames (tests); None: until Esc
     output_dir: Path = field(default_factory=Path.cwd)  # screenshots and F9 recordings
     print_controls: bool = True  # the start-up help on stdout (bench turns it off: its stdout is a result)
+    explore: bool = False  # open the action explorer at start
+    keymap_save_paths: tuple[Path, ...] = ()  # where the explorer saves the keymap: the first writable one
 
 
 class PlayApp:
@@ -89,6 +93,8 @@ class PlayApp:
         self.window: pygame.Surface | None = None
         self.font: pygame.font.Font | None = None
         self.on_screen: tuple | None = None  # what the last draw showed (see _draw)
+        self.explorer = Explorer(settings.num_actions, keymap, settings.keymap_save_paths)
+        self.paused_before_explorer = False
 
     # --- lifecycle ---------------------------------------------------------------------------
     def run(self) -> None:
@@ -101,12 +107,16 @@ class PlayApp:
             if self.settings.record_path is not None:
                 self._start_recording(self.settings.record_path)  # before start: keep the first frame
             self.runner.start()
+            if self.settings.explore:
+                self._open_explorer()
             while self.running:
                 self._tick()
         finally:
             self.runner.stop()
             self.runner.join()
             self._stop_recording()
+            if self.explorer.edited:  # keys bound and not saved: keep them
+                self.explorer.save()
             pygame.display.quit()
 
     def _open_window(self) -> None:
@@ -128,6 +138,10 @@ class PlayApp:
 
     def _tick(self) -> None:
         item = self.runner.get_frame(timeout=1 / 60)  # wakes early for a new frame; raises engine errors
+        if self.explorer.open:
+            futures = self.runner.take_explored()
+            if futures is not None:
+                self.explorer.receive(futures)
         self._handle_events()
         self.action, self.action_label = self._choose_action()
         self.runner.set_action(self.action)
@@ -144,6 +158,10 @@ class PlayApp:
         for event in pygame.event.get():
             if event.type == pygame.QUIT:
                 self.running = False
+            elif event.type == pygame.KEYDOWN and self.explorer.open:
+                self._on_explorer_key(event)
+            elif event.type == pygame.MOUSEBUTTONDOWN and self.explorer.open:
+                self.explorer.on_click(event.pos)
             elif event.type == pygame.KEYDOWN:
                 self.held[event.key] = None
                 self._on_control(event.key)
@@ -161,6 +179,8 @@ class PlayApp:
             self.runner.request_reset()
         elif key == pygame.K_p:
             self.runner.pause(not self.runner.paused)
+        elif key == pygame.K_e:
+            self._open_explorer()
         elif key == pygame.K_F12:
             self._screenshot()
         elif key == pygame.K_F9:
@@ -169,6 +189,26 @@ class PlayApp:
                                                   self.settings.output_dir))
             else:
                 self._stop_recording()
+
+    def _open_explorer(self) -> None:
+        """Pause the game and ask the engine thread for every action's future from the current frame."""
+        if not hasattr(self.runner.engine, "explore"):
+            print("this engine cannot explore its actions")
+            return
+        self.paused_before_explorer = self.runner.paused
+        self.runner.pause(True)
+        self.explorer.start()
+        self.runner.request_explore(FRAMES)
+
+    def _on_explorer_key(self, event: pygame.event.Event) -> None:
+        if event.key == pygame.K_F12:
+            self._screenshot()
+            return
+        shift = bool(getattr(event, "mod", 0) & pygame.KMOD_SHIFT)
+        if not self.explorer.on_key(event.key, DIGIT_KEYS.get(event.key), shift):
+            self.runner.pause(self.paused_before_explorer)
+            self.held.clear()  # keys pressed in the explorer are not the game's
+        self.keymap = self.explorer.keymap
 
     def _choose_action(self) -> tuple[int, str]:
         """A held digit (the latest pressed) picks a raw latent action; else the keymap decides."""
@@ -225,21 +265,28 @@ class PlayApp:
     def _draw(self) -> None:
         """Draw the frame and the HUD, only when something on them changed: the loop ticks at ~60 Hz,
         and redrawing what is already on screen holds the GIL the engine thread needs between its ops."""
+        ex = self.explorer
         shown = (self.item.serial if self.item is not None else None, self.action, self.action_label,
-                 self.recorder is not None, self.runner.paused)
+                 self.recorder is not None, self.runner.paused,
+                 ex.open and (ex.futures is not None, ex.phase(), ex.selected, ex.message, ex.keymap, ex.binding))
         if shown == self.on_screen:
             return
         self.on_screen = shown
         s = self.settings
         self.window.fill((0, 0, 0))
-        if self.item is not None:
+        size = s.frame_size * s.scale
+        if ex.open:
+            area = pygame.Rect(0, 0, self.window.get_width(), size)
+            ex.draw(self.window, area, self.font, self.item.frame if self.item is not None else None)
+        elif self.item is not None:
             frame = pygame.surfarray.make_surface(self.item.frame.swapaxes(0, 1))  # (W, H, 3) for pygame
-            size = s.frame_size * s.scale
             self.window.blit(pygame.transform.scale(frame, (size, size)), (0, 0))  # nearest neighbour
         model_ms = self.item.model_ms if self.item is not None else 0.0
         flags = ("  REC" if self.recorder else "") + ("  PAUSED" if self.runner.paused else "")
         lines = (f"{s.world}  {s.device}  {self.shown_fps():.1f} fps  {model_ms:.1f} ms/frame",
-                 f"action {self.action} ({self.action_label}){flags}")
+                 f"action {self.action} ({self.action_label}){flags}  |  E: explore actions, bind keys")
+        if ex.open:
+            lines = ex.hud()
         top = s.frame_size * s.scale + 2
         for i, line in enumerate(lines):
             self.window.blit(self.font.render(line, True, (230, 230, 230)), (4, top + 18 * i))

@@ -7,6 +7,7 @@ resets); the window drives it through the EngineRunner thread from the keys held
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from nanogenie.errors import UserError
-from nanogenie.play.keymap import Keymap, digits_only, load_keymap
+from nanogenie.play.keymap import Keymap, load_keymap, saved_keymap_path
 from nanogenie.play.recorder import Recorder, frame_crc, frame_digest, log_script, read_log, same_content
 from nanogenie.play.runner import RESET, FrameItem, run_script
 from nanogenie.world import PACKAGED_KEYMAPS, load_world, resolve_keymap
@@ -78,18 +79,66 @@ def parse_actions(spec: str, count: int, num_actions: int, seed: int) -> list[in
     return [pattern[i % len(pattern)] for i in range(count)]
 
 
-def choose_keymap(keymap_arg: str | None, world: Any) -> Keymap:
-    """--keymap, else the world's own, else the packaged one named like the world, else digits only."""
+def choose_keymap(keymap_arg: str | None, world: Any) -> Keymap | None:
+    """--keymap, else one saved from play's explorer for this world ($NANOGENIE_HOME/keymaps), else the
+    world's own, else the packaged one named like the world; None when there is none (play proposes one)."""
     if keymap_arg:
         path = resolve_keymap(keymap_arg)
+    elif saved_keymap_path(world.name).is_file():
+        path = saved_keymap_path(world.name)
     elif world.keymap_path is not None:
         path = world.keymap_path
     elif (PACKAGED_KEYMAPS / f"{world.name}.toml").is_file():
         path = PACKAGED_KEYMAPS / f"{world.name}.toml"
     else:
-        print(f"world {world.name} has no keymap: hold digits 0-{min(world.num_actions, 10) - 1} to act")
-        return digits_only(world.num_actions)
+        return None
     return load_keymap(path, world.num_actions)
+
+
+def keymap_save_paths(world: Any) -> tuple[Path, ...]:
+    """Where a keymap bound in play is saved: the bundle's keymap.toml if the bundle can be written,
+    else $NANOGENIE_HOME/keymaps/<world>.toml (which play then reads first)."""
+    bundle = Path(world.path)
+    return ((bundle / "keymap.toml",) if os.access(bundle, os.W_OK) else ()) + (saved_keymap_path(world.name),)
+
+
+def proposed_keymap(engine: Any, world: Any) -> Keymap:
+    """The keymap play proposes for a world that has none, said in one line."""
+    from nanogenie.play.propose import propose_keymap
+
+    print(f"world {world.name} has no keymap: proposing one from what each latent action moves "
+          f"(rolls each from 6 states, a few seconds to a minute)...", flush=True)
+    proposal = propose_keymap(engine)
+    keys = ", ".join(f"{k} {c}" for k, c in proposal.bindings.items()) or "no arrows"
+    print(f"playing the proposed keymap: idle {proposal.idle}, {keys}; digits play any code; E shows what "
+          f"each does and binds keys, --propose-keys saves it")
+    return proposal.keymap()
+
+
+def propose_keys(world: Any, engine: Any) -> int:
+    """`play --propose-keys`: propose a keymap, print the report, compare it with the world's own and save it:
+    as the bundle's keymap.toml when it has none (or a proposed one) and can be written, else as the
+    user's saved keymap for the world if there is none yet, else beside it as <world>.proposed.toml;
+    never over a fitted, hand-made or explorer-bound keymap."""
+    from nanogenie.play.propose import agreement, propose_keymap, save_proposal
+
+    proposal = propose_keymap(engine)
+    print("\n".join(proposal.report()))
+    current, origin = world.keymap_path, world.meta.get("keymap_origin")
+    own = Path(world.path) / "keymap.toml"
+    if current is not None:
+        agree, total, lines = agreement(proposal, load_keymap(current, world.num_actions))
+        print(f"agrees with {current} ({origin or 'fitted'}) on {agree} of {total} keys: " + "; ".join(lines))
+    replaceable = current is None or (current == own and origin == "proposed")
+    if replaceable and os.access(world.path, os.W_OK):
+        print(f"proposed keymap saved to {save_proposal(proposal, Path(world.path))}")
+        return 0
+    saved = saved_keymap_path(world.name)  # play reads it first: only when nothing would be lost
+    path = saved if replaceable and not saved.exists() else saved.with_suffix(".proposed.toml")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(proposal.toml())
+    print(f"proposed keymap saved to {path}" + ("" if path == saved else f"; play it with --keymap {path}"))
+    return 0
 
 
 def play(args: argparse.Namespace) -> int:
@@ -97,12 +146,16 @@ def play(args: argparse.Namespace) -> int:
     choices = _choices(args, log)
     if args.actions and not args.headless:
         raise UserError("--actions scripts a --headless run; add --headless, or play with the keys")
-    if not args.headless:
+    if args.explore and args.headless:
+        raise UserError("--explore opens the explorer in the play window; drop --headless")
+    if not args.headless and not args.propose_keys:
         from nanogenie.play.app import require_display
 
         require_display()  # fail before loading anything
     world = load_world(choices.world)
     print(f"world {world.name}: {Path(world.path).resolve()}")
+    if args.propose_keys:
+        return propose_keys(world, make_engine(world, choices))
     keymap = choose_keymap(args.keymap, world) if (args.keymap or not args.headless) else None
     script: list[int] | None = None  # None: live play from the keys
     warmup, expected = 0, []
@@ -115,6 +168,8 @@ def play(args: argparse.Namespace) -> int:
     engine = make_engine(world, choices, compile=args.compile)
     print(f"nanogenie: engine on {getattr(engine, 'device_name', engine.device)}"
           + (" (compiling on the first frame, ~1 minute)" if args.compile else ""))
+    if keymap is None and not args.headless:
+        keymap = proposed_keymap(engine, world)
     fps = args.fps or engine.fps
     meta = {"world": world.name, "world_path": str(Path(world.path).resolve()), "seed": choices.seed,
             "device": engine.device, "steps": choices.steps or world.config.dynamics.maskgit_steps,
@@ -122,7 +177,8 @@ def play(args: argparse.Namespace) -> int:
             else world.config.dynamics.temperature}
     if args.headless:
         return _play_headless(engine, script, warmup, expected, args.record, fps, args.scale, meta)
-    return _play_window(engine, keymap, script, warmup, args.record, fps, args.scale, meta)
+    return _play_window(engine, keymap, script, warmup, args.record, fps, args.scale, meta,
+                        explore=args.explore, save_paths=keymap_save_paths(world))
 
 
 def _play_headless(engine: Any, script: list[int], warmup: int, expected: list[dict[str, Any]],
@@ -173,7 +229,8 @@ def _report_replay(frames: list[np.ndarray], expected: list[dict[str, Any]]) -> 
 
 
 def _play_window(engine: Any, keymap: Keymap, script: list[int] | None, warmup: int, record: str | None,
-                 fps: int, scale: int, meta: dict[str, Any]) -> int:
+                 fps: int, scale: int, meta: dict[str, Any], explore: bool = False,
+                 save_paths: tuple[Path, ...] = ()) -> int:
     from nanogenie.play.app import AppSettings, PlayApp
     from nanogenie.play.runner import EngineRunner
 
@@ -184,7 +241,8 @@ def _play_window(engine: Any, keymap: Keymap, script: list[int] | None, warmup: 
     runner = EngineRunner(engine, fps, action=keymap.idle, script=script, history=history)
     settings = AppSettings(world=meta["world"], device=engine.device, num_actions=engine.num_actions,
                            frame_size=engine.frame_size, scale=scale, fps=fps,
-                           record_path=Path(record) if record else None, record_meta=meta)
+                           record_path=Path(record) if record else None, record_meta=meta, explore=explore,
+                           keymap_save_paths=save_paths)
     app = PlayApp(runner, keymap, settings)
     app.run()
     if len(app.shown_ms) > 1:  # what the HUD showed last, for the record

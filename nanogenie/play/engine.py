@@ -25,6 +25,7 @@ from __future__ import annotations
 import copy
 import os
 import time
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -34,6 +35,7 @@ from nanogenie.data.pixels import to_model, to_stored
 from nanogenie.device import model_dtype, resolve_device
 from nanogenie.errors import UserError
 from nanogenie.models.generate import FrameGenerator
+from nanogenie.models.st_transformer import KVCache
 from nanogenie.world import World
 
 
@@ -141,6 +143,35 @@ class Engine:
             self.decoder_cache.advance()
         return to_stored(pixels)
 
+    @torch.no_grad()
+    def explore(self, frames: int = 4, actions: Sequence[int] | None = None) -> np.ndarray:
+        """What-if futures from the current state, leaving the live game as it was: (N, frames, H, W, 3)
+        uint8, row i holding `actions[i]` (default: every latent action) for `frames` steps.
+
+        The futures run as one batch of N on copies of the caches (the live ones are only read) and draw
+        their noise from a copy of the live generator, one draw per frame shared by every row: the rows
+        differ only by their action, and row a is what holding a would show next (up to the rounding of
+        a batched matmul). Eager always: on CUDA the captured graph owns the batch-1 buffers; with
+        `compile`, the first exploration compiles the batch-N shapes once."""
+        actions = list(range(self.num_actions)) if actions is None else [int(a) for a in actions]
+        if not actions or not all(0 <= a < self.num_actions for a in actions):
+            raise UserError(f"explore: actions {actions} must be 0..{self.num_actions - 1} for this world")
+        n = len(actions)
+        rng = torch.Generator(device=self.device)
+        rng.set_state(self.rng.get_state())
+        cache = _branch(self.generator.cache, n)
+        decoder_cache = _branch(self.decoder_cache, n) if self.decoder_cache is not None else None
+        chosen = torch.tensor(actions, dtype=torch.long, device=self.device)
+        sampler, out = self.generator.sampler, []
+        for _ in range(frames):
+            noise = sampler.draw_noise(1, self.device, rng).repeat(1, 1, n, 1)  # (K, 2, N, P): the same for all
+            tokens = sampler.sample(lambda t: self.dynamics.frame_logits(t, chosen, cache), noise)  # (N, P)
+            self.dynamics.commit_frame(tokens, chosen, cache)
+            out.append(to_stored(self.tokenizer.decode_step(tokens, decoder_cache)))  # (N, H, W, 3)
+            if decoder_cache is not None:
+                decoder_cache.advance()
+        return torch.stack(out, dim=1).cpu().numpy()
+
     def _caches(self) -> list:
         return [c for c in (self.generator.cache, self.decoder_cache) if c is not None]
 
@@ -159,6 +190,15 @@ class Engine:
         self._graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(self._graph):
             self._static_frame = self._frame_from_static()
+
+
+def _branch(cache: KVCache, copies: int) -> KVCache:
+    """A batch of `copies` of a batch-1 cache: rows are (batch, token) batch-major, so repeat the block."""
+    branch = copy.copy(cache)
+    branch.keys = [k.repeat(copies, 1, 1, 1) for k in cache.keys]
+    branch.values = [v.repeat(copies, 1, 1, 1) for v in cache.values]
+    branch.frame_of_slot, branch.position = cache.frame_of_slot.clone(), cache.position.clone()
+    return branch
 
 
 def median_ms_per_frame(engine: Engine, frames: int) -> float:

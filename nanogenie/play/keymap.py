@@ -11,7 +11,9 @@ the earlier line), so "right+space" beats "right" while both keys are down.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import tomllib
 import warnings
 from dataclasses import dataclass
@@ -21,10 +23,11 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 import pygame  # noqa: E402
 
 from nanogenie.errors import UserError  # noqa: E402
+from nanogenie.world import user_worlds_dir  # noqa: E402
 
-# The app's own controls (Esc quit, R reset, P pause, digits raw action, F9 record, F12 screenshot);
-# a keymap may not bind them, or a key press would do two things at once.
-RESERVED_KEYS = ("escape", "r", "p", "f9", "f12", *"0123456789")
+# The app's own controls (Esc quit, R reset, P pause, E explorer, digits raw action, F9 record, F12
+# screenshot); a keymap may not bind them, or a key press would do two things at once.
+RESERVED_KEYS = ("escape", "r", "p", "e", "f9", "f12", *"0123456789")
 
 
 @dataclass(frozen=True)
@@ -101,7 +104,7 @@ def parse_keymap(text: str, num_actions: int, source: str = "<keymap>") -> Keyma
                 raise UserError(f"{where}: unknown key name {name!r}; use pygame key names such as "
                                 f"left, right, up, down, space, a, left shift, return") from None
             if name in RESERVED_KEYS:
-                raise UserError(f"{where}: key {name!r} is an app control (Esc, R, P, F9, F12, digits); "
+                raise UserError(f"{where}: key {name!r} is an app control (Esc, R, P, E, F9, F12, digits); "
                                 f"bind another key")
         keys = frozenset(codes)
         if keys in seen:
@@ -124,3 +127,27 @@ def load_keymap(path: str | os.PathLike, num_actions: int) -> Keymap:
 def digits_only(num_actions: int) -> Keymap:
     """The fallback when a world has no keymap: idle is 0 and the digit keys pick raw actions."""
     return Keymap(idle=0, bindings=(), source=f"<digits 0..{min(num_actions, 10) - 1} only>")
+
+
+def keymap_text(idle: int, bindings: dict[str, int], header: str = "") -> str:
+    """The TOML text of a keymap (what parse_keymap reads), `header` lines first."""
+    lines = [header.rstrip("\n")] if header else []
+    lines += [f"idle = {idle}", "", "[bindings]"]
+    lines += [f"{c if re.fullmatch(r'[A-Za-z0-9_-]+', c) else json.dumps(c)} = {a}" for c, a in bindings.items()]
+    return "\n".join(lines) + "\n"
+
+
+def rebind(keymap: Keymap, chord: str | None, action: int, num_actions: int) -> Keymap:
+    """The keymap with `chord` now playing `action` (None: `action` becomes idle); a chord another
+    action had keeps its place. UserError for a key a keymap may not bind."""
+    table = {b.chord: b.action for b in keymap.bindings}
+    if chord is None:
+        return parse_keymap(keymap_text(action, table), num_actions, keymap.source)
+    table[chord] = action
+    return parse_keymap(keymap_text(keymap.idle, table), num_actions, keymap.source)
+
+
+def saved_keymap_path(world_name: str) -> Path:
+    """Where a keymap edited in play is saved when the world's bundle cannot be written:
+    $NANOGENIE_HOME/keymaps/<world>.toml (play reads it before the bundle's own)."""
+    return user_worlds_dir().parent / "keymaps" / f"{world_name}.toml"

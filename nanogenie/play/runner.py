@@ -90,6 +90,8 @@ class EngineRunner:
         self._recording: list[FrameItem] | None = None
         self._since_reset: list[int] = list(history or [])  # with the seed, this is the engine's state
         self._error: BaseException | None = None
+        self._explore_frames: int | None = None  # an exploration asked for and not yet run (see request_explore)
+        self._explored: np.ndarray | None = None
         self.finished = False  # the script ran out (live play never finishes by itself)
         self._thread = threading.Thread(target=self._loop, name="nanogenie-engine", daemon=True)
 
@@ -134,6 +136,18 @@ class EngineRunner:
                 raise error
             item, self._latest = self._latest, None
             return item
+
+    def request_explore(self, frames: int) -> None:
+        """Ask the engine thread for every action's future `frames` ahead of its current state (between
+        two frames, so the live caches are never read mid-step); take it with take_explored()."""
+        with self._ready:
+            self._explore_frames, self._explored = frames, None
+
+    def take_explored(self) -> np.ndarray | None:
+        """The futures (A, frames, H, W, 3) once computed, else None."""
+        with self._ready:
+            explored, self._explored = self._explored, None
+            return explored
 
     def start_recording(self) -> list[int]:
         """Keep every frame from now on; returns the actions since the last reset (the start state)."""
@@ -188,11 +202,23 @@ class EngineRunner:
             self._latest = item  # replaces a frame the main thread has not taken: it is stale now
             self._ready.notify_all()
 
+    def _explore(self) -> None:
+        with self._ready:
+            frames, self._explore_frames = self._explore_frames, None
+        if frames is None:
+            return
+        explored = self.engine.explore(frames)  # a slow call (A x frames frames): outside the lock
+        with self._ready:
+            self._explored = explored
+            self._ready.notify_all()
+
     def _loop(self) -> None:
         index, serial = len(self._since_reset), 0
         deadline = time.perf_counter()
         try:
             while not self._stop.is_set():
+                if serial:  # after the first reset: the engine has a state to explore from
+                    self._explore()
                 event = self._next_event(first=serial == 0 and self._script is None)
                 if event is None:
                     self._stop.wait(0.01)

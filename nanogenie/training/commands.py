@@ -23,6 +23,7 @@ from nanogenie.config import STAGES, WorldConfig, preset, with_overrides
 from nanogenie.data import ClipDataset, load_dataset
 from nanogenie.device import resolve_device
 from nanogenie.errors import UserError
+from nanogenie.play.propose import write_proposed_keymap
 from nanogenie.training import side_by_side
 from nanogenie.training.checkpoint import clean_unfinished, latest_checkpoint, load_weights_file
 from nanogenie.training.control import control_accuracy
@@ -317,10 +318,13 @@ def _write_bundle(args: argparse.Namespace, config: WorldConfig, out: Path, run,
         fitted = keymap_toml(fitted_codes(truth, latent, run.data.action_names, config.lam.num_actions),
                              config.lam.num_actions)
     packaged = args.world if (PACKAGED_KEYMAPS / f"{args.world}.toml").is_file() else None
-    save_world(World(path=out, name=args.world, config=config, meta={"keymap": packaged, "data": run.summary()},
+    meta = {"keymap": packaged, "keymap_origin": "fitted" if fitted else None, "data": run.summary()}
+    save_world(World(path=out, name=args.world, config=config, meta=meta,
                      tokenizer=tokenizer, lam=lam, dynamics=dynamics, prompt=prompt, fps=run.data.fps,
                      action_names=run.data.action_names or []), keymap_toml=fitted)
     world = load_world(out, device)  # evaluate exactly what was saved
+    if fitted is None and packaged is None:  # no true actions: keys from what each latent action moves
+        write_proposed_keymap(world, device)
     figures = evaluate_world(world, run.held_out, run.held_out_spans, device, seed=config.train.seed,
                              plots_dir=out / "run" / "plots")
     figures.update(_control_figures(world, run.env, device))

@@ -41,6 +41,16 @@ class FakeEngine:
         self.t += 1
         return self._frame(action)
 
+    def explore(self, frames: int = 4) -> np.ndarray:
+        """Every action's future (A, frames, S, S, 3), the state untouched: red = 30 * action, green by time."""
+        self.explored = getattr(self, "explored", 0) + 1
+        out = np.zeros((self.num_actions, frames, self.frame_size, self.frame_size, 3), np.uint8)
+        for action in range(self.num_actions):
+            for t in range(frames):
+                out[action, t, ..., 0] = 30 * action
+                out[action, t, ..., 1] = (8 * (self.t + t + 1)) % 256
+        return out
+
     def _frame(self, action: int) -> np.ndarray:
         frame = np.empty((self.frame_size, self.frame_size, 3), np.uint8)
         frame[..., 0] = 30 * action

@@ -159,3 +159,24 @@ def test_play_leaves_a_core_for_the_app(monkeypatch):
         assert use_play_threads() == 2  # the user's choice wins
     finally:
         torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize("decoder_temporal", [False, True])
+def test_explore_leaves_the_live_game_unchanged_and_each_row_is_holding_its_action(tmp_path, decoder_temporal):
+    world = _bundle(tmp_path, decoder_temporal)
+    engine = Engine(world, device="cpu", seed=3)
+    before, after = [1, 2, 3], [0, 1, 2, 3, 0, 1]  # past the 4-frame context
+    _play(engine, before)
+    futures = engine.explore(frames=4)
+    explored = _play(engine, after)
+    engine.reset()
+    _play(engine, before)
+    assert all(np.array_equal(a, b) for a, b in zip(explored, _play(engine, after)))  # as if never explored
+    assert futures.shape == (4, 4, 16, 16, 3) and futures.dtype == np.uint8
+    engine.reset()
+    _play(engine, before)
+    held = _play(engine, [2] * 4)  # what holding 2 from that state shows: row 2
+    assert all(np.array_equal(futures[2, t], held[t]) for t in range(4))
+    assert not all(np.array_equal(futures[0], futures[a]) for a in range(1, 4))  # the codes differ
+    with pytest.raises(UserError):
+        engine.explore(frames=2, actions=[4])

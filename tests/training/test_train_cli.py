@@ -386,3 +386,17 @@ def test_recorded_actions_must_fit_the_dynamics_and_need_its_stage(trained, tmp_
     assert main(["train", "--world", "pong", "--preset", "tiny", "--out", str(tmp_path / "w"), "--stage", "lam",
                  "--actions", "true", "--device", "cpu"]) == 2
     assert "--actions true conditions the dynamics" in _error_line(capsys)
+
+
+def test_a_world_from_data_without_actions_gets_a_proposed_keymap(tmp_path, capsys):
+    from nanogenie.envs import rollout
+
+    frames, _, ends = rollout("pong", 400, size=16, seed=3)
+    write_dataset(tmp_path / "video.h5", frames, None, ends)  # a user's video: no true actions
+    out = tmp_path / "my_video"
+    assert main(["train", "--world", "my_video", "--data", str(tmp_path / "video.h5"), "--preset", "tiny",
+                 "--out", str(out), "--steps", "2", "--device", "cpu"]) == 0
+    world = load_world(out)
+    assert world.meta["keymap_origin"] == "proposed" and world.keymap_path == out / "keymap.toml"
+    assert "Proposed by nanogenie" in world.keymap_path.read_text()
+    load_keymap(world.keymap_path, world.num_actions)
