@@ -147,6 +147,33 @@ def test_bad_train_requests_exit_2_with_one_line(argv_tail, expected, tmp_path, 
     assert code == 2 and re.search(expected, _error_line(capsys))
 
 
+@pytest.mark.parametrize("setting,expected", [
+    ("dynamics.context_frames=100000", "dynamics.context_frames must be from 1 to 256"),
+    ("train.grad_clip=-1", "train.grad_clip must be > 0"),
+    ("train.checkpoint_every=-1", "train.checkpoint_every must be >= 1"),
+    ("train.checkpoint_every=0", "train.checkpoint_every must be >= 1"),
+    ("train.warmup_steps=-10", "train.warmup_steps must be from 0 to"),
+    ("train.log_every=-3", "train.log_every must be >= 1"),
+    ("train.keep_checkpoints=0", "train.keep_checkpoints must be from 1 to"),
+    ("train.keep_checkpoints=-5", "train.keep_checkpoints must be from 1 to"),
+    ("train.eval_episodes=0", "train.eval_episodes must be from 1 to 1000"),
+    ("train.eval_episodes=100000", "train.eval_episodes must be from 1 to 1000"),
+    ("train.eval_clips=0", "train.eval_clips must be from 1 to"),  # read only after all three stages
+    ("train.seed=-1", "train.seed must be from 0 to 4294967295"),
+    ("tokenizer.image_size=20", "image_size 20 .* must be a multiple of 2 x lam.patch_size 4"),
+    ("lam.reset_after=" + str(10**30), "lam.reset_after must be from 1 to 1000000"),
+    ("train.tokenizer.batch_size=" + str(10**9), "train.tokenizer.batch_size must be from 1 to 1024"),
+    ("train.dynamics.clip_frames=1", "train.dynamics.clip_frames must be >= 2"),
+])
+def test_a_bad_setting_is_one_line_before_anything_runs(setting, expected, tmp_path, capsys):
+    import re
+
+    out = tmp_path / "w"
+    code = main(["train", "--world", "pong", "--preset", "tiny", "--out", str(out), "--device", "cpu", "--set", setting])
+    assert code == 2 and re.search(expected, _error_line(capsys))
+    assert not out.exists()  # refused before any data, lock or checkpoint was made
+
+
 def test_a_second_training_into_the_same_folder_is_refused(tmp_path, capsys):
     from nanogenie.training.commands import lock_run_dir
 
