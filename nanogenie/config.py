@@ -166,7 +166,8 @@ class DynamicsConfig:
         _check(self.width % self.heads == 0, f"dynamics width {self.width} must divide by heads {self.heads}")
         _check(self.action_conditioning in ("adaln", "add"),
                f"dynamics action_conditioning must be 'adaln' or 'add', got {self.action_conditioning!r}")
-        _check_range("dynamics", "maskgit_steps", self.maskgit_steps, 1, 64, "passes per generated frame")
+        _check_range("dynamics", "maskgit_steps", self.maskgit_steps, 1, min(64, self.tokens_per_frame),
+                     "passes per generated frame, each revealing at least one of its tokens")
         _check_range("dynamics", "moving_weight", self.moving_weight, 1, 1000, "1 weighs every token alike")
         side = math.isqrt(self.tokens_per_frame)
         _check(self.moving_weight == 1 or side * side == self.tokens_per_frame,

@@ -164,6 +164,7 @@ def test_bad_train_requests_exit_2_with_one_line(argv_tail, expected, tmp_path, 
     ("lam.reset_after=" + str(10**30), "lam.reset_after must be from 1 to 1000000"),
     ("train.tokenizer.batch_size=" + str(10**9), "train.tokenizer.batch_size must be from 1 to 1024"),
     ("train.dynamics.clip_frames=1", "train.dynamics.clip_frames must be >= 2"),
+    ("dynamics.maskgit_steps=64", "dynamics.maskgit_steps must be from 1 to 16"),  # 16 tokens per frame
 ])
 def test_a_bad_setting_is_one_line_before_anything_runs(setting, expected, tmp_path, capsys):
     import re
