@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from nanogenie.atomic import RESUME, write_bytes
 from nanogenie.config import STAGES, WorldConfig, preset, with_overrides
 from nanogenie.data import ClipDataset, load_dataset
 from nanogenie.device import resolve_device
@@ -64,9 +65,7 @@ def run_config(args: argparse.Namespace, run_dir: Path, to_run: list[str]) -> Wo
 
 
 def _write_json(path: Path, value: dict) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(value, indent=2) + "\n")
-    os.replace(tmp, path)
+    write_bytes(path, (json.dumps(value, indent=2) + "\n").encode(), then=RESUME)
 
 
 def _record_config(run_dir: Path, config: WorldConfig, preset_name: str) -> None:
@@ -315,12 +314,12 @@ def _write_bundle(args: argparse.Namespace, config: WorldConfig, out: Path, run,
     packaged = args.world if (PACKAGED_KEYMAPS / f"{args.world}.toml").is_file() else None
     save_world(World(path=out, name=args.world, config=config, meta={"keymap": packaged, "data": run.summary()},
                      tokenizer=tokenizer, lam=lam, dynamics=dynamics, prompt=prompt, fps=run.data.fps,
-                     action_names=run.data.action_names or []), keymap_toml=fitted)
+                     action_names=run.data.action_names or []), keymap_toml=fitted, then=RESUME)
     world = load_world(out, device)  # evaluate exactly what was saved
     figures = evaluate_world(world, run.held_out, run.held_out_spans, device, seed=config.train.seed,
                              plots_dir=out / "run" / "plots")
     figures.update(_control_figures(world, run.env, device))
-    update_world_meta(out, eval=figures, training=_training_record(out / "run", device, processes))
+    update_world_meta(out, then=RESUME, eval=figures, training=_training_record(out / "run", device, processes))
     print(f"world saved to {out}", file=sys.stderr)
     print(json.dumps(figures))
 
@@ -358,5 +357,5 @@ def evaluate(args: argparse.Namespace) -> int:
     text = json.dumps(figures, indent=2)
     print(text)
     if args.json:
-        Path(args.json).write_text(text + "\n")
+        write_bytes(args.json, (text + "\n").encode(), then="rerun the eval")
     return 0

@@ -175,6 +175,21 @@ def test_a_bad_setting_is_one_line_before_anything_runs(setting, expected, tmp_p
     assert not out.exists()  # refused before any data, lock or checkpoint was made
 
 
+def test_a_full_disk_at_a_checkpoint_is_one_line_and_resume_continues(tmp_path, capsys, fill_disk):
+    out = tmp_path / "w"
+    command = ["train", "--world", "pong", "--preset", "tiny", "--out", str(out), "--stage", "tokenizer",
+               "--steps", "20", "--device", "cpu"]
+    fill_disk("step_00000020")  # the second checkpoint (every 10 steps)
+    assert main(command) == 2
+    line = _error_line(capsys)
+    assert "the disk is full" in line and "step_00000010, is kept" in line and line.endswith("rerun with --resume")
+    checkpoints = out / "run" / "checkpoints" / "tokenizer"
+    assert [p.name for p in checkpoints.iterdir()] == ["step_00000010"]  # and no half-written temp folder
+    fill_disk(None)
+    assert main(command + ["--resume"]) == 0
+    assert (checkpoints / "step_00000020").is_dir() and (out / "run" / "tokenizer.safetensors").is_file()
+
+
 def test_a_second_training_into_the_same_folder_is_refused(tmp_path, capsys):
     from nanogenie.training.commands import lock_run_dir
 
