@@ -191,7 +191,7 @@ def test_a_full_disk_at_a_checkpoint_is_one_line_and_resume_continues(tmp_path, 
 
 
 def test_a_second_training_into_the_same_folder_is_refused(tmp_path, capsys):
-    from nanogenie.training.commands import lock_run_dir
+    from nanogenie.training.launch import lock_run_dir, unlock_run_dir
 
     run = tmp_path / "w" / "run"
     run.mkdir(parents=True)
@@ -201,7 +201,7 @@ def test_a_second_training_into_the_same_folder_is_refused(tmp_path, capsys):
         line = _error_line(capsys)
         assert code == 2 and f"pid {os.getpid()}" in line and "another --out" in line
     finally:
-        held.close()
+        unlock_run_dir(held)
 
 
 def test_episodes_shorter_than_a_later_stage_clip_fail_before_training(tmp_path, capsys):
@@ -277,16 +277,17 @@ def test_lam_beside_the_tokenizer_trains_what_one_stage_at_a_time_trains(tmp_pat
     assert stages.count("lam") == stages.count("tokenizer") > 0
 
 
-def test_a_failing_lam_beside_the_tokenizer_stops_the_run_with_one_line(tmp_path, capsys):
+def test_a_failing_lam_beside_the_tokenizer_stops_the_run_at_once_with_one_line(tmp_path, capsys):
     threads = torch.get_num_threads()
     torch.set_num_threads(2)
     try:  # an lr that blows the LAM's weights up: its loss turns nan in its own process
-        code = main(["train", "--world", "pong", "--preset", "tiny", "--steps", "3", "--device", "cpu", "--out",
-                     str(tmp_path / "w"), "--set", "train.lam.lr=1e20"])
+        code = main(["train", "--world", "pong", "--preset", "tiny", "--device", "cpu", "--out", str(tmp_path / "w"),
+                     "--set", "train.lam.lr=1e20", "--set", "train.tokenizer.steps=5000"])
     finally:
         torch.set_num_threads(threads)
     line = _error_line(capsys)
     assert code == 2 and "lam loss became nan" in line and "second process beside the tokenizer" in line
+    assert not (tmp_path / "w" / "run" / "tokenizer.safetensors").exists()  # said then, not 5000 steps later
 
 
 @pytest.mark.slow
@@ -366,6 +367,75 @@ def test_sigterm_to_the_launcher_of_processes_2_ends_its_workers(tmp_path):
     finally:
         if child.poll() is None or _children(child.pid):
             os.killpg(child.pid, signal.SIGKILL)
+        child.wait()
+
+
+def _wait_for(path_glob: Path, pattern: str, child: subprocess.Popen, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while not list(path_glob.glob(pattern)) and time.monotonic() < deadline and child.poll() is None:
+        time.sleep(0.05)
+    assert child.poll() is None and list(path_glob.glob(pattern)), "the run ended or never checkpointed"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").is_file(), reason="reads the process tree from /proc")
+def test_kill_9_of_the_main_process_ends_the_lam_beside_it_and_resume_is_the_only_writer(tmp_path):
+    out = tmp_path / "w"
+    command = [sys.executable, "-m", "nanogenie.cli", "train", "--world", "pong", "--preset", "tiny", "--out",
+               str(out), "--steps", "100000", "--device", "cpu"]
+    env = {**_child_env(), "OMP_NUM_THREADS": "2"}  # two threads: the LAM trains in a second process
+    child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             start_new_session=True)
+    try:
+        _wait_for(out / "run" / "checkpoints" / "lam", "step_*", child)
+        lam = [pid for pid in _children(child.pid) if "spawn_main" in Path(f"/proc/{pid}/cmdline").read_text()]
+        assert len(lam) == 1, "the LAM was not training beside the tokenizer"
+        child.kill()
+        child.wait()
+        deadline = time.monotonic() + 30
+        while _children(child.pid) + [p for p in lam if Path(f"/proc/{p}").exists() and
+                                      Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"]:
+            assert time.monotonic() < deadline, "the LAM's process outlived the main one"
+            time.sleep(0.05)
+    finally:
+        try:
+            os.killpg(child.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        child.wait()
+    rows = len(read_records(out / "run" / "log.jsonl"))
+    resumed = subprocess.run([*command[:-4], "--stage", "lam", "--steps", "40", "--resume", "--device", "cpu"],
+                             env=env, capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    steps = [r["step"] for r in read_records(out / "run" / "log.jsonl") if r["stage"] == "lam"]
+    assert len(steps) == len(set(steps)) and rows  # one writer: no step logged twice
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").is_file(), reason="reads the process tree from /proc")
+def test_a_killed_worker_of_processes_2_is_one_line_and_ends_the_other(tmp_path):
+    out = tmp_path / "w"
+    command = [sys.executable, "-m", "nanogenie.cli", "train", "--world", "pong", "--preset", "tiny", "--out",
+               str(out), "--stage", "tokenizer", "--steps", "100000", "--device", "cpu", "--processes", "2"]
+    child = subprocess.Popen(command, env=_child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                             text=True, start_new_session=True)
+    try:
+        _wait_for(out / "run" / "checkpoints" / "tokenizer", "step_*", child)
+        workers = [pid for pid in _children(child.pid) if "spawn_main" in Path(f"/proc/{pid}/cmdline").read_text()]
+        assert len(workers) == 2
+        os.kill(workers[1], signal.SIGKILL)
+        _, stderr = child.communicate(timeout=60)
+        errors = [line for line in stderr.splitlines() if line.startswith("nanogenie: error:")]
+        assert child.returncode == 2 and "Traceback" not in stderr and "resource_tracker" not in stderr, stderr[-2000:]
+        assert errors == ["nanogenie: error: training process 2 of 2 was killed by SIGKILL; the run's checkpoints "
+                          "are kept: rerun with --resume"]
+        assert not [pid for pid in workers if Path(f"/proc/{pid}").exists() and
+                    Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"]
+    finally:
+        try:
+            os.killpg(child.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
         child.wait()
 
 
