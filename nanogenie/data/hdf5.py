@@ -177,7 +177,7 @@ def write_dataset(
 def _check_free_space(path: Path, raw_bytes: int) -> None:
     """Refuse before writing when the disk cannot hold the frames uncompressed: libhdf5 can crash the
     process (not raise) when the disk fills up mid-write."""
-    free = shutil.disk_usage(path.parent).free
-    if free < raw_bytes + (16 << 20):
-        raise UserError(f"{path}: {free >> 20} MB free on that disk, the data may need up to {raw_bytes >> 20} MB; "
+    free, need = shutil.disk_usage(path.parent).free, raw_bytes + (16 << 20)  # and a margin
+    if free < need:
+        raise UserError(f"{path}: {free >> 20} MB free on that disk, the data may need up to {need >> 20} MB; "
                         f"free some space or write elsewhere")
