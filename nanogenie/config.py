@@ -39,6 +39,7 @@ MAX_CONTEXT_FRAMES = 256
 MAX_WIDTH = 4096
 MAX_DEPTH = 64
 MAX_CODES = 2**16  # tokenizer codebook (the dynamics' vocabulary and its output layer)
+MAX_STEP_FRAMES = 16_384  # frames in one optimizer step's batch: ~800 MB of 64x64 float frames
 CONTEXT_WHY = "frames of temporal context; play keeps a KV cache of them all"
 
 
@@ -192,6 +193,9 @@ class StageConfig:
         _check_range(where, "steps", self.steps, 1, 10_000_000)
         _check_range(where, "clip_frames", self.clip_frames, 1, MAX_CONTEXT_FRAMES)
         _check_range(where, "batch_size", self.batch_size, 1, 1024, "clips per optimizer step; memory grows with it")
+        _check(self.batch_size * self.clip_frames <= MAX_STEP_FRAMES,
+               f"{where}.batch_size x clip_frames ({self.batch_size} x {self.clip_frames}) must be at most "
+               f"{MAX_STEP_FRAMES} frames per optimizer step; lower one of them")
         _check(self.lr > 0, f"{where}.lr must be > 0, got {self.lr}")
         _check_range(where, "weight_decay", self.weight_decay, 0, 1)
 

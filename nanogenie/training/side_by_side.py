@@ -19,7 +19,7 @@ import torch
 
 from nanogenie.training import launch
 
-WHAT = "the LAM, trained in a second process beside the tokenizer"  # how messages name it
+WHAT = "the LAM's training in a second process beside the tokenizer"  # how messages name it
 
 
 def wanted(to_run: list[str], device: str, processes: int, sequential: bool) -> bool:

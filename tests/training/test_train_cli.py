@@ -164,13 +164,16 @@ def test_bad_train_requests_exit_2_with_one_line(argv_tail, expected, tmp_path, 
     ("lam.reset_after=" + str(10**30), "lam.reset_after must be from 1 to 1000000"),
     ("train.tokenizer.batch_size=" + str(10**9), "train.tokenizer.batch_size must be from 1 to 1024"),
     ("train.dynamics.clip_frames=1", "train.dynamics.clip_frames must be >= 2"),
+    ("train.lam.batch_size=1024 train.lam.clip_frames=256", r"train.lam.batch_size x clip_frames \(1024 x 256\) "
+                                                             r"must be at most 16384 frames"),
     ("dynamics.maskgit_steps=64", "dynamics.maskgit_steps must be from 1 to 16"),  # 16 tokens per frame
 ])
 def test_a_bad_setting_is_one_line_before_anything_runs(setting, expected, tmp_path, capsys):
     import re
 
     out = tmp_path / "w"
-    code = main(["train", "--world", "pong", "--preset", "tiny", "--out", str(out), "--device", "cpu", "--set", setting])
+    sets = [flag for one in setting.split() for flag in ("--set", one)]
+    code = main(["train", "--world", "pong", "--preset", "tiny", "--out", str(out), "--device", "cpu", *sets])
     assert code == 2 and re.search(expected, _error_line(capsys))
     assert not out.exists()  # refused before any data, lock or checkpoint was made
 
