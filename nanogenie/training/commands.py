@@ -62,6 +62,7 @@ def run_config(args: argparse.Namespace, run_dir: Path, to_run: list[str]) -> Wo
             config.train.stage(name).steps = args.steps
     if args.actions:
         config.train.dynamics_actions = args.actions
+    config.check()  # --steps and --actions meet the same bounds as --set
     return config
 
 

@@ -139,6 +139,7 @@ def _error_line(capsys) -> str:
     (["--world", "sonic", "--data", "missing.h5"], "missing.h5 does not exist"),
     (["--world", "sonic", "--resume"], "--resume found no checkpoint"),
     (["--world", "sonic", "--stage", "dynamics"], "run --stage tokenizer first"),
+    (["--world", "pong", "--steps", "100000000000"], "train.tokenizer.steps must be from 1 to 10000000"),
 ])
 def test_bad_train_requests_exit_2_with_one_line(argv_tail, expected, tmp_path, capsys):
     import re
