@@ -22,7 +22,25 @@ def _check(ok: bool, message: str) -> None:
 
 def _check_positive(where: str, **values: int) -> None:
     for name, value in values.items():
-        _check(value >= 1, f"{where} {name} must be >= 1, got {value}")
+        _check(value >= 1, f"{where}.{name} must be >= 1, got {value}")
+
+
+def _check_range(where: str, name: str, value: float, low: float, high: float, why: str = "") -> None:
+    """low <= value <= high. The upper bounds keep a typo (an extra zero or three) from allocating
+    terabytes or running for days before it fails; each says why it is where it is."""
+    _check(low <= value <= high, f"{where}.{name} must be from {low} to {high}{f' ({why})' if why else ''}, "
+                                 f"got {value}")
+
+
+# Upper bounds shared by the models. A frame holds at most MAX_IMAGE_SIZE^2 pixels (as `data import`
+# --size); temporal attention and the play-time KV cache hold MAX_CONTEXT_FRAMES frames.
+MAX_IMAGE_SIZE = 1024
+MAX_CONTEXT_FRAMES = 256
+MAX_WIDTH = 4096
+MAX_DEPTH = 64
+MAX_CODES = 2**16  # tokenizer codebook (the dynamics' vocabulary and its output layer)
+MAX_STEP_FRAMES = 16_384  # frames in one optimizer step's batch: ~800 MB of 64x64 float frames
+CONTEXT_WHY = "frames of temporal context; play keeps a KV cache of them all"
 
 
 @dataclass
@@ -55,17 +73,23 @@ class TokenizerConfig:
     encoder: str = "transformer"
 
     def __post_init__(self) -> None:
-        _check_positive("tokenizer", image_size=self.image_size, patch_size=self.patch_size, width=self.width,
-                        encoder_depth=self.encoder_depth, decoder_depth=self.decoder_depth, heads=self.heads,
-                        context_frames=self.context_frames)
+        _check_range("tokenizer", "image_size", self.image_size, 8, MAX_IMAGE_SIZE, "square frames, in pixels")
+        _check_range("tokenizer", "patch_size", self.patch_size, 1, self.image_size, "at most the frame")
+        _check_range("tokenizer", "width", self.width, 1, MAX_WIDTH)
+        _check_range("tokenizer", "encoder_depth", self.encoder_depth, 1, MAX_DEPTH)
+        _check_range("tokenizer", "decoder_depth", self.decoder_depth, 1, MAX_DEPTH)
+        _check_range("tokenizer", "context_frames", self.context_frames, 1, MAX_CONTEXT_FRAMES, CONTEXT_WHY)
+        _check_positive("tokenizer", heads=self.heads)
         _check(bool(self.levels) and all(level >= 2 for level in self.levels),
                f"tokenizer levels must be a non-empty list of numbers >= 2, got {self.levels}")
+        _check(math.prod(self.levels) <= MAX_CODES, f"tokenizer.levels {self.levels} make {math.prod(self.levels)} "
+                                                    f"codes; at most {MAX_CODES}")
         _check(self.image_size % self.patch_size == 0,
                f"tokenizer image_size {self.image_size} must be a multiple of patch_size {self.patch_size}")
         _check(self.width % self.heads == 0, f"tokenizer width {self.width} must divide by heads {self.heads}")
-        _check(self.moving_weight >= 1, f"tokenizer moving_weight must be >= 1, got {self.moving_weight}")
+        _check_range("tokenizer", "moving_weight", self.moving_weight, 1, 1000, "1 weighs every pixel alike")
         _check(not self.conv_channels or (2 ** len(self.conv_channels) == self.patch_size
-                                          and all(c >= 1 for c in self.conv_channels)),
+                                          and all(1 <= c <= MAX_WIDTH for c in self.conv_channels)),
                f"tokenizer conv_channels needs one positive width per halving of the frame down to a patch "
                f"(log2 patch_size = {self.patch_size.bit_length() - 1} of them), got {self.conv_channels}")
         _check(self.encoder in ("transformer", "local"),
@@ -101,12 +125,15 @@ class LAMConfig:
     noise_model: bool = False  # errors weighed by a predicted per-pixel variance of what no head explains
 
     def __post_init__(self) -> None:
-        _check_positive("lam", image_size=self.image_size, patch_size=self.patch_size, reset_after=self.reset_after,
-                        history_frames=self.history_frames)
+        _check_positive("lam", image_size=self.image_size, patch_size=self.patch_size)
+        _check_range("lam", "reset_after", self.reset_after, 1, 1_000_000, "steps a head may win nothing")
+        _check_range("lam", "history_frames", self.history_frames, 1, 16)
         _check(self.image_size % (2 * self.patch_size) == 0,
-               f"lam image_size {self.image_size} must be a multiple of 2 x patch_size {self.patch_size}")
-        _check(self.width % 8 == 0 and self.width > 0, f"lam width {self.width} must be a positive multiple of 8")
-        _check(self.num_actions >= 2, f"lam num_actions must be >= 2, got {self.num_actions}")
+               f"lam image_size {self.image_size} (= tokenizer.image_size) must be a multiple of 2 x lam.patch_size "
+               f"{self.patch_size}, i.e. of {2 * self.patch_size}")
+        _check(self.width % 8 == 0 and 0 < self.width <= MAX_WIDTH,
+               f"lam width {self.width} must be a positive multiple of 8, at most {MAX_WIDTH}")
+        _check_range("lam", "num_actions", self.num_actions, 2, 256, "latent actions, one head each")
         _check(0 <= self.spread < 1, f"lam spread must be in [0, 1), got {self.spread}")
         _check(1 / self.num_actions <= self.max_share <= 1,
                f"lam max_share must be from 1 / num_actions ({1 / self.num_actions:.3f}) to 1, got {self.max_share}")
@@ -136,16 +163,19 @@ class DynamicsConfig:
     clean_context: bool = True
 
     def __post_init__(self) -> None:
-        _check_positive("dynamics", width=self.width, depth=self.depth, heads=self.heads,
-                        context_frames=self.context_frames, vocab_size=self.vocab_size,
+        _check_positive("dynamics", heads=self.heads, vocab_size=self.vocab_size,
                         tokens_per_frame=self.tokens_per_frame, num_actions=self.num_actions)
-        _check(self.temperature >= 0, f"dynamics temperature must be >= 0, got {self.temperature}")
+        _check_range("dynamics", "width", self.width, 1, MAX_WIDTH)
+        _check_range("dynamics", "depth", self.depth, 1, MAX_DEPTH)
+        _check_range("dynamics", "context_frames", self.context_frames, 1, MAX_CONTEXT_FRAMES, CONTEXT_WHY)
+        _check_range("dynamics", "temperature", self.temperature, 0, 100, "0 samples greedily")
         _check(0 <= self.min_p < 1, f"dynamics min_p must be in [0, 1), got {self.min_p}")
         _check(self.width % self.heads == 0, f"dynamics width {self.width} must divide by heads {self.heads}")
         _check(self.action_conditioning in ("adaln", "add"),
                f"dynamics action_conditioning must be 'adaln' or 'add', got {self.action_conditioning!r}")
-        _check(self.maskgit_steps >= 1, "dynamics maskgit_steps must be >= 1")
-        _check(self.moving_weight >= 1, f"dynamics moving_weight must be >= 1, got {self.moving_weight}")
+        _check_range("dynamics", "maskgit_steps", self.maskgit_steps, 1, min(64, self.tokens_per_frame),
+                     "passes per generated frame, each revealing at least one of its tokens")
+        _check_range("dynamics", "moving_weight", self.moving_weight, 1, 1000, "1 weighs every token alike")
         side = math.isqrt(self.tokens_per_frame)
         _check(self.moving_weight == 1 or side * side == self.tokens_per_frame,
                f"dynamics moving_weight needs a square token grid, got {self.tokens_per_frame} tokens per frame")
@@ -164,10 +194,16 @@ class StageConfig:
     lr: float = 1e-3  # peak, after warmup; cosine decay to 10% of it
     weight_decay: float = 0.01  # on matrices only
 
-    def __post_init__(self) -> None:
-        _check_positive("stage", steps=self.steps, clip_frames=self.clip_frames, batch_size=self.batch_size)
-        _check(self.lr > 0 and self.weight_decay >= 0, f"stage lr must be > 0 and weight_decay >= 0, got "
-                                                       f"{self.lr}, {self.weight_decay}")
+    def check(self, where: str) -> None:
+        """Called by the TrainConfig that holds this stage, which knows its name (`where`: train.NAME)."""
+        _check_range(where, "steps", self.steps, 1, 10_000_000)
+        _check_range(where, "clip_frames", self.clip_frames, 1, MAX_CONTEXT_FRAMES)
+        _check_range(where, "batch_size", self.batch_size, 1, 1024, "clips per optimizer step; memory grows with it")
+        _check(self.batch_size * self.clip_frames <= MAX_STEP_FRAMES,
+               f"{where}.batch_size x clip_frames ({self.batch_size} x {self.clip_frames}) must be at most "
+               f"{MAX_STEP_FRAMES} frames per optimizer step; lower one of them")
+        _check(self.lr > 0, f"{where}.lr must be > 0, got {self.lr}")
+        _check_range(where, "weight_decay", self.weight_decay, 0, 1)
 
 
 @dataclass
@@ -204,7 +240,21 @@ class TrainConfig:
     compile: bool = False  # torch.compile the models on CUDA
 
     def __post_init__(self) -> None:
-        _check_positive("train", action_figures_every=self.action_figures_every)
+        for name in STAGES:
+            self.stage(name).check(f"train.{name}")
+        _check_range("train", "data_frames", self.data_frames, 1, 1_000_000,
+                     "frames generated into memory, ~12 GB at 64x64")
+        _check_range("train", "frame_skip", self.frame_skip, 1, 64)
+        _check_range("train", "warmup_steps", self.warmup_steps, 0, 10_000_000)
+        _check(self.grad_clip > 0, f"train.grad_clip must be > 0 (the largest gradient norm a step applies), "
+                                   f"got {self.grad_clip}")
+        _check_positive("train", checkpoint_every=self.checkpoint_every, log_every=self.log_every,
+                        action_figures_every=self.action_figures_every)
+        _check_range("train", "keep_checkpoints", self.keep_checkpoints, 1, 1000, "--resume needs one")
+        _check_range("train", "eval_episodes", self.eval_episodes, 1, 1000,
+                     "held-out episodes; at most a fifth of the data is held out")
+        _check_range("train", "eval_clips", self.eval_clips, 1, 1000, "clips the eval figures average over")
+        _check_range("train", "seed", self.seed, 0, 2**32 - 1)
         _check(self.dynamics_actions in ("latent", "true"),
                f"train dynamics_actions must be 'latent' or 'true', got {self.dynamics_actions!r}")
 
@@ -223,10 +273,20 @@ class WorldConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
 
     def __post_init__(self) -> None:
+        self.check()
+
+    def check(self) -> None:
+        """Link the shared numbers, then check every part again: linking changes the LAM's and the
+        dynamics' sizes after their own checks ran."""
         self.link()
+        for part in (self.tokenizer, self.lam, self.dynamics, self.train):
+            part.__post_init__()
         _check(self.train.lam.clip_frames > self.lam.history_frames,
                f"train.lam.clip_frames ({self.train.lam.clip_frames}) must exceed lam.history_frames "
                f"({self.lam.history_frames}): the LAM learns from transitions with their whole history")
+        _check(self.train.dynamics.clip_frames >= 2, f"train.dynamics.clip_frames must be >= 2 (the dynamics learns "
+                                                     f"a frame from the ones before it), got "
+                                                     f"{self.train.dynamics.clip_frames}")
         _check(self.tokenizer.moving_weight == 1 or self.train.tokenizer.clip_frames >= 2,
                f"tokenizer moving_weight {self.tokenizer.moving_weight} needs train.tokenizer.clip_frames >= 2 "
                f"(moving pixels are found between consecutive frames)")
@@ -358,8 +418,7 @@ def preset(name: str, image_size: int | None = None) -> WorldConfig:
     cfg = PRESETS[name]()
     if image_size is not None:
         cfg.tokenizer.image_size = image_size
-        cfg.tokenizer.__post_init__()
-        cfg.link()
+        cfg.check()
     return cfg
 
 

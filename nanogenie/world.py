@@ -15,6 +15,7 @@ Resolution of `--world X`: an existing folder X, then the user's trained worlds
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from nanogenie.atomic import write_bytes, write_files
 from nanogenie.config import STAGES, WorldConfig
 from nanogenie.errors import UserError
 
@@ -178,22 +180,17 @@ def load_world(name_or_path: str | os.PathLike, device: str = "cpu") -> World:
                  fps=fps, action_names=[str(a) for a in meta.get("action_names", []) or []])
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
 def _stored(tensor):
     tensor = tensor.detach().to("cpu").contiguous()
     return tensor.half() if tensor.is_floating_point() else tensor
 
 
-def save_world(world: World, keymap_toml: str | None = None) -> Path:
+def save_world(world: World, keymap_toml: str | None = None, then: str = "try again") -> Path:
     """Write a World as the bundle folder `world.path`, the mirror of `load_world`: loading it gives back
     the same config, weights, prompt, fps, action names and meta (world.meta may carry "keymap", the
     name of a packaged keymap, and "data", "eval", "training"). `keymap_toml` becomes the bundle's own
-    keymap.toml. Each file lands atomically (temp file + rename), world.json last.
+    keymap.toml. The files are replaced as one (nanogenie/atomic.py): a failed write, a full disk, leaves
+    the old bundle whole. `then`: what a full disk's message says to do next.
 
     Weights are stored as float16: half the size of a bundle in git, and play computes in fp32 on a CPU
     or bf16 on CUDA from them (loading casts them to the model's dtype). Training checkpoints keep fp32.
@@ -201,27 +198,27 @@ def save_world(world: World, keymap_toml: str | None = None) -> Path:
     from safetensors.torch import save as save_tensors
 
     path = Path(world.path)
-    path.mkdir(parents=True, exist_ok=True)
+    files = {}
     for module, stem in zip((world.tokenizer, world.lam, world.dynamics), WEIGHT_FILES):
-        state = {k: _stored(v) for k, v in module.state_dict().items()}
-        _atomic_write_bytes(path / f"{stem}.safetensors", save_tensors(state))
-    tmp = path / "prompt.tmp.npz"
-    np.savez_compressed(tmp, frames=np.asarray(world.prompt, dtype=np.uint8))
-    os.replace(tmp, path / "prompt.npz")
+        files[path / f"{stem}.safetensors"] = save_tensors({k: _stored(v) for k, v in module.state_dict().items()})
+    prompt = io.BytesIO()
+    np.savez_compressed(prompt, frames=np.asarray(world.prompt, dtype=np.uint8))
+    files[path / "prompt.npz"] = prompt.getvalue()
     if keymap_toml is not None:
-        _atomic_write_bytes(path / "keymap.toml", keymap_toml.encode())
+        files[path / "keymap.toml"] = keymap_toml.encode()
     config = world.config
     meta = {"keymap": None, "data": {}, "eval": {}, **world.meta,
             "format": BUNDLE_FORMAT, "name": world.name, "frame_size": config.tokenizer.image_size, "fps": world.fps,
             "num_actions": config.lam.num_actions, "action_names": list(world.action_names),
             "config": config.to_dict()}
-    _atomic_write_bytes(path / "world.json", (json.dumps(meta, indent=2) + "\n").encode())
+    files[path / "world.json"] = (json.dumps(meta, indent=2) + "\n").encode()  # last: it names the rest
+    write_files(files, kept="the bundle there before is unchanged", then=then)
     return path
 
 
-def update_world_meta(path: str | os.PathLike, **fields: Any) -> None:
+def update_world_meta(path: str | os.PathLike, then: str = "try again", **fields: Any) -> None:
     """Merge fields into an existing world.json (e.g. eval figures after training)."""
     file = Path(path) / "world.json"
     meta = _read_json(file)
     meta.update(fields)
-    _atomic_write_bytes(file, (json.dumps(meta, indent=2) + "\n").encode())
+    write_bytes(file, (json.dumps(meta, indent=2) + "\n").encode(), then=then)

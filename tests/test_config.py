@@ -46,7 +46,7 @@ def test_each_stage_has_its_own_config():
     assert train.stage("lam") is train.lam and train.lam.lr != train.tokenizer.lr
     with pytest.raises(UserError, match="unknown stage"):
         train.stage("vae")
-    with pytest.raises(UserError, match="must be >= 1"):
+    with pytest.raises(UserError, match="train.dynamics.steps must be from 1 to"):
         WorldConfig.from_dict({"train": {"dynamics": {"steps": 0, "clip_frames": 3, "batch_size": 2}}})
 
 
@@ -64,7 +64,7 @@ def test_moving_weight_needs_clips_of_two_frames():
     with pytest.raises(UserError, match="needs train.tokenizer.clip_frames >= 2"):
         WorldConfig.from_dict(cfg)
     cfg["tokenizer"]["moving_weight"] = 0.5
-    with pytest.raises(UserError, match="moving_weight must be >= 1"):
+    with pytest.raises(UserError, match="moving_weight must be from 1 to"):
         WorldConfig.from_dict(cfg)
 
 
@@ -76,7 +76,7 @@ def test_moving_weight_needs_clips_of_two_frames():
     ("tokenizer", "conv_channels", [8], "conv_channels needs one positive width per halving"),  # patch 4: two
     ("tokenizer", "conv_channels", [8, 0], "conv_channels needs one positive width per halving"),
     ("tokenizer", "encoder", "mlp", "tokenizer encoder must be 'transformer' or 'local'"),
-    ("dynamics", "context_frames", 0, "context_frames must be >= 1"),
+    ("dynamics", "context_frames", 0, "context_frames must be from 1 to 256"),
     ("dynamics", "temperature", "hot", "dynamics.temperature must be float"),
     ("dynamics", "min_p", 1.0, "dynamics min_p must be in"),
     ("train", "action_figures_every", 0, "action_figures_every must be >= 1"),

@@ -53,7 +53,7 @@ def _set(path, value):
     (_set(["config", "tokenizer", "width"], "abc"), "tokenizer.width must be int"),
     (_set(["config", "tokenizer", "heads"], 0), "heads must be >= 1"),
     (_set(["config", "tokenizer", "levels"], [0]), "levels must be a non-empty list"),
-    (_set(["config", "dynamics", "context_frames"], 0), "context_frames must be >= 1"),
+    (_set(["config", "dynamics", "context_frames"], 0), "context_frames must be from 1 to 256"),
     (_set(["fps"], "fast"), "fps must be a whole number"),
     (_set(["format"], 1), "bundle format 1"),
 ])

@@ -20,6 +20,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from nanogenie.atomic import replacing
 from nanogenie.errors import UserError
 
 DEFAULT_FPS = 10
@@ -156,11 +157,10 @@ def write_dataset(
     actions = None if actions is None else np.asarray(actions)
     _check_arrays(f"data for {path}", frames, actions, episode_ends, len(action_names))
     num_frames, height, width, _ = frames.shape
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         _check_free_space(path, frames.nbytes)
-        with h5py.File(tmp, "w") as f:
+        with replacing(path, then="free space or write elsewhere") as tmp, h5py.File(tmp, "w") as f:
             f.create_dataset("frames", data=frames, chunks=(min(CHUNK_FRAMES, num_frames), height, width, 3),
                              compression="gzip", compression_opts=1)
             if actions is not None:
@@ -169,21 +169,15 @@ def write_dataset(
             f.attrs["fps"] = int(fps)
             f.attrs["source"] = source
             f.attrs["action_names"] = json.dumps(action_names)
-        os.replace(tmp, path)
     except OSError as err:
         raise UserError(f"{path}: could not be written ({err.strerror or err}); check the folder exists and is "
                         f"writable") from None
-    finally:
-        try:
-            tmp.unlink(missing_ok=True)
-        except OSError:
-            pass  # e.g. a read-only folder, where the temp file was never made: the error above says why
 
 
 def _check_free_space(path: Path, raw_bytes: int) -> None:
     """Refuse before writing when the disk cannot hold the frames uncompressed: libhdf5 can crash the
     process (not raise) when the disk fills up mid-write."""
-    free = shutil.disk_usage(path.parent).free
-    if free < raw_bytes + (16 << 20):
-        raise UserError(f"{path}: {free >> 20} MB free on that disk, the data may need up to {raw_bytes >> 20} MB; "
+    free, need = shutil.disk_usage(path.parent).free, raw_bytes + (16 << 20)  # and a margin
+    if free < need:
+        raise UserError(f"{path}: {free >> 20} MB free on that disk, the data may need up to {need >> 20} MB; "
                         f"free some space or write elsewhere")

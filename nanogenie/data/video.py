@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -13,7 +14,9 @@ from nanogenie.errors import UserError
 
 
 def decode_video(path: str | os.PathLike, size: int, fps: int) -> np.ndarray:
-    """Frames (N, size, size, 3) uint8: resampled to `fps` by timestamp, centre-cropped square, area-downscaled."""
+    """Frames (N, size, size, 3) uint8: resampled to `fps` by timestamp, centre-cropped square, area-downscaled.
+    A video with fewer frames per second than `fps`, or smaller frames than `size`, is refused: its frames
+    would repeat, or be upscaled."""
     path = Path(path)
     if not path.is_file():
         raise UserError(f"{path}: no such video file; check the path")
@@ -23,9 +26,17 @@ def decode_video(path: str | os.PathLike, size: int, fps: int) -> np.ndarray:
                 raise UserError(f"{path}: has no video stream; pass a file with video in it")
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
+            if stream.average_rate and fps > float(stream.average_rate) * (1 + 1e-6):
+                rate = float(stream.average_rate)
+                raise UserError(f"{path}: has {rate:.4g} frames per second, fewer than --fps {fps}, so frames would "
+                                f"repeat (a world learns that nothing moves); pass --fps {max(1, math.floor(rate))} "
+                                f"or less")
             frame_rate = float(stream.average_rate or 30)  # only for files whose frames carry no timestamps
-            picked = _nearest_to_ticks(container.decode(stream), fps, frame_rate)
-            frames = [_square_rgb(frame, size) for frame in picked]
+            frames = []
+            for frame in _nearest_to_ticks(container.decode(stream), fps, frame_rate):
+                if not frames:
+                    _check_size(path, frame, size)
+                frames.append(_square_rgb(frame, size))
     except av.FFmpegError as err:
         raise UserError(f"{path}: could not be decoded as video ({err}); "
                         "pass a video file PyAV/FFmpeg can read (.mp4, .webm, .mkv, ...)")
@@ -52,6 +63,13 @@ def _nearest_to_ticks(decoded: Iterable[av.VideoFrame], fps: int, frame_rate: fl
                 yield frame
             tick += 1
         previous = (time, frame)
+
+
+def _check_size(path: Path, frame: av.VideoFrame, size: int) -> None:
+    side = min(frame.width, frame.height)
+    if side < size:
+        raise UserError(f"{path}: frames are {frame.width}x{frame.height}, so the largest square is {side} pixels, "
+                        f"smaller than --size {size} (upscaling invents no detail); pass --size {side} or less")
 
 
 def _square_rgb(frame: av.VideoFrame, size: int) -> np.ndarray:

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from nanogenie.atomic import write_bytes
 from nanogenie.errors import UserError
 from nanogenie.play.runner import RESET, FrameItem
 
@@ -191,12 +192,9 @@ class Recorder:
     def _write_log(self) -> None:
         log = {"format": LOG_FORMAT, **self.meta, "fps": self.fps, "video": self.path.name,
                "frames": len(self.events), "prefix": self.prefix, "events": self.events}
-        tmp = self.log_path.with_name(self.log_path.name + ".tmp")
         try:
-            tmp.write_text(json.dumps(log, indent=1) + "\n")
-            os.replace(tmp, self.log_path)
+            write_bytes(self.log_path, (json.dumps(log, indent=1) + "\n").encode(), then="record again")
         except OSError as err:
-            tmp.unlink(missing_ok=True)  # no 0-byte leftovers
             raise UserError(f"could not write the action log {self.log_path} ({err.strerror or err})") from None
 
     def __enter__(self) -> "Recorder":

@@ -4,8 +4,9 @@ Layout inside a run folder:
     run/checkpoints/<stage>/step_00000250/   model.safetensors, optimizer.pt, state.json
     run/<stage>.safetensors                  the stage's final weights (what the next stage reads)
 
-A checkpoint folder is written as `.tmp-...` (every file fsynced), then renamed into place, so a
-folder named `step_*` is always complete; `state.json` is written last as a second guard. The
+A checkpoint folder is written under a temp name, every file fsynced, then renamed into place
+(nanogenie/atomic.py), so a folder named `step_*` is always complete; `state.json` is written last as
+a second guard. The
 learning-rate schedule and every random draw are functions of (seed, stage, step), so the step
 alone restores them. The optimizer state uses torch.save because it is internal to a run and never
 shipped; weights are always safetensors.
@@ -13,8 +14,8 @@ shipped; weights are always safetensors.
 
 from __future__ import annotations
 
+import io
 import json
-import os
 import pickle
 import shutil
 import sys
@@ -22,26 +23,10 @@ from pathlib import Path
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 
+from nanogenie.atomic import RESUME, is_temp, replacing, write_bytes, write_synced
 from nanogenie.errors import UserError
-
-
-def _fsync_file(path: Path) -> None:
-    with open(path, "rb") as f:
-        os.fsync(f.fileno())
-
-
-def _fsync_dir(path: Path) -> None:
-    # Makes the rename itself durable; not every platform can open a directory.
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def module_state(module: torch.nn.Module) -> dict[str, torch.Tensor]:
@@ -50,14 +35,8 @@ def module_state(module: torch.nn.Module) -> dict[str, torch.Tensor]:
 
 
 def save_weights_atomic(module: torch.nn.Module, path: Path) -> None:
-    """Write a module's weights as safetensors: temp file, fsync, rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    save_file(module_state(module), str(tmp))
-    _fsync_file(tmp)
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
+    """Write a module's weights as safetensors, atomically; its checkpoints stay for --resume."""
+    write_bytes(path, save(module_state(module)), kept="the stage's checkpoints are kept", then=RESUME)
 
 
 # What reading a damaged file can raise: a cut or garbage safetensors file, a garbage pickle, a short read.
@@ -95,24 +74,18 @@ def save_checkpoint(run_dir: Path, stage: str, step: int, module: torch.nn.Modul
     """Write `step_<step>` for a stage atomically and keep only the newest `keep` checkpoints."""
     root = checkpoint_root(run_dir, stage)
     root.mkdir(parents=True, exist_ok=True)
-    final = root / f"step_{step:08d}"
-    tmp = root / f".tmp-step_{step:08d}-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir()
-    save_file(module_state(module), str(tmp / "model.safetensors"))
-    torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
-    (tmp / "state.json").write_text(json.dumps({"stage": stage, "step": step, **(extra or {})}) + "\n")
-    for name in ("model.safetensors", "optimizer.pt", "state.json"):
-        _fsync_file(tmp / name)
-    _fsync_dir(tmp)
-    if final.exists():  # the same step saved again (a stage that ends on a checkpoint step)
-        shutil.rmtree(final)
-    os.replace(tmp, final)
-    _fsync_dir(root)
+    previous = latest_checkpoint(run_dir, stage)
+    kept = f"the checkpoint before it, {previous}, is kept" if previous else "no earlier checkpoint was lost"
+    optimizer_state = io.BytesIO()
+    torch.save(optimizer.state_dict(), optimizer_state)
+    with replacing(root / f"step_{step:08d}", kept=kept, then=RESUME) as tmp:
+        tmp.mkdir()
+        write_synced(tmp / "model.safetensors", save(module_state(module)))
+        write_synced(tmp / "optimizer.pt", optimizer_state.getvalue())
+        write_synced(tmp / "state.json", (json.dumps({"stage": stage, "step": step, **(extra or {})}) + "\n").encode())
     for old in list_checkpoints(run_dir, stage)[:-max(1, keep)]:
         shutil.rmtree(old, ignore_errors=True)
-    return final
+    return root / f"step_{step:08d}"
 
 
 def load_checkpoint(path: Path, module: torch.nn.Module, optimizer: torch.optim.Optimizer | None = None) -> int:
@@ -146,9 +119,15 @@ def resume(run_dir: Path, stage: str, module: torch.nn.Module, optimizer: torch.
 
 
 def clean_unfinished(run_dir: Path) -> None:
-    """Remove the temporary folders of checkpoint writes a kill interrupted (never complete checkpoints)."""
-    for tmp in (Path(run_dir) / "checkpoints").glob("*/.tmp-step_*"):
-        shutil.rmtree(tmp, ignore_errors=True)
+    """Remove what writes a kill interrupted (temp files and checkpoint folders, never complete ones) in
+    the bundle folder, the run folder and its checkpoints. Call it holding the run's lock."""
+    run_dir = Path(run_dir)
+    for folder in (run_dir.parent, run_dir, *(run_dir / "checkpoints").glob("*")):
+        for tmp in filter(is_temp, folder.glob(".*.tmp-*")):
+            if tmp.is_dir():
+                shutil.rmtree(tmp, ignore_errors=True)
+            else:
+                tmp.unlink(missing_ok=True)
 
 
 def clear_checkpoints(run_dir: Path, stage: str) -> None:

@@ -8,26 +8,28 @@ eval: the figures of a bundle on held-out episodes, as one JSON on stdout.
 from __future__ import annotations
 
 import argparse
-import fcntl
 import json
 import os
 import shutil
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
 
+from nanogenie.atomic import RESUME, write_bytes
 from nanogenie.config import STAGES, WorldConfig, preset, with_overrides
 from nanogenie.data import ClipDataset, load_dataset
 from nanogenie.device import resolve_device
 from nanogenie.errors import UserError
 from nanogenie.play.propose import write_proposed_keymap
-from nanogenie.training import side_by_side
+from nanogenie.training import launch, side_by_side
 from nanogenie.training.checkpoint import clean_unfinished, latest_checkpoint, load_weights_file
 from nanogenie.training.control import control_accuracy
-from nanogenie.training.distributed import Distributed, launch_local, setup_distributed
+from nanogenie.training.distributed import Distributed, setup_distributed
+from nanogenie.training.launch import lock_run_dir, unlock_run_dir
 from nanogenie.training.evaluate import evaluate_world
 from nanogenie.training.keymap_fit import fitted_codes, keymap_toml
 from nanogenie.training.loop import JsonlLog, check_batches_split, read_records, train_stage
@@ -61,13 +63,12 @@ def run_config(args: argparse.Namespace, run_dir: Path, to_run: list[str]) -> Wo
             config.train.stage(name).steps = args.steps
     if args.actions:
         config.train.dynamics_actions = args.actions
+    config.check()  # --steps and --actions meet the same bounds as --set
     return config
 
 
 def _write_json(path: Path, value: dict) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(value, indent=2) + "\n")
-    os.replace(tmp, path)
+    write_bytes(path, (json.dumps(value, indent=2) + "\n").encode(), then=RESUME)
 
 
 def _record_config(run_dir: Path, config: WorldConfig, preset_name: str) -> None:
@@ -123,7 +124,15 @@ def train(args: argparse.Namespace) -> int:
     if args.processes > 1 and "WORLD_SIZE" not in os.environ:  # not already under torchrun
         _check_request(args, run_dir, to_run)  # a bad request is refused once, before any process starts
         check_batches_split(run_config(args, run_dir, to_run).train, to_run, args.processes)
-        return launch_local(train, _picklable(args), args.processes)
+        _make_run_dir(out, run_dir)
+        lock = lock_run_dir(run_dir)  # the workers hold it too; rank 0's lock_run_dir is this one
+        try:
+            launch.run_workers(train, _picklable(args), args.processes)
+        finally:
+            unlock_run_dir(lock)
+        return 0
+    if "TORCHELASTIC_RUN_ID" in os.environ:  # a torchrun worker: no orphans here either
+        launch.die_with_parent()
     dist = setup_distributed(args.device)
     lock = None
     try:
@@ -144,7 +153,7 @@ def train(args: argparse.Namespace) -> int:
             print(f"{to_run[-1]} trained into {run_dir}; continue with --stage {following}", file=sys.stderr)
     finally:
         if lock is not None:
-            lock.close()
+            unlock_run_dir(lock)
         dist.close()
     return 0
 
@@ -161,25 +170,6 @@ def _make_run_dir(out: Path, run_dir: Path) -> None:
         run_dir.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise UserError(f"cannot create {run_dir} ({err.strerror}); choose a writable --out") from None
-
-
-def lock_run_dir(run_dir: Path):
-    """An exclusive lock on run/lock, held while this process trains: two trainings writing into one
-    folder would mix one run's tokenizer and LAM with the other's dynamics. Returns the open lock file."""
-    handle = open(run_dir / "lock", "a+")
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        handle.seek(0)
-        holder = handle.read().strip() or "another process"
-        handle.close()
-        raise UserError(f"{run_dir} is being trained by {holder}; wait for it to finish or choose another --out") \
-            from None
-    handle.seek(0)
-    handle.truncate()
-    handle.write(f"pid {os.getpid()}")
-    handle.flush()
-    return handle
 
 
 def _default_out(world: str) -> Path:
@@ -204,22 +194,20 @@ def _train_stages(args: argparse.Namespace, config: WorldConfig, out: Path, run_
     models = build_models(config, device)
     beside = None
     if side_by_side.wanted(to_run, device, dist.world_size, args.sequential):
-        threads = torch.get_num_threads()
-        beside = side_by_side.Beside(_train_lam_beside, _picklable(args), config, out, run_dir, threads=threads // 2,
-                                     what="LAM")
-        torch.set_num_threads(threads - threads // 2)
+        beside, threads = side_by_side.start(_train_lam_beside, _picklable(args), config, out, run_dir)
         began = time.perf_counter()
         to_run = [name for name in to_run if name != "lam"]
     try:
         for name, module in zip(STAGES, models):
             if name == "lam" and beside is not None:
-                beside.finish()
+                launch.wait([beside])
                 torch.set_num_threads(threads)
                 _record_minutes(run_dir, "tokenizer_and_lam_side_by_side", time.perf_counter() - began)
-            _train_stage(name, module, models, args, config, run_dir, run, to_run, dist, progress_row)
+            on_step = beside.check if beside is not None else None  # a failed LAM stops the tokenizer at once
+            _train_stage(name, module, models, args, config, run_dir, run, to_run, dist, progress_row, on_step)
     finally:
         if beside is not None:
-            beside.stop()
+            launch.stop([beside])
     if "dynamics" in to_run and dist.is_main:
         _write_bundle(args, config, out, run, models, device, dist.world_size)
     dist.barrier()
@@ -238,7 +226,8 @@ def _record_minutes(run_dir: Path, name: str, seconds: float) -> None:
 
 
 def _train_stage(name: str, module: torch.nn.Module, models: tuple, args: argparse.Namespace, config: WorldConfig,
-                 run_dir: Path, run, to_run: list[str], dist: Distributed, progress_row: int) -> None:
+                 run_dir: Path, run, to_run: list[str], dist: Distributed, progress_row: int,
+                 on_step: Callable[[], None] | None = None) -> None:
     """Train one stage of the run, or load its weights when it is not to run (or finished, on --resume)."""
     from nanogenie.training.plots import plot_held_out_figures, plot_losses  # matplotlib: only when training
 
@@ -264,7 +253,8 @@ def _train_stage(name: str, module: torch.nn.Module, models: tuple, args: argpar
         stage = pixel_stage(name, module, run.data, train_spans, config, device, steps)
         held_out = pixel_validation(module, name, run.held_out, run.held_out_spans, config, device)
     stage.evaluate = _held_out_figures(name, module, held_out, run, config, device, steps)
-    train_stage(stage, config.train, run_dir, dist, args.resume, log, progress_row=progress_row)
+    train_stage(stage, config.train, run_dir, dist, args.resume, log, progress_row=progress_row,
+                on_step=None if on_step is None else lambda stage, step: on_step())
     if dist.is_main:
         plot_losses(run_dir / "log.jsonl", run_dir / "plots" / "losses.png")
         plot_held_out_figures(run_dir / "log.jsonl", run_dir / "plots" / "held_out.png")
@@ -321,14 +311,14 @@ def _write_bundle(args: argparse.Namespace, config: WorldConfig, out: Path, run,
     meta = {"keymap": packaged, "keymap_origin": "fitted" if fitted else None, "data": run.summary()}
     save_world(World(path=out, name=args.world, config=config, meta=meta,
                      tokenizer=tokenizer, lam=lam, dynamics=dynamics, prompt=prompt, fps=run.data.fps,
-                     action_names=run.data.action_names or []), keymap_toml=fitted)
+                     action_names=run.data.action_names or []), keymap_toml=fitted, then=RESUME)
     world = load_world(out, device)  # evaluate exactly what was saved
     if fitted is None and packaged is None:  # no true actions: keys from what each latent action moves
         write_proposed_keymap(world, device)
     figures = evaluate_world(world, run.held_out, run.held_out_spans, device, seed=config.train.seed,
                              plots_dir=out / "run" / "plots")
     figures.update(_control_figures(world, run.env, device))
-    update_world_meta(out, eval=figures, training=_training_record(out / "run", device, processes))
+    update_world_meta(out, then=RESUME, eval=figures, training=_training_record(out / "run", device, processes))
     print(f"world saved to {out}", file=sys.stderr)
     print(json.dumps(figures))
 
@@ -366,5 +356,5 @@ def evaluate(args: argparse.Namespace) -> int:
     text = json.dumps(figures, indent=2)
     print(text)
     if args.json:
-        Path(args.json).write_text(text + "\n")
+        write_bytes(args.json, (text + "\n").encode(), then="rerun the eval")
     return 0

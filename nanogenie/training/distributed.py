@@ -1,7 +1,7 @@
 """Data-parallel training under `torchrun`: process group, device per rank, gradient averaging.
 
-One process per device (or, on a CPU, per core: `launch_local` starts them without torchrun). When
-WORLD_SIZE > 1 (set by torchrun) every rank builds the same models,
+One process per device (or, on a CPU, per core: `--processes N` starts them without torchrun,
+training/launch.py). When WORLD_SIZE > 1 (set by torchrun) every rank builds the same models,
 rank 0's initial weights are broadcast, each rank draws its own share of every batch, and the
 gradients are averaged with one all_reduce over a flat buffer per step, so all ranks apply the
 same update and stay identical. Only rank 0 writes files; the others wait at barriers.
@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import os
 import socket
-import sys
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Callable
 
 import torch
 import torch.distributed as dist
@@ -121,47 +119,3 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def launch_local(entry: Callable[[Any], Any], args: Any, processes: int) -> int:
-    """Run entry(args) in `processes` data-parallel processes on this machine, as `torchrun --standalone
-    --nproc_per_node N` would, one torch thread each, each process taking a share of every batch.
-    Returns the exit code: 0, or the first failing process's (a UserError has already been printed by it)."""
-    import torch.multiprocessing as mp
-
-    workers = mp.spawn(_local_worker, args=(entry, args, processes, free_port()), nprocs=processes, join=False)
-    try:
-        while not workers.join():
-            pass
-    except mp.ProcessExitedException as err:
-        return err.exit_code or 1
-    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM / SIGHUP sent to this process alone (cli.Terminated)
-        _stop(workers.processes)
-        raise
-    return 0
-
-
-def _stop(processes: list) -> None:
-    """End the workers when their launcher is stopped: they would otherwise train on as orphans, and the
-    launcher's exit would wait for them. Their checkpoints stay for --resume."""
-    for process in processes:
-        if process.is_alive():
-            process.terminate()
-    for process in processes:
-        process.join()
-
-
-def _local_worker(rank: int, entry: Callable[[Any], Any], args: Any, processes: int, port: int) -> None:
-    from nanogenie.errors import EXIT_CODE, UserError, report
-
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), LOCAL_RANK=str(rank),
-                      WORLD_SIZE=str(processes))
-    torch.set_num_threads(1)
-    try:
-        entry(args)
-    except UserError as err:
-        if rank == 0:
-            report(err)
-        sys.exit(EXIT_CODE)
-    except KeyboardInterrupt:
-        sys.exit(130)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import fcntl
 import json
 import math
-import os
 import sys
 import time
 import zlib
@@ -23,6 +22,7 @@ from typing import Callable, Iterator
 import torch
 from tqdm import tqdm
 
+from nanogenie.atomic import RESUME, disk_full, is_disk_full, write_all, write_bytes
 from nanogenie.config import StageConfig, TrainConfig
 from nanogenie.device import autocast_for
 from nanogenie.errors import UserError
@@ -117,17 +117,21 @@ class JsonlLog:
 
     def write(self, record: dict) -> None:
         if self.path is not None:
-            with self._locked(), open(self.path, "a") as f:
-                f.write(json.dumps(record) + "\n")
+            try:
+                with self._locked(), open(self.path, "ab") as f:
+                    write_all(f, (json.dumps(record) + "\n").encode())
+            except OSError as err:  # a line torn by a full disk is skipped when read
+                if is_disk_full(err):
+                    raise disk_full(Path(self.path), "the checkpoints are kept", RESUME) from None
+                raise
 
     def keep_only(self, keep: Callable[[dict], bool]) -> None:
         """Rewrite the log with the records `keep` accepts (atomically: temp file + rename)."""
         if self.path is None or not Path(self.path).is_file():
             return
         with self._locked():
-            tmp = Path(self.path).with_name(Path(self.path).name + ".tmp")
-            tmp.write_text("".join(json.dumps(r) + "\n" for r in read_records(self.path) if keep(r)))
-            os.replace(tmp, self.path)
+            kept = "".join(json.dumps(r) + "\n" for r in read_records(self.path) if keep(r))
+            write_bytes(self.path, kept.encode(), then=RESUME)
 
 
 def train_stage(stage: Stage, cfg: TrainConfig, run_dir: Path, dist: Distributed, resume: bool,

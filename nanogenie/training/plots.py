@@ -6,6 +6,7 @@ works on a server with no display and never touches the play app's window.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ import torch
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from nanogenie.atomic import RESUME, write_bytes
 from nanogenie.config import STAGES
 from nanogenie.data.pixels import to_stored
 from nanogenie.training.loop import read_records
@@ -25,11 +27,11 @@ def read_log(path: Path) -> list[dict]:
 
 
 def _save(fig: Figure, path: Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     FigureCanvasAgg(fig)
-    fig.savefig(path, dpi=100)
-    return path
+    png = io.BytesIO()
+    fig.savefig(png, dpi=100, format="png")
+    write_bytes(path, png.getvalue(), kept="the run's weights and checkpoints are kept", then=RESUME)
+    return Path(path)
 
 
 def plot_losses(log_path: Path, out: Path) -> Path | None:

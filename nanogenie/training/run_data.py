@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from nanogenie.atomic import RESUME, write_bytes
 from nanogenie.config import WorldConfig
 from nanogenie.data import VideoData, load_dataset, split_spans, write_dataset
 from nanogenie.data.simulated import simulated_data, simulated_source
@@ -102,7 +103,8 @@ def prepare_run_data(world: str, data_path: str | None, config: WorldConfig, pre
     check_frame_size(data, config, preset)
     splits = split_spans(data, 0.0, held_out_fraction(data, train.eval_episodes), seed=train.seed)
     if dist.is_main:
-        (run_dir / "splits.json").write_text(json.dumps({k: [list(s) for s in v] for k, v in splits.items()}) + "\n")
+        recorded = json.dumps({name: [list(s) for s in spans] for name, spans in splits.items()}) + "\n"
+        write_bytes(run_dir / "splits.json", recorded.encode(), then=RESUME)
     if held_out_path is not None:
         held_out = load_dataset(held_out_path)
         check_frame_size(held_out, config, preset)

@@ -49,3 +49,17 @@ def test_undecodable_video_exits_2(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and str(junk) in err and "could not be decoded" in err
     assert not (tmp_path / "x.h5").exists()
+
+
+def test_a_video_too_small_or_too_slow_is_refused_not_upscaled_or_repeated(tmp_path, capsys):
+    video = tmp_path / "clip.mp4"
+    _write_moving_square_video(video, seconds=1)  # 128x96 at 30 fps
+    for flags, expected in [(["--size", "128"], "frames are 128x96, so the largest square is 96 pixels, smaller "
+                                                 "than --size 128 (upscaling invents no detail); pass --size 96 or less"),
+                            (["--fps", "60"], "has 30 frames per second, fewer than --fps 60, so frames would repeat")]:
+        assert main(["data", "import", str(video), "--out", str(tmp_path / "x.h5"), *flags]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and expected in err
+        assert not (tmp_path / "x.h5").exists()
+    assert main(["data", "import", str(video), "--out", str(tmp_path / "x.h5"), "--size", "96", "--fps", "30"]) == 0
+    assert load_dataset(tmp_path / "x.h5").frames.shape == (30, 96, 96, 3)

@@ -6,6 +6,7 @@ import torch
 import torch.multiprocessing as mp
 from safetensors.torch import load_file
 
+from nanogenie import atomic
 from nanogenie.config import StageConfig, TrainConfig
 from nanogenie.errors import UserError
 from nanogenie.training import checkpoint as ckpt
@@ -91,11 +92,12 @@ def test_interrupted_checkpoint_write_leaves_previous_loadable(tmp_path, monkeyp
     def crash(src, dst):
         raise OSError("simulated crash during rename")
 
-    monkeypatch.setattr(ckpt.os, "replace", crash)
+    monkeypatch.setattr(atomic.os, "replace", crash)
     with pytest.raises(OSError):
         ckpt.save_checkpoint(tmp_path, "lam", 8, model, optimizer, keep=2)
     monkeypatch.undo()
-    assert ckpt.latest_checkpoint(tmp_path, "lam") == first  # the half-written folder is not a checkpoint
+    assert ckpt.latest_checkpoint(tmp_path, "lam") == first
+    assert [p.name for p in first.parent.iterdir()] == [first.name]  # and the half-written one is gone
     restored = ToyModel()
     assert ckpt.load_checkpoint(first, restored, torch.optim.AdamW(restored.parameters())) == 4
     assert all(torch.equal(restored.state_dict()[k], v) for k, v in saved.items())
@@ -108,10 +110,10 @@ def test_interrupted_weights_write_keeps_old_file(tmp_path, monkeypatch):
     before = path.read_bytes()
     with torch.no_grad():
         model.net[0].weight.add_(1.0)
-    monkeypatch.setattr(ckpt.os, "replace", lambda src, dst: (_ for _ in ()).throw(OSError("crash")))
+    monkeypatch.setattr(atomic.os, "replace", lambda src, dst: (_ for _ in ()).throw(OSError("crash")))
     with pytest.raises(OSError):
         ckpt.save_weights_atomic(model, path)
-    assert path.read_bytes() == before
+    assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == [path.name]
 
 
 def _ddp_worker(rank: int, world_size: int, port: int, out: str) -> None:
@@ -197,8 +199,14 @@ def test_a_resumed_run_logs_each_step_once_and_a_torn_last_line_is_skipped(tmp_p
     assert steps == list(range(1, 13))  # 5 and 6 were replayed: logged once, not twice
 
 
-def test_unfinished_checkpoint_folders_are_cleaned(tmp_path):
-    leftover = tmp_path / "checkpoints" / "lam" / ".tmp-step_00000100-1234"
-    leftover.mkdir(parents=True)
-    ckpt.clean_unfinished(tmp_path)
-    assert not leftover.exists()
+def test_what_a_kill_left_half_written_is_cleaned(tmp_path):
+    run = tmp_path / "world" / "run"
+    leftovers = [run / "checkpoints" / "lam" / ".step_00000100.tmp-1234", run / ".log.jsonl.tmp-1234",
+                 tmp_path / "world" / ".dynamics.safetensors.tmp-1234"]
+    leftovers[0].mkdir(parents=True)
+    for path in leftovers[1:]:
+        path.write_bytes(b"half")
+    complete = run / "checkpoints" / "lam" / "step_00000050"
+    complete.mkdir()
+    ckpt.clean_unfinished(run)
+    assert not any(path.exists() for path in leftovers) and complete.is_dir()

@@ -139,6 +139,7 @@ def _error_line(capsys) -> str:
     (["--world", "sonic", "--data", "missing.h5"], "missing.h5 does not exist"),
     (["--world", "sonic", "--resume"], "--resume found no checkpoint"),
     (["--world", "sonic", "--stage", "dynamics"], "run --stage tokenizer first"),
+    (["--world", "pong", "--steps", "100000000000"], "train.tokenizer.steps must be from 1 to 10000000"),
 ])
 def test_bad_train_requests_exit_2_with_one_line(argv_tail, expected, tmp_path, capsys):
     import re
@@ -147,8 +148,54 @@ def test_bad_train_requests_exit_2_with_one_line(argv_tail, expected, tmp_path, 
     assert code == 2 and re.search(expected, _error_line(capsys))
 
 
+@pytest.mark.parametrize("setting,expected", [
+    ("dynamics.context_frames=100000", "dynamics.context_frames must be from 1 to 256"),
+    ("train.grad_clip=-1", "train.grad_clip must be > 0"),
+    ("train.checkpoint_every=-1", "train.checkpoint_every must be >= 1"),
+    ("train.checkpoint_every=0", "train.checkpoint_every must be >= 1"),
+    ("train.warmup_steps=-10", "train.warmup_steps must be from 0 to"),
+    ("train.log_every=-3", "train.log_every must be >= 1"),
+    ("train.keep_checkpoints=0", "train.keep_checkpoints must be from 1 to"),
+    ("train.keep_checkpoints=-5", "train.keep_checkpoints must be from 1 to"),
+    ("train.eval_episodes=0", "train.eval_episodes must be from 1 to 1000"),
+    ("train.eval_episodes=100000", "train.eval_episodes must be from 1 to 1000"),
+    ("train.eval_clips=0", "train.eval_clips must be from 1 to"),  # read only after all three stages
+    ("train.seed=-1", "train.seed must be from 0 to 4294967295"),
+    ("tokenizer.image_size=20", "image_size 20 .* must be a multiple of 2 x lam.patch_size 4"),
+    ("lam.reset_after=" + str(10**30), "lam.reset_after must be from 1 to 1000000"),
+    ("train.tokenizer.batch_size=" + str(10**9), "train.tokenizer.batch_size must be from 1 to 1024"),
+    ("train.dynamics.clip_frames=1", "train.dynamics.clip_frames must be >= 2"),
+    ("train.lam.batch_size=1024 train.lam.clip_frames=256", r"train.lam.batch_size x clip_frames \(1024 x 256\) "
+                                                             r"must be at most 16384 frames"),
+    ("dynamics.maskgit_steps=64", "dynamics.maskgit_steps must be from 1 to 16"),  # 16 tokens per frame
+])
+def test_a_bad_setting_is_one_line_before_anything_runs(setting, expected, tmp_path, capsys):
+    import re
+
+    out = tmp_path / "w"
+    sets = [flag for one in setting.split() for flag in ("--set", one)]
+    code = main(["train", "--world", "pong", "--preset", "tiny", "--out", str(out), "--device", "cpu", *sets])
+    assert code == 2 and re.search(expected, _error_line(capsys))
+    assert not out.exists()  # refused before any data, lock or checkpoint was made
+
+
+def test_a_full_disk_at_a_checkpoint_is_one_line_and_resume_continues(tmp_path, capsys, fill_disk):
+    out = tmp_path / "w"
+    command = ["train", "--world", "pong", "--preset", "tiny", "--out", str(out), "--stage", "tokenizer",
+               "--steps", "20", "--device", "cpu"]
+    fill_disk("step_00000020")  # the second checkpoint (every 10 steps)
+    assert main(command) == 2
+    line = _error_line(capsys)
+    assert "the disk is full" in line and "step_00000010, is kept" in line and line.endswith("rerun with --resume")
+    checkpoints = out / "run" / "checkpoints" / "tokenizer"
+    assert [p.name for p in checkpoints.iterdir()] == ["step_00000010"]  # and no half-written temp folder
+    fill_disk(None)
+    assert main(command + ["--resume"]) == 0
+    assert (checkpoints / "step_00000020").is_dir() and (out / "run" / "tokenizer.safetensors").is_file()
+
+
 def test_a_second_training_into_the_same_folder_is_refused(tmp_path, capsys):
-    from nanogenie.training.commands import lock_run_dir
+    from nanogenie.training.launch import lock_run_dir, unlock_run_dir
 
     run = tmp_path / "w" / "run"
     run.mkdir(parents=True)
@@ -158,7 +205,7 @@ def test_a_second_training_into_the_same_folder_is_refused(tmp_path, capsys):
         line = _error_line(capsys)
         assert code == 2 and f"pid {os.getpid()}" in line and "another --out" in line
     finally:
-        held.close()
+        unlock_run_dir(held)
 
 
 def test_episodes_shorter_than_a_later_stage_clip_fail_before_training(tmp_path, capsys):
@@ -234,16 +281,17 @@ def test_lam_beside_the_tokenizer_trains_what_one_stage_at_a_time_trains(tmp_pat
     assert stages.count("lam") == stages.count("tokenizer") > 0
 
 
-def test_a_failing_lam_beside_the_tokenizer_stops_the_run_with_one_line(tmp_path, capsys):
+def test_a_failing_lam_beside_the_tokenizer_stops_the_run_at_once_with_one_line(tmp_path, capsys):
     threads = torch.get_num_threads()
     torch.set_num_threads(2)
     try:  # an lr that blows the LAM's weights up: its loss turns nan in its own process
-        code = main(["train", "--world", "pong", "--preset", "tiny", "--steps", "3", "--device", "cpu", "--out",
-                     str(tmp_path / "w"), "--set", "train.lam.lr=1e20"])
+        code = main(["train", "--world", "pong", "--preset", "tiny", "--device", "cpu", "--out", str(tmp_path / "w"),
+                     "--set", "train.lam.lr=1e20", "--set", "train.tokenizer.steps=5000"])
     finally:
         torch.set_num_threads(threads)
     line = _error_line(capsys)
     assert code == 2 and "lam loss became nan" in line and "second process beside the tokenizer" in line
+    assert not (tmp_path / "w" / "run" / "tokenizer.safetensors").exists()  # said then, not 5000 steps later
 
 
 @pytest.mark.slow
@@ -323,6 +371,75 @@ def test_sigterm_to_the_launcher_of_processes_2_ends_its_workers(tmp_path):
     finally:
         if child.poll() is None or _children(child.pid):
             os.killpg(child.pid, signal.SIGKILL)
+        child.wait()
+
+
+def _wait_for(path_glob: Path, pattern: str, child: subprocess.Popen, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while not list(path_glob.glob(pattern)) and time.monotonic() < deadline and child.poll() is None:
+        time.sleep(0.05)
+    assert child.poll() is None and list(path_glob.glob(pattern)), "the run ended or never checkpointed"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").is_file(), reason="reads the process tree from /proc")
+def test_kill_9_of_the_main_process_ends_the_lam_beside_it_and_resume_is_the_only_writer(tmp_path):
+    out = tmp_path / "w"
+    command = [sys.executable, "-m", "nanogenie.cli", "train", "--world", "pong", "--preset", "tiny", "--out",
+               str(out), "--steps", "100000", "--device", "cpu"]
+    env = {**_child_env(), "OMP_NUM_THREADS": "2"}  # two threads: the LAM trains in a second process
+    child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             start_new_session=True)
+    try:
+        _wait_for(out / "run" / "checkpoints" / "lam", "step_*", child)
+        lam = [pid for pid in _children(child.pid) if "spawn_main" in Path(f"/proc/{pid}/cmdline").read_text()]
+        assert len(lam) == 1, "the LAM was not training beside the tokenizer"
+        child.kill()
+        child.wait()
+        deadline = time.monotonic() + 30
+        while _children(child.pid) + [p for p in lam if Path(f"/proc/{p}").exists() and
+                                      Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"]:
+            assert time.monotonic() < deadline, "the LAM's process outlived the main one"
+            time.sleep(0.05)
+    finally:
+        try:
+            os.killpg(child.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        child.wait()
+    rows = len(read_records(out / "run" / "log.jsonl"))
+    resumed = subprocess.run([*command[:-4], "--stage", "lam", "--steps", "40", "--resume", "--device", "cpu"],
+                             env=env, capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    steps = [r["step"] for r in read_records(out / "run" / "log.jsonl") if r["stage"] == "lam"]
+    assert len(steps) == len(set(steps)) and rows  # one writer: no step logged twice
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").is_file(), reason="reads the process tree from /proc")
+def test_a_killed_worker_of_processes_2_is_one_line_and_ends_the_other(tmp_path):
+    out = tmp_path / "w"
+    command = [sys.executable, "-m", "nanogenie.cli", "train", "--world", "pong", "--preset", "tiny", "--out",
+               str(out), "--stage", "tokenizer", "--steps", "100000", "--device", "cpu", "--processes", "2"]
+    child = subprocess.Popen(command, env=_child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                             text=True, start_new_session=True)
+    try:
+        _wait_for(out / "run" / "checkpoints" / "tokenizer", "step_*", child)
+        workers = [pid for pid in _children(child.pid) if "spawn_main" in Path(f"/proc/{pid}/cmdline").read_text()]
+        assert len(workers) == 2
+        os.kill(workers[1], signal.SIGKILL)
+        _, stderr = child.communicate(timeout=60)
+        errors = [line for line in stderr.splitlines() if line.startswith("nanogenie: error:")]
+        assert child.returncode == 2 and "Traceback" not in stderr and "resource_tracker" not in stderr, stderr[-2000:]
+        assert errors == ["nanogenie: error: training process 2 of 2 was killed by SIGKILL; the run's checkpoints "
+                          "are kept: rerun with --resume"]
+        assert not [pid for pid in workers if Path(f"/proc/{pid}").exists() and
+                    Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"]
+    finally:
+        try:
+            os.killpg(child.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
         child.wait()
 
 
