@@ -1,7 +1,7 @@
 """Held-out lam_nmi and lam_probe_accuracy of a LAM weights file (a bundle's lam.safetensors or a
 training checkpoint's model.safetensors), with the table of true action x latent code.
 
-    python scripts/lam_nmi.py runs/sonic runs/sonic/run/checkpoints/lam/step_00000400/model.safetensors
+    python docs/lab/scripts/lam_nmi.py runs/sonic runs/sonic/run/checkpoints/lam/step_00000400/model.safetensors
 
 The held-out transitions are what training measures on: for a simulator world, fresh episodes with a
 random action every frame; otherwise the run's held-out split.
