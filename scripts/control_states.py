@@ -1,7 +1,7 @@
 """control_accuracy over more held-out states, or other ones, than `nanogenie eval` scores (48, seed 0):
 how much of a difference between two worlds is the eval's own sampling.
 
-    python scripts/control_states.py assets/worlds/sonic --states 144 --seed 1
+    python scripts/control_states.py sonic --states 144 --seed 1
     python scripts/control_states.py runs/exp/NAME --states 144 --seed 1   # any bundle of a simulator world
 """
 

@@ -9,7 +9,7 @@ frames where the simulator shows one hero, the share where the world shows none 
 two or more (a doubled one). The tokenizer's reconstruction of the true frames is scored the same way:
 the ceiling of what a dynamics can reach through it.
 
-    python scripts/hero_whole.py assets/worlds/sonic --states 16
+    python scripts/hero_whole.py sonic --states 16
 """
 
 import argparse

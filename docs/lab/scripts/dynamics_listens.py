@@ -1,7 +1,7 @@
 """Does a world's dynamics predict what moves, and does the action change its prediction? In seconds,
 where `nanogenie eval` takes minutes.
 
-    python docs/lab/scripts/dynamics_listens.py assets/worlds/sonic
+    python docs/lab/scripts/dynamics_listens.py sonic
     python docs/lab/scripts/dynamics_listens.py runs/exp/NAME          # any bundle directory
 
 On 32 held-out clips of fresh random-action episodes (the ones eval uses), the last frame of a

@@ -13,7 +13,7 @@ states (the ones `control_accuracy` uses: fresh episodes, random actions):
 A bar above these figures cannot be met by a better dynamics, only by a sharper tokenizer or a game whose
 controls show more per frame.
 
-    python docs/lab/scripts/figure_ceilings.py assets/worlds/sonic --states 144
+    python docs/lab/scripts/figure_ceilings.py sonic --states 144
 """
 
 import argparse

@@ -1,7 +1,7 @@
 """What a LAM's codes on sonic follow: their NMI with the controls and with the simulator's own state,
 on episodes with a fresh random action every frame (a seed training never used).
 
-    python docs/lab/scripts/lam_state_nmi.py assets/worlds/sonic
+    python docs/lab/scripts/lam_state_nmi.py sonic
     python docs/lab/scripts/lam_state_nmi.py runs/exp/NAME/run runs/exp/NAME/run/checkpoints/lam/step_00001000/model.safetensors
 
 The first argument is a bundle (its world.json and lam.safetensors) or a run directory (its config.json,
