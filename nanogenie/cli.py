@@ -168,7 +168,7 @@ class Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="nanogenie", description=__doc__.split("\n")[0])
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{data,train,eval,play,bench}")
+    sub = parser.add_subparsers(dest="command", required=True)  # help lists the registered commands
     _add_data(sub)
     _add_train_eval(sub)
     _add_play_bench(sub)
