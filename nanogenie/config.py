@@ -125,8 +125,8 @@ class DynamicsConfig:
     min_p: float = 0.0  # MaskGIT drops codes below min_p x the most probable one's probability (models/maskgit.py)
     action_conditioning: str = "adaln"  # "adaln" | "add"
     moving_weight: float = 1.0  # loss weight on tokens next to where the context moved (models/dynamics.py)
-    # train every frame against a clean copy of the frames before it (models/dynamics.py): a clip is fed
-    # twice, so the presets' dynamics batches are 5/8 of what they were (a step then costs ~1.15x)
+    # train every frame against a clean copy of the frames before it (models/dynamics.py); a clip is fed
+    # twice, so a step costs ~1.15x one without it
     clean_context: bool = True
 
     def __post_init__(self) -> None:
@@ -305,19 +305,15 @@ LAM_CPU_STEPS = 4000  # ~20 minutes on 2 threads of this project's CPU (docs/lab
 def _cpu() -> WorldConfig:
     # Trains a playable 64x64 world on one CPU core in under two hours. Play cost is the dynamics (K+1
     # passes over the new frame's P tokens, and a V-way sampler) plus the tokenizer decoder, so the
-    # tokens are 8x8 patches (P = 64) with a 1,920-code FSQ: at equal training minutes the tokenizer is
-    # as sharp as with P = 256 (docs/lab/NOTES.md, "Tokens per frame"), and a frame costs a third.
-    # The encoders only run in training, so they are deeper. The tokenizer is per-frame; it trains on
-    # pairs of consecutive frames so that the pixels that move (the hero, sprites, scrolled edges) can
-    # weigh 10x in its loss: without that it spends its few bits on the still scene and drops the hero
-    # (docs/lab/NOTES.md, "Tokenizer: weighting the pixels that move"). Its encoder reads each patch on
-    # its own, so a token changes only where its patch does, and a convolutional head draws the frame
-    # without patch seams: sharper on both games and, on pong, better on every action figure
-    # (docs/lab/NOTES.md, "Worlds on the local-encoder tokenizer"). The LAM learns
-    # from 3-frame clips (a transition and its history), scoring its heads after a whole-picture offset of
-    # up to 3 pixels (a scroll is not an action: docs/lab/NOTES.md, "Latent actions: a scroll is not an
-    # action"); the dynamics trains at its full 16-frame play context, each frame against a clean copy of its
-    # past (docs/lab/NOTES.md, "Dynamics: every frame against a clean past").
+    # tokens are 8x8 patches (P = 64) with a 1,920-code FSQ. The encoders only run in training, so they
+    # are deeper. The tokenizer is per-frame; it trains on pairs of consecutive frames so that the pixels
+    # that move (the hero, sprites, scrolled edges) weigh 10x in its loss, else it spends its few bits on
+    # the still scene and drops the hero. Its encoder reads each patch on its own, so a token changes
+    # only where its patch does, and a convolutional head draws the frame without patch seams. The LAM
+    # learns from 3-frame clips (a transition and its history), scoring its heads after a whole-picture
+    # offset of up to 3 pixels, so a camera's scroll is not an action; the dynamics trains at its full
+    # 16-frame play context, each frame against a clean copy of its past. Each choice and the variants
+    # it beat: docs/lab/NOTES.md.
     return WorldConfig(
         tokenizer=TokenizerConfig(patch_size=8, levels=[8, 8, 6, 5], width=128, encoder_depth=4, decoder_depth=3,
                                   heads=4, encoder_temporal=False, moving_weight=10.0, encoder="local",
