@@ -1,7 +1,7 @@
 """The `nanogenie` command: subcommands only parse their flags and dispatch.
 
 Each subcommand's work lives in its part of the package (data/commands.py, training/commands.py,
-play/commands.py, play/bench.py) and is imported lazily, so `nanogenie --help` starts instantly.
+eval/commands.py, play/commands.py, play/bench.py) and is imported lazily, so `nanogenie --help` starts instantly.
 A UserError anywhere becomes one line on stderr and exit code 2.
 """
 
@@ -124,8 +124,13 @@ def _add_train_eval(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--world", required=True, help="world name or bundle folder")
     p.add_argument("--data", help=".h5 of held-out episodes; default: fresh simulator episodes (unseen seed)")
     p.add_argument("--json", metavar="FILE", help="also write the figures here")
+    p.add_argument("--states", type=_positive_int, default=48,
+                   help="held-out simulator states control_accuracy and the probes start from (default 48)")
+    p.add_argument("--seed", type=_seed, help="seed that draws those states; default: the world's training seed")
+    p.add_argument("--probe", action="append", default=[], metavar="NAME",
+                   help="also run a named probe (repeatable): hero-whole (sonic: is the hero drawn whole?)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda")
-    p.set_defaults(run=_dispatch("nanogenie.training.commands:evaluate"))
+    p.set_defaults(run=_dispatch("nanogenie.eval.commands:evaluate"))
 
 
 def _add_play_bench(sub: argparse._SubParsersAction) -> None:

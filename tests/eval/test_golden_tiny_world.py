@@ -34,6 +34,7 @@ def test_eval_reproduces_the_golden_figures(capsys):
     golden = _flat(json.loads((TINY_PONG / "world.json").read_text())["eval"])
     assert main(["eval", "--world", str(TINY_PONG), "--device", "cpu"]) == 0
     printed = _flat(json.loads(capsys.readouterr().out))
+    assert printed.pop("held_out") == "fresh pong episodes (4000 frames, seed 1000003, a random action every frame)"
     assert set(printed) == set(golden)
     for name, want in golden.items():
         if isinstance(want, float):

@@ -16,8 +16,8 @@ import sys
 
 import torch
 
-from nanogenie.training.commands import fresh_episodes
-from nanogenie.training.evaluate import eval_clips
+from nanogenie.eval.held_out import fresh_episodes
+from nanogenie.eval.evaluate import eval_clips
 from nanogenie.world import load_world
 
 CLIPS = 32

@@ -25,7 +25,7 @@ import torch
 from nanogenie.data.pixels import to_model
 from nanogenie.envs import make_env
 from nanogenie.metrics import psnr
-from nanogenie.training.control import (accuracy_and_error, frame_distances, held_controls, held_out_state,
+from nanogenie.eval.control import (accuracy_and_error, frame_distances, held_controls, held_out_state,
                                         pairs_told_apart)
 from nanogenie.world import load_world
 

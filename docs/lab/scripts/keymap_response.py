@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from nanogenie.envs import make_env
-from nanogenie.training.control import (STATES, frame_distances, held_codes, held_controls, held_out_state, keymap_codes,
+from nanogenie.eval.control import (STATES, frame_distances, held_codes, held_controls, held_out_state, keymap_codes,
                                         pairs_told_apart)
 from nanogenie.world import load_world
 

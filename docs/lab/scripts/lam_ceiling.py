@@ -36,7 +36,7 @@ from nanogenie.data.pixels import to_model
 from nanogenie.data.simulated import simulated_data
 from nanogenie.metrics import normalized_mutual_information
 from nanogenie.models.lam import LatentActionModel
-from nanogenie.training.run_data import fresh_episodes
+from nanogenie.eval.held_out import fresh_episodes
 
 
 def transitions(data: VideoData) -> np.ndarray:

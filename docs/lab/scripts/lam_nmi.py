@@ -19,8 +19,8 @@ from nanogenie.data import load_dataset
 from nanogenie.models.lam import LatentActionModel
 from nanogenie.training.checkpoint import load_weights_file
 from nanogenie.metrics import normalized_mutual_information, probe_accuracy
-from nanogenie.training.run_data import fresh_episodes
-from nanogenie.training.stages import held_out_action_pairs
+from nanogenie.eval.held_out import fresh_episodes
+from nanogenie.eval.evaluate import held_out_action_pairs
 
 
 def main(bundle: Path, weights: Path) -> None:

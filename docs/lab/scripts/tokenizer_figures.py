@@ -27,7 +27,7 @@ from nanogenie.data.pixels import to_model
 from nanogenie.models.tokenizer import VideoTokenizer
 from nanogenie.training.checkpoint import load_weights_file
 from nanogenie.training.plots import plot_frame_rows, to_uint8
-from nanogenie.training.run_data import fresh_episodes
+from nanogenie.eval.held_out import fresh_episodes
 from nanogenie.training.stages import pixel_validation, validation_figures
 
 
