@@ -97,7 +97,10 @@ def _add_data(sub: argparse._SubParsersAction) -> None:
 
 def _add_train_eval(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train tokenizer -> latent actions -> dynamics into a world bundle")
-    p.add_argument("--world", required=True, help="world name (also the simulator used when --data is absent)")
+    p.add_argument("--world", help="world name (also the simulator used when --data is absent)")
+    p.add_argument("--recipe", metavar="NAME",
+                   help="train a world from its recipe file (sonic, pong: the shipped worlds; or a .toml file): its "
+                        "world, preset, processes and --set changes; world.json records it with the git revision")
     p.add_argument("--data", help=".h5 dataset; default: generate from the simulator named by --world")
     p.add_argument("--preset", default="cpu", help="tiny | cpu | gpu")
     p.add_argument("--out", help="output folder; default: ~/.nanogenie/worlds/NAME")
@@ -118,7 +121,7 @@ def _add_train_eval(sub: argparse._SubParsersAction) -> None:
                    help="train one stage at a time; by default, on a CPU with 2+ threads, the LAM trains in a "
                         "second process beside the tokenizer, each on half the threads")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda")
-    p.set_defaults(run=_dispatch("nanogenie.training.commands:train"))
+    p.set_defaults(run=_dispatch("nanogenie.training.recipes:train"))
 
     p = sub.add_parser("eval", help="measure a world on held-out episodes and print one JSON")
     p.add_argument("--world", required=True, help="world name or bundle folder")
