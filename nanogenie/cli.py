@@ -1,7 +1,7 @@
 """The `nanogenie` command: subcommands only parse their flags and dispatch.
 
 Each subcommand's work lives in its part of the package (data/commands.py, training/commands.py,
-play/commands.py, play/bench.py) and is imported lazily, so `nanogenie --help` starts instantly.
+eval/commands.py, play/commands.py, play/bench.py) and is imported lazily, so `nanogenie --help` starts instantly.
 A UserError anywhere becomes one line on stderr and exit code 2.
 """
 
@@ -107,7 +107,10 @@ def _add_data(sub: argparse._SubParsersAction) -> None:
 
 def _add_train_eval(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train tokenizer -> latent actions -> dynamics into a world bundle")
-    p.add_argument("--world", required=True, help="world name (also the simulator used when --data is absent)")
+    p.add_argument("--world", help="world name (also the simulator used when --data is absent)")
+    p.add_argument("--recipe", metavar="NAME",
+                   help="train a world from its recipe file (sonic, pong: the shipped worlds; or a .toml file): its "
+                        "world, preset, processes and --set changes; world.json records it with the git revision")
     p.add_argument("--data", help=".h5 dataset; default: generate from the simulator named by --world")
     p.add_argument("--held-out", help=".h5 the held-out figures come from (all of it), e.g. play with a fresh random "
                                       "action every frame; default: fresh simulator episodes, or --data's test split")
@@ -130,14 +133,19 @@ def _add_train_eval(sub: argparse._SubParsersAction) -> None:
                    help="train one stage at a time; by default, on a CPU with 2+ threads, the LAM trains in a "
                         "second process beside the tokenizer, each on half the threads")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda")
-    p.set_defaults(run=_dispatch("nanogenie.training.commands:train"))
+    p.set_defaults(run=_dispatch("nanogenie.training.recipes:train"))
 
     p = sub.add_parser("eval", help="measure a world on held-out episodes and print one JSON")
     p.add_argument("--world", required=True, help="world name or bundle folder")
     p.add_argument("--data", help=".h5 of held-out episodes; default: fresh simulator episodes (unseen seed)")
     p.add_argument("--json", metavar="FILE", help="also write the figures here")
+    p.add_argument("--states", type=_positive_int, default=48,
+                   help="held-out simulator states control_accuracy and the probes start from (default 48)")
+    p.add_argument("--seed", type=_seed, help="seed that draws those states; default: the world's training seed")
+    p.add_argument("--probe", action="append", default=[], metavar="NAME",
+                   help="also run a named probe (repeatable): hero-whole (sonic: is the hero drawn whole?)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda")
-    p.set_defaults(run=_dispatch("nanogenie.training.commands:evaluate"))
+    p.set_defaults(run=_dispatch("nanogenie.eval.commands:evaluate"))
 
 
 def _add_lam(sub: argparse._SubParsersAction) -> None:
@@ -201,7 +209,7 @@ class Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="nanogenie", description=__doc__.split("\n")[0])
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{data,train,eval,lam,play,bench}")
+    sub = parser.add_subparsers(dest="command", required=True)  # help lists the registered commands
     _add_data(sub)
     _add_train_eval(sub)
     _add_lam(sub)

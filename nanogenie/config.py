@@ -158,8 +158,8 @@ class DynamicsConfig:
     min_p: float = 0.0  # MaskGIT drops codes below min_p x the most probable one's probability (models/maskgit.py)
     action_conditioning: str = "adaln"  # "adaln" | "add"
     moving_weight: float = 1.0  # loss weight on tokens next to where the context moved (models/dynamics.py)
-    # train every frame against a clean copy of the frames before it (models/dynamics.py): a clip is fed
-    # twice, so the presets' dynamics batches are 5/8 of what they were (a step then costs ~1.15x)
+    # train every frame against a clean copy of the frames before it (models/dynamics.py); a clip is fed
+    # twice, so a step costs ~1.15x one without it
     clean_context: bool = True
 
     def __post_init__(self) -> None:
@@ -217,7 +217,7 @@ class TrainConfig:
     # clip_frames 1 suits a tokenizer without temporal attention (encoder_temporal=False)
     tokenizer: StageConfig = field(default_factory=lambda: StageConfig(steps=3000, clip_frames=4, batch_size=16))
     # the LAM learns from single transitions with their history: history_frames + 1 frames suffice; its
-    # small conv net learns fastest at a higher lr and without decay (docs/BENCHMARKS.md, "Latent actions")
+    # small conv net learns fastest at a higher lr and without decay (docs/lab/NOTES.md, "Latent actions")
     lam: StageConfig = field(default_factory=lambda: StageConfig(steps=2000, clip_frames=3, batch_size=32, lr=2e-3,
                                                                  weight_decay=0.0))
     dynamics: StageConfig = field(default_factory=lambda: StageConfig(steps=4000, clip_frames=16, batch_size=10))
@@ -230,7 +230,7 @@ class TrainConfig:
     log_every: int = 10  # optimizer steps between log.jsonl lines
     # optimizer steps between the LAM's held-out action figures (lam_nmi, lam_probe_accuracy); its stage's
     # last step always has them. They label every held-out transition, 10-18 s on one CPU thread: at each
-    # 100-step checkpoint they took a third of the LAM's minutes (docs/BENCHMARKS.md)
+    # 100-step checkpoint they took a third of the LAM's minutes (docs/lab/NOTES.md)
     action_figures_every: int = 500
     seed: int = 0
     # what the dynamics is conditioned on: "latent" (the LAM's codes) or "true" (the data's recorded actions,
@@ -365,25 +365,21 @@ def _tiny() -> WorldConfig:
     )
 
 
-LAM_CPU_STEPS = 4000  # ~20 minutes on 2 threads of this project's CPU (docs/BENCHMARKS.md)
+LAM_CPU_STEPS = 4000  # ~20 minutes on 2 threads of this project's CPU (docs/lab/NOTES.md)
 
 
 def _cpu() -> WorldConfig:
     # Trains a playable 64x64 world on one CPU core in under two hours. Play cost is the dynamics (K+1
     # passes over the new frame's P tokens, and a V-way sampler) plus the tokenizer decoder, so the
-    # tokens are 8x8 patches (P = 64) with a 1,920-code FSQ: at equal training minutes the tokenizer is
-    # as sharp as with P = 256 (docs/BENCHMARKS.md, "Tokens per frame"), and a frame costs a third.
-    # The encoders only run in training, so they are deeper. The tokenizer is per-frame; it trains on
-    # pairs of consecutive frames so that the pixels that move (the hero, sprites, scrolled edges) can
-    # weigh 10x in its loss: without that it spends its few bits on the still scene and drops the hero
-    # (docs/BENCHMARKS.md, "Tokenizer: weighting the pixels that move"). Its encoder reads each patch on
-    # its own, so a token changes only where its patch does, and a convolutional head draws the frame
-    # without patch seams: sharper on both games and, on pong, better on every action figure
-    # (docs/BENCHMARKS.md, "Worlds on the local-encoder tokenizer"). The LAM learns
-    # from 3-frame clips (a transition and its history), scoring its heads after a whole-picture offset of
-    # up to 3 pixels (a scroll is not an action: docs/BENCHMARKS.md, "Latent actions: a scroll is not an
-    # action"); the dynamics trains at its full 16-frame play context, each frame against a clean copy of its
-    # past (docs/BENCHMARKS.md, "Dynamics: every frame against a clean past").
+    # tokens are 8x8 patches (P = 64) with a 1,920-code FSQ. The encoders only run in training, so they
+    # are deeper. The tokenizer is per-frame; it trains on pairs of consecutive frames so that the pixels
+    # that move (the hero, sprites, scrolled edges) weigh 10x in its loss, else it spends its few bits on
+    # the still scene and drops the hero. Its encoder reads each patch on its own, so a token changes
+    # only where its patch does, and a convolutional head draws the frame without patch seams. The LAM
+    # learns from 3-frame clips (a transition and its history), scoring its heads after a whole-picture
+    # offset of up to 3 pixels, so a camera's scroll is not an action; the dynamics trains at its full
+    # 16-frame play context, each frame against a clean copy of its past. Each choice and the variants
+    # it beat: docs/lab/NOTES.md.
     return WorldConfig(
         tokenizer=TokenizerConfig(patch_size=8, levels=[8, 8, 6, 5], width=128, encoder_depth=4, decoder_depth=3,
                                   heads=4, encoder_temporal=False, moving_weight=10.0, encoder="local",

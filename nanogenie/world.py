@@ -10,7 +10,8 @@ A bundle is a folder:
     run/                    optional, ignored here: checkpoints, logs and plots of the training run
 
 Resolution of `--world X`: an existing folder X, then the user's trained worlds
-($NANOGENIE_HOME/worlds/X, default ~/.nanogenie), then the shipped assets/worlds/X.
+($NANOGENIE_HOME/worlds/X, default ~/.nanogenie), then the shipped nanogenie/worlds/X (package data,
+so an installed nanogenie finds them too).
 """
 
 from __future__ import annotations
@@ -35,8 +36,7 @@ if TYPE_CHECKING:  # the models (and torch) load only when a world does: `nanoge
 
 BUNDLE_FORMAT = 2  # 2: the multi-head forward-model LAM (format 1 bundles must be retrained)
 WEIGHT_FILES = STAGES  # one weights file per model, named after its stage
-REPO_ROOT = Path(__file__).resolve().parent.parent
-SHIPPED_WORLDS = REPO_ROOT / "assets" / "worlds"
+SHIPPED_WORLDS = Path(__file__).resolve().parent / "worlds"
 PACKAGED_KEYMAPS = Path(__file__).resolve().parent / "keymaps"
 
 

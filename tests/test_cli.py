@@ -6,10 +6,17 @@ import pytest
 from nanogenie.cli import build_parser, main
 
 
-def test_help_lists_every_subcommand():
-    text = build_parser().format_help()
-    for command in ("data", "train", "eval", "play", "bench"):
-        assert command in text
+COMMANDS = ("data", "train", "eval", "play", "bench")
+
+
+def test_help_lists_every_subcommand_and_each_one_parses(capsys):
+    parser = build_parser()
+    assert "{" + ",".join(COMMANDS) + "}" in parser.format_usage()  # argparse's list of what is registered
+    for command in COMMANDS:
+        with pytest.raises(SystemExit) as exit_info:
+            parser.parse_args([command, "--help"])  # an unregistered command would be refused, exit 2
+        assert exit_info.value.code == 0
+        assert capsys.readouterr().out.startswith(f"usage: nanogenie {command}")
 
 
 def test_console_script_runs_as_module():

@@ -1,4 +1,6 @@
-"""The worlds in assets/worlds are what a fresh clone plays: each must load, play and map its keys."""
+"""The worlds in nanogenie/worlds are what a fresh clone plays: each must load, play and map its keys."""
+
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -6,7 +8,9 @@ import pytest
 from nanogenie.cli import main
 from nanogenie.play.engine import Engine
 from nanogenie.play.keymap import load_keymap
-from nanogenie.world import REPO_ROOT, SHIPPED_WORLDS, load_world
+from nanogenie.world import SHIPPED_WORLDS, load_world
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 SHIPPED = sorted(p.parent.name for p in SHIPPED_WORLDS.glob("*/world.json"))
 

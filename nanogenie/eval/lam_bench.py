@@ -151,7 +151,7 @@ def load_lam(path: str):
 
 
 def probe_command(args) -> None:
-    from nanogenie.training.stages import lam_figures
+    from nanogenie.eval.evaluate import lam_figures
 
     lam, config = load_lam(args.world)
     data = labelled(load_dataset(args.held_out), args.held_out)
@@ -166,7 +166,7 @@ def ceiling_command(args) -> None:
     if (args.world is None) == (args.data is None):
         raise UserError("give the training data as --data FILE.h5 or a simulator as --world NAME (not both)")
     if args.world is not None:
-        from nanogenie.training.run_data import fresh_episodes
+        from nanogenie.eval.held_out import fresh_episodes
 
         config = preset("cpu")
         train = simulated_data(args.world, config.train.data_frames, config.tokenizer.image_size, config.train.seed)

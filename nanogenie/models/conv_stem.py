@@ -4,7 +4,7 @@ per halving, a residual block at each resolution.
 Notation: N images, C channels of a stage, D the transformer width, H x W a frame, h x w = H/p x W/p
 the patch grid. A linear patch embedding sees each p x p patch alone and draws it back from one vector;
 the stem shares edges and textures across patches and resolutions, which is what lets a few bits per
-patch come back as a sharp sprite (docs/BENCHMARKS.md, "A convolutional tokenizer").
+patch come back as a sharp sprite (docs/lab/NOTES.md, "A convolutional tokenizer").
 """
 
 from __future__ import annotations

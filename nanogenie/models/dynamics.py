@@ -27,7 +27,7 @@ PLAY_CASE_FRACTION = 0.5
 FULL_MASK_FRACTION = 0.25
 CORRUPT_FRACTION = 0.5
 MAX_CORRUPT_RATE = 0.1
-# With `clean_context` (the default; docs/BENCHMARKS.md, "Dynamics: every frame against a clean
+# With `clean_context` (the default; docs/lab/NOTES.md, "Dynamics: every frame against a clean
 # past"), a clip is fed twice: its frames 0..T-2 clean (the context, lightly corrupted as above) and its
 # frames 1..T-1 masked (the targets, a quarter of them fully), each masked frame attending through time
 # to the clean frames before it and to itself, exactly as a frame generated at play attends to the KV

@@ -9,7 +9,7 @@ head (winner-take-all), so each head comes to own one kind of change the history
 
 Why this and not an encoder -> quantiser -> decoder (VQ or FSQ with straight-through gradients): on
 this CPU budget such a decoder did not learn to use its code at all, not even when handed the true
-action (docs/BENCHMARKS.md, "Latent actions"), so the code never became necessary and collapsed.
+action (docs/lab/NOTES.md, "Latent actions"), so the code never became necessary and collapsed.
 Here no gradient has to pass through a discrete choice: every head is trained by plain regression
 on the transitions it wins, and the choice is exact.
   * The prediction is x_t + passive(x_{t-K+1..t}) + effect_a(x_t): one shared path reads the history
@@ -17,27 +17,28 @@ on the transitions it wins, and the choice is exact.
     x_t alone. A head that could read the history could mean "keep doing what the last frames show",
     which sticky training data rewards as much as "up" but which fails on any other data; a head
     that sees only the present can only say what happens next in absolute terms.
-  * Heads that win nothing would never learn, so a small share (`spread`) of the loss goes to every
-    head, and a head that wins no transition for `reset_after` steps restarts as a perturbed copy of
-    the busiest one (the dead-code reset of VQ latent action models, applied to heads).
-  * By default the history's path learns only through the winning heads' loss. With `passive_loss` it
-    learns the plain next frame on every transition (the action-averaged future) and the heads learn
-    on top of it without moving it, so a head cannot win by owning a game state (the hero in the air)
-    instead of a control. Measured: sonic's held-out probe 0.26 -> 0.33, but pong's 0.96 -> 0.71,
-    because on sticky training data the averaged future includes "the paddle keeps going", and the
-    heads' codes turn relative. Off until a version helps both (docs/BENCHMARKS.md).
+  * No head may win more than `max_share` of a training batch. Under a plain argmin the head that
+    predicts the average future a little better wins everything, learns the average and stays best:
+    one code for thousands of steps. With a cap the other heads take what they predict relatively best,
+    which is where they differ: a kind of change. Inference is the plain best head.
+  * Heads that still win nothing get a small share (`spread`) of the loss, and a head idle for
+    `reset_after` steps restarts as a perturbed copy of the busiest one.
+  * `resolution` "pixel" predicts and scores every pixel instead of each p x p cell's mean colour: a
+    1-3 px agent moving a pixel inside a cell leaves the cell's mean (nearly) unchanged.
+  * `noise_model` weighs each pixel's error by a variance predicted from the history (a Gaussian
+    likelihood), so where things move on their own in ways no head explains, errors count less.
+  * With `passive_loss` the history's path learns the plain next frame on every transition and the
+    heads learn on top of it without moving it. Off: on sticky training data the averaged future
+    includes "the paddle keeps going", and the heads' codes turn relative.
   * With `align_shift` m, each transition's target is first moved by the whole-picture offset of at most
     m pixels that brings it closest to the passive prediction, and every head is scored against that.
     A scrolling camera moves the whole picture by an amount two frames predict only roughly, and on a
-    textured scene that error outweighs any sprite: without it, sonic's codes followed the scroll
-    (NMI 0.56 with the camera's step, 0.05 with the controls). The offset is chosen before any head is
-    scored, so no head can win by it; what is left to explain is what moved against the picture.
+    textured scene that error outweighs any sprite. The offset is chosen before any head is scored, so
+    no head can win by it; what is left to explain is what moved against the picture.
 
 The net reads the history at full resolution, as a grid of p x p cells (pixel-unshuffle: a 64x64 frame
-is 16x16 cells of 48 values), and predicts only the next frame's mean colour per cell, as a change from
-x_t. A player's action moves things (a paddle, the hero, the camera) by pixels, which the cell means
-show; the texture inside a cell would only add noise to the choice of head (measured in
-docs/BENCHMARKS.md). It is cheap enough to take thousands of steps in minutes on a CPU.
+is 16x16 cells of 48 values), and predicts the next frame as a change from x_t, per cell or per pixel.
+Measured figures for each option: docs/lab/2026-12-02-latent-actions.md.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Notation: B batch, T frames, P patches, D width. In place of the encoder transfo
 function of its own patch (and position) alone, so a change in one patch changes one token: a still
 background keeps its tokens while the hero moves, and the dynamics predicts only what moved. A transformer
 encoder, even per frame, lets spatial attention carry one patch's change into tokens across the frame
-(docs/BENCHMARKS.md, "A local encoder under the conv head").
+(docs/lab/NOTES.md, "A local encoder under the conv head").
 """
 
 from __future__ import annotations

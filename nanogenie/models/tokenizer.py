@@ -8,7 +8,7 @@ are one linear map per patch, or with `conv_channels` a convolutional upsampling
 
 The decoder is per-frame (spatial attention only) unless `decoder_temporal` is set: a frame's tokens
 then decode the same way wherever they come from, so generated frames cannot accumulate decoder
-errors through time, and play needs no decoder cache (see docs/BENCHMARKS.md for the measurement
+errors through time, and play needs no decoder cache (see docs/lab/NOTES.md for the measurement
 behind this default). With `decoder_temporal`, play decodes through a ring KV cache (`decode_step`).
 """
 

@@ -16,8 +16,8 @@ The noise is drawn eagerly from the engine's seeded generator before each frame,
 mode, so the same seed gives the same frames either way. CPU: the same cached step in fp32, eager, or with
 `compile` the dynamics' two per-frame passes (a MaskGIT step's logits, the commit) and the tokenizer's
 decoder (transformer and pixel head) compiled by torch.compile on the first step (~40 s once per process;
-the frames are the same, tested). Compiling the whole frame at once (sampler and code lookup too) failed
-in inductor on this torch, and the sampler is cheap eager (~0.3 ms a step), so those stay eager.
+the frames are the same, tested). The sampler and the code lookup stay eager: they are cheap, and
+inductor cannot compile the whole frame at once (docs/lab/NOTES.md, "Play speed: compiling the decoder").
 """
 
 from __future__ import annotations
@@ -41,10 +41,8 @@ from nanogenie.world import World
 
 def use_play_threads() -> int:
     """Set and return torch's thread count for play: all cores but one, which stays free for the app's
-    main loop (pygame, the recorder) and whatever else the machine runs. With every core given to torch
-    and one of them busy, each frame waits on the slowest thread: measured on 2 cores with another
-    process on one of them, 2,369 ms per frame with 2 threads against 85 ms with 1. OMP_NUM_THREADS, when
-    set, wins."""
+    main loop (pygame, the recorder) and whatever else the machine runs: with every core given to torch
+    and one of them busy, each frame waits on the slowest thread. OMP_NUM_THREADS, when set, wins."""
     if not os.environ.get("OMP_NUM_THREADS"):
         torch.set_num_threads(max(1, (os.cpu_count() or 1) - 1))
     return torch.get_num_threads()

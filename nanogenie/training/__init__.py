@@ -1,4 +1,4 @@
-"""Training and evaluation: the stage loop, checkpoints, DDP, metrics, keymap fitting, plots.
+"""Training: the stage loop, checkpoints, DDP, the run's data, keymap fitting, plots.
 
-`commands.py` holds the two CLI entry points (`nanogenie train`, `nanogenie eval`).
+`commands.py` holds `nanogenie train`; the figures it writes into world.json come from nanogenie/eval.
 """

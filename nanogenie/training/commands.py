@@ -1,8 +1,6 @@
-"""`nanogenie train` and `nanogenie eval`.
-
-train: data (given or generated) -> tokenizer -> LAM -> dynamics, each stage resumable, then the world
-bundle (weights, prompt, fitted keymap), eval figures into world.json, and plots into run/plots.
-eval: the figures of a bundle on held-out episodes, as one JSON on stdout.
+"""`nanogenie train`: data (given or generated) -> tokenizer -> LAM -> dynamics, each stage resumable, then
+the world bundle (weights, prompt, fitted keymap), eval figures (nanogenie/eval) into world.json, and
+plots into run/plots.
 """
 
 from __future__ import annotations
@@ -21,24 +19,21 @@ import torch
 
 from nanogenie.atomic import RESUME, write_bytes
 from nanogenie.config import STAGES, WorldConfig, preset, with_overrides
-from nanogenie.data import ClipDataset, load_dataset
-from nanogenie.device import resolve_device
+from nanogenie.data import ClipDataset
 from nanogenie.errors import UserError
+from nanogenie.eval.commands import control_figures
+from nanogenie.eval.evaluate import evaluate_world, held_out_action_pairs, lam_figures
 from nanogenie.play.propose import write_proposed_keymap
 from nanogenie.training import launch, side_by_side
 from nanogenie.training.checkpoint import clean_unfinished, latest_checkpoint, load_weights_file
-from nanogenie.training.control import control_accuracy
 from nanogenie.training.distributed import Distributed, setup_distributed
 from nanogenie.training.launch import lock_run_dir, unlock_run_dir
-from nanogenie.training.evaluate import evaluate_world
 from nanogenie.training.keymap_fit import fitted_codes, keymap_toml
 from nanogenie.training.loop import JsonlLog, check_batches_split, read_records, train_stage
-from nanogenie.training.run_data import check_frame_size, fresh_episodes, prepare_run_data, simulator_names
-from nanogenie.training.stages import (check_true_actions, dynamics_stage, dynamics_validation, held_out_action_pairs,
-                                       lam_figures, pixel_stage, pixel_validation, precompute_tokens_and_actions,
-                                       validation_figures)
-from nanogenie.world import (PACKAGED_KEYMAPS, World, build_models, load_world, resolve_world, save_world,
-                             update_world_meta, user_worlds_dir)
+from nanogenie.training.run_data import prepare_run_data, simulator_names
+from nanogenie.training.stages import (check_true_actions, dynamics_stage, dynamics_validation, pixel_stage,
+                                       pixel_validation, precompute_tokens_and_actions, validation_figures)
+from nanogenie.world import PACKAGED_KEYMAPS, World, build_models, load_world, save_world, update_world_meta, user_worlds_dir
 
 PROMPT_FRAMES = 4  # frames play starts from: enough temporal context for the first generated frame
 
@@ -287,15 +282,6 @@ def _prompt_frames(run, config: WorldConfig) -> np.ndarray:
                     f"use longer episodes")
 
 
-def _control_figures(world, env: str | None, device: str) -> dict[str, float | None]:
-    """control_accuracy and its standard error for a simulator world with a keymap (training/control.py);
-    None otherwise."""
-    accuracy = error = None
-    if env is not None and world.keymap_path is not None:
-        accuracy, error = control_accuracy(world, env, world.keymap_path, device, seed=world.config.train.seed)
-    return {"control_accuracy": accuracy, "control_accuracy_se": error}
-
-
 def _write_bundle(args: argparse.Namespace, config: WorldConfig, out: Path, run, models, device: str,
                   processes: int) -> None:
     tokenizer, lam, dynamics = models
@@ -317,7 +303,7 @@ def _write_bundle(args: argparse.Namespace, config: WorldConfig, out: Path, run,
         write_proposed_keymap(world, device)
     figures = evaluate_world(world, run.held_out, run.held_out_spans, device, seed=config.train.seed,
                              plots_dir=out / "run" / "plots")
-    figures.update(_control_figures(world, run.env, device))
+    figures.update(control_figures(world, run.env, device))
     update_world_meta(out, then=RESUME, eval=figures, training=_training_record(out / "run", device, processes))
     print(f"world saved to {out}", file=sys.stderr)
     print(json.dumps(figures))
@@ -333,28 +319,3 @@ def _training_record(run_dir: Path, device: str, processes: int) -> dict:
     if timings.is_file():
         minutes.update(json.loads(timings.read_text()))
     return {"device": device, "torch_threads": torch.get_num_threads(), "processes": processes, "minutes": minutes}
-
-
-def evaluate(args: argparse.Namespace) -> int:
-    device = resolve_device(args.device)
-    if args.json and not Path(args.json).resolve().parent.is_dir():  # before minutes of evaluation, not after
-        raise UserError(f"--json {args.json}: folder {Path(args.json).parent} does not exist; create it first")
-    print(f"world: {resolve_world(args.world)}", file=sys.stderr)
-    world = load_world(args.world, device)
-    train = world.config.train
-    if args.data is not None:
-        data = load_dataset(args.data)
-        check_frame_size(data, world.config)
-    else:
-        env = world.meta.get("data", {}).get("env")
-        if env not in simulator_names():
-            raise UserError(f"world {world.name!r} was not trained on a built-in simulator, so there are no fresh "
-                            f"episodes to generate; pass --data FILE.h5 with held-out episodes")
-        data = fresh_episodes(env, world.config)
-    figures = evaluate_world(world, data, data.episodes(), device, seed=train.seed)
-    figures.update(_control_figures(world, env if args.data is None else None, device))
-    text = json.dumps(figures, indent=2)
-    print(text)
-    if args.json:
-        write_bytes(args.json, (text + "\n").encode(), then="rerun the eval")
-    return 0

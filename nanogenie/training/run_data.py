@@ -2,7 +2,7 @@
 
 Generated data is cached as run/data.h5 (so a resumed run does not regenerate it) and split by
 episode into train and held-out test spans; the split is recorded in run/splits.json and in the
-bundle's data summary, so evaluation and keymap fitting only ever look at held-out frames.
+bundle's data summary; what is held out is defined in eval/held_out.py.
 """
 
 from __future__ import annotations
@@ -18,12 +18,10 @@ from nanogenie.data.simulated import simulated_data, simulated_source
 from nanogenie.data.splits import Span
 from nanogenie.envs import ENVS
 from nanogenie.errors import UserError
+from nanogenie.eval.held_out import fresh_episodes, held_out_spans
 from nanogenie.training.distributed import Distributed
 
 MAX_TEST_FRACTION = 0.2  # never hold out more than this share of a dataset
-
-
-EVAL_SEED_OFFSET = 1_000_003  # held-out simulator episodes come from a seed training never used
 
 
 @dataclass
@@ -52,15 +50,6 @@ def generate_episodes(env: str, frames: int, size: int, seed: int, path: Path, p
     write_dataset(path, data.frames, data.actions, data.episode_ends, fps=data.fps, source=data.source,
                   action_names=data.action_names)
     return load_dataset(path)
-
-
-def fresh_episodes(env: str, config: WorldConfig, frames: int = 4000) -> VideoData:
-    """Simulator episodes training never saw (seed + EVAL_SEED_OFFSET), kept in memory, played with a
-    fresh random action every frame: with sticky actions the motion before a transition predicts its
-    action, so action figures on such episodes could not tell a code that sees the action's effect
-    from one that only sees the past."""
-    return simulated_data(env, frames, config.tokenizer.image_size, config.train.seed + EVAL_SEED_OFFSET,
-                          policy="random")
 
 
 def check_frame_size(data: VideoData, config: WorldConfig, preset: str | None = None) -> None:
@@ -112,4 +101,4 @@ def prepare_run_data(world: str, data_path: str | None, config: WorldConfig, pre
     if env is not None:
         held_out = fresh_episodes(env, config)
         return RunData(data, splits, env, held_out, held_out.episodes())
-    return RunData(data, splits, env, data, splits["test"] or splits["train"])
+    return RunData(data, splits, env, data, held_out_spans(splits, data.path or "the data"))

@@ -3,7 +3,7 @@
 The LAM learns from pixels alone, so it need not wait for the tokenizer. On a CPU the two stages are
 best run side by side, each in its own process on half the torch threads: at these models' widths a
 second thread in one process buys nothing, while a second process keeps a second core at work
-(docs/BENCHMARKS.md, "Training on this CPU" and "Tokenizer and LAM side by side").
+(docs/lab/NOTES.md, "Training on this CPU" and "Tokenizer and LAM side by side").
 
 The processes share only the run folder: the data cache (written before the second process starts),
 each stage's own checkpoints and weights, and log.jsonl, to which each appends whole lines. The LAM's

@@ -20,7 +20,6 @@ from nanogenie.device import autocast_for
 from nanogenie.errors import UserError
 from nanogenie.training.distributed import Distributed
 from nanogenie.training.loop import Stage, sample_indices
-from nanogenie.metrics import normalized_mutual_information, probe_accuracy
 
 ENCODE_BATCH = 32  # windows per forward pass while pre-computing tokens
 VALIDATION_CLIPS = 64  # held-out clips each validation loss averages over (a fixed set, so the curve is smooth)
@@ -209,34 +208,6 @@ def precompute_tokens_and_actions(tokenizer, lam, data: VideoData, spans: list[S
     offsets = np.cumsum([0, *lengths[:-1]])
     clip_starts = np.concatenate([o + np.arange(n - window + 1) for o, n in zip(offsets, lengths)])
     return tokens.to(device), actions.to(device), clip_starts
-
-
-def held_out_action_pairs(lam, data: VideoData, spans: list[Span], config: WorldConfig, device: str
-                          ) -> tuple[np.ndarray, np.ndarray]:
-    """(true actions, LAM actions) for every transition in the spans; empty when the data has no actions."""
-    seqs = sequences(spans, config.train.frame_skip, 2)
-    if data.actions is None or not seqs:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    latent = label_transitions(lam, data, seqs, device, config.train.amp)
-    truth = np.concatenate([data.actions[index[:-1]] for index in seqs]).astype(np.int64)
-    latent = torch.cat(latent).numpy().astype(np.int64)
-    known = truth >= 0
-    return truth[known], latent[known]
-
-
-def lam_figures(lam, data: VideoData, spans: list[Span], config: WorldConfig, device: str
-                ) -> dict[str, float | None]:
-    """Held-out lam_nmi and lam_probe_accuracy of the LAM as it is now (its training mode is kept), on
-    every transition with its history; None for both when the data has no true actions."""
-    was_training = lam.training
-    truth, latent = held_out_action_pairs(lam, data, spans, config, device)
-    lam.train(was_training)
-    if len(truth) == 0:
-        return {"lam_nmi": None, "lam_probe_accuracy": None, "lam_code_shares": None}
-    shares = np.bincount(latent, minlength=lam.num_actions) / len(latent)
-    return {"lam_nmi": round(normalized_mutual_information(truth, latent), 4),
-            "lam_probe_accuracy": round(probe_accuracy(truth, latent), 4),
-            "lam_code_shares": [round(float(s), 4) for s in shares]}
 
 
 def dynamics_stage(dynamics, tokens: torch.Tensor, actions: torch.Tensor, clip_starts: np.ndarray,

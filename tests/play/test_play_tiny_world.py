@@ -10,8 +10,6 @@ from nanogenie.cli import main
 from nanogenie.config import preset
 from world_helpers import save_random_world
 
-pytest.importorskip("nanogenie.play.engine")
-
 
 @pytest.fixture(scope="module")
 def tiny_world(tmp_path_factory):

@@ -96,6 +96,30 @@ def test_eval_on_a_data_file(trained, tmp_path, capsys):
     assert printed["lam_nmi"] is None and printed["lam_probe_accuracy"] is None and FIGURES <= set(printed)
     assert printed["control_accuracy"] is None  # a user's file: no simulator to hold the controls on
     assert printed["control_accuracy_se"] is None
+    assert printed["held_out"].startswith("all ") and "did not train on" in printed["held_out"]
+
+
+def test_eval_states_seed_and_the_hero_probe(trained, capsys):
+    from nanogenie.eval.control import control_accuracy
+
+    assert main(["eval", "--world", str(trained), "--device", "cpu", "--states", "3", "--seed", "5",
+                 "--probe", "hero-whole"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    world = load_world(trained, "cpu")
+    want = control_accuracy(world, "sonic", world.keymap_path, "cpu", states=3, seed=5)
+    assert (printed["control_accuracy"], printed["control_accuracy_se"]) == want  # the states asked for
+    assert 0 <= printed["hero_whole"] <= 1 and 0 <= printed["hero_whole_reconstructed"] <= 1
+    assert printed["held_out"].startswith("fresh sonic episodes")
+
+
+def test_eval_refuses_a_probe_for_another_game(trained, tmp_path, capsys):
+    from nanogenie.envs import rollout
+
+    frames, _, ends = rollout("sonic", 100, size=16, seed=5)
+    write_dataset(tmp_path / "clip.h5", frames, None, ends)
+    for argv in (["--probe", "hero-whole", "--data", str(tmp_path / "clip.h5")], ["--probe", "nope"]):
+        assert main(["eval", "--world", str(trained), "--device", "cpu", *argv]) == 2
+        assert "probe" in capsys.readouterr().err
 
 
 def test_stage_alone_continues_from_saved_weights(trained, tmp_path):

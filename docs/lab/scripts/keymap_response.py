@@ -4,7 +4,7 @@ Codes are fitted per control on one set of states and control_accuracy is scored
 keymaps: the bundle's own (majority vote of the LAM, what training writes), each control's nearest
 generated frames, and the code that best tells each control from the others.
 
-    python scripts/keymap_response.py runs/sonic_final sonic
+    python docs/lab/scripts/keymap_response.py runs/sonic_final sonic
 
 If the best keymap scores little above the bundle's, the keys are not the lever: the dynamics answers
 its codes too alike.
@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from nanogenie.envs import make_env
-from nanogenie.training.control import (STATES, frame_distances, held_codes, held_controls, held_out_state, keymap_codes,
+from nanogenie.eval.control import (STATES, frame_distances, held_codes, held_controls, held_out_state, keymap_codes,
                                         pairs_told_apart)
 from nanogenie.world import load_world
 

@@ -6,9 +6,9 @@ tokenizer's reconstructions of them.
 `tokens_changed` is the share of tokens that differ between consecutive frames, beside
 `patches_changed`, the share of patches with any pixel that differs: tokens that change where their
 patch did not are work for the dynamics that buys no picture (a convolutional encoder's view crosses
-patch edges; docs/BENCHMARKS.md, "A convolutional tokenizer").
+patch edges; docs/lab/NOTES.md, "A convolutional tokenizer").
 
-    python scripts/tokenizer_figures.py --world sonic runs/sonic64/run/tokenizer.safetensors \
+    python docs/lab/scripts/tokenizer_figures.py --world sonic runs/sonic64/run/tokenizer.safetensors \
         runs/exp/tok_moving10/run/tokenizer.safetensors --image tokenizers.png
 
 Each weights file is read with the config.json of the run folder it sits in (or above). The held-out
@@ -27,7 +27,7 @@ from nanogenie.data.pixels import to_model
 from nanogenie.models.tokenizer import VideoTokenizer
 from nanogenie.training.checkpoint import load_weights_file
 from nanogenie.training.plots import plot_frame_rows, to_uint8
-from nanogenie.training.run_data import fresh_episodes
+from nanogenie.eval.held_out import fresh_episodes
 from nanogenie.training.stages import pixel_validation, validation_figures
 
 

@@ -13,7 +13,7 @@ states (the ones `control_accuracy` uses: fresh episodes, random actions):
 A bar above these figures cannot be met by a better dynamics, only by a sharper tokenizer or a game whose
 controls show more per frame.
 
-    python scripts/figure_ceilings.py assets/worlds/sonic --states 144
+    python docs/lab/scripts/figure_ceilings.py sonic --states 144
 """
 
 import argparse
@@ -25,7 +25,7 @@ import torch
 from nanogenie.data.pixels import to_model
 from nanogenie.envs import make_env
 from nanogenie.metrics import psnr
-from nanogenie.training.control import (accuracy_and_error, frame_distances, held_controls, held_out_state,
+from nanogenie.eval.control import (accuracy_and_error, frame_distances, held_controls, held_out_state,
                                         pairs_told_apart)
 from nanogenie.world import load_world
 

@@ -7,7 +7,7 @@ same context. For every pair of controls whose true last frames differ, the pair
 the frame generated for c is closer to x^c than to x^c'. Chance is 0.5.
 
 Its standard error comes with it: resampling the held-out states (a bootstrap) shows how much the
-figure would move on another sample of states, which is 0.013 for the shipped sonic on 48 states.
+figure would move on another sample of states (`nanogenie eval --states N --seed S` scores others).
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ import torch
 
 from nanogenie.data.pixels import to_model
 from nanogenie.envs import make_env
-from nanogenie.training.evaluate import CONTEXT_FRAMES, generate_after_context
+from nanogenie.eval.evaluate import CONTEXT_FRAMES, generate_after_context
+from nanogenie.eval.held_out import EVAL_SEED_OFFSET
 from nanogenie.training.keymap_fit import ACTION_KEYS, IDLE_NAMES
-from nanogenie.training.run_data import EVAL_SEED_OFFSET
 
 HOLD = 4  # steps each control is held: with momentum, a key's effect builds up over a few frames
 WARMUP = (8, 40)  # random-action steps before a state is used, so states differ

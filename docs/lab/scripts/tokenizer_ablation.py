@@ -3,7 +3,7 @@ with the same seed, batches and learning-rate schedule as `nanogenie train`, eit
 with the rounding removed (`nofsq`: the bounded values go straight to the decoder), and print the
 training PSNR every 50 steps. Equal curves mean the codebook is not what limits reconstruction.
 
-    python scripts/tokenizer_ablation.py runs/sonic nofsq 200
+    python docs/lab/scripts/tokenizer_ablation.py runs/sonic nofsq 200
 """
 
 import json

@@ -1,8 +1,8 @@
 """What a LAM's codes on sonic follow: their NMI with the controls and with the simulator's own state,
 on episodes with a fresh random action every frame (a seed training never used).
 
-    python scripts/lam_state_nmi.py assets/worlds/sonic
-    python scripts/lam_state_nmi.py runs/exp/NAME/run runs/exp/NAME/run/checkpoints/lam/step_00001000/model.safetensors
+    python docs/lab/scripts/lam_state_nmi.py sonic
+    python docs/lab/scripts/lam_state_nmi.py runs/exp/NAME/run runs/exp/NAME/run/checkpoints/lam/step_00001000/model.safetensors
 
 The first argument is a bundle (its world.json and lam.safetensors) or a run directory (its config.json,
 with the weights file given). Each row is one quantity of a transition x_t -> x_t+1: how far the camera

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from nanogenie.training.control import accuracy_and_error, keymap_codes
+from nanogenie.eval.control import accuracy_and_error, keymap_codes
 
 
 def test_each_true_control_gets_its_main_chords_latent_action(tmp_path):

@@ -5,7 +5,7 @@ the simulator) and the next frames are compared. Prints the share of action pair
 differ, the median number of pixels that differ between two actions' next frames, and per action how
 often its next frame is unlike every other action's (e.g. jumping in mid-air looks like idling).
 
-    python scripts/action_visibility.py sonic 1000
+    python docs/lab/scripts/action_visibility.py sonic 1000
 """
 
 import copy

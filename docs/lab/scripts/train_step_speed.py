@@ -1,8 +1,8 @@
 """Milliseconds per training step of each stage of a preset on this machine, in fp32, under bf16 autocast,
 and compiled with torch.compile: which precision and compilation make CPU training minutes count.
 
-    OMP_NUM_THREADS=1 python scripts/train_step_speed.py --preset cpu --steps 6
-    OMP_NUM_THREADS=1 python scripts/train_step_speed.py --stages dynamics --modes fp32 \
+    OMP_NUM_THREADS=1 python docs/lab/scripts/train_step_speed.py --preset cpu --steps 6
+    OMP_NUM_THREADS=1 python docs/lab/scripts/train_step_speed.py --stages dynamics --modes fp32 \
         --set dynamics.clean_context=false --set train.dynamics.batch_size=8   # a config change's cost
 
 Random inputs of the preset's shapes (the step cost does not depend on the pixels); the mean of `--steps`

@@ -1,7 +1,7 @@
 """Held-out lam_nmi and lam_probe_accuracy of a LAM weights file (a bundle's lam.safetensors or a
 training checkpoint's model.safetensors), with the table of true action x latent code.
 
-    python scripts/lam_nmi.py runs/sonic runs/sonic/run/checkpoints/lam/step_00000400/model.safetensors
+    python docs/lab/scripts/lam_nmi.py runs/sonic runs/sonic/run/checkpoints/lam/step_00000400/model.safetensors
 
 The held-out transitions are what training measures on: for a simulator world, fresh episodes with a
 random action every frame; otherwise the run's held-out split.
@@ -19,8 +19,8 @@ from nanogenie.data import load_dataset
 from nanogenie.models.lam import LatentActionModel
 from nanogenie.training.checkpoint import load_weights_file
 from nanogenie.metrics import normalized_mutual_information, probe_accuracy
-from nanogenie.training.run_data import fresh_episodes
-from nanogenie.training.stages import held_out_action_pairs
+from nanogenie.eval.held_out import fresh_episodes
+from nanogenie.eval.evaluate import held_out_action_pairs
 
 
 def main(bundle: Path, weights: Path) -> None:

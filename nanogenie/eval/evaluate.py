@@ -1,4 +1,5 @@
-"""Evaluation of a world on held-out clips: reconstruction, latent actions, controllability, rollouts, speed.
+"""Evaluation of a world on held-out clips (eval/held_out.py): reconstruction, latent actions,
+controllability, rollouts, speed.
 
 Shape legend: B clips, T clip frames, P tokens per frame, A latent actions.
 Every figure comes from the same fixed set of clips (evenly spaced over the held-out spans, so two
@@ -12,14 +13,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from nanogenie.config import WorldConfig
 from nanogenie.data import VideoData
 from nanogenie.data.splits import Span
 from nanogenie.errors import UserError
-from nanogenie.metrics import code_usage, moving_psnr, psnr
+from nanogenie.metrics import code_usage, moving_psnr, normalized_mutual_information, probe_accuracy, psnr
 from nanogenie.models.generate import FrameGenerator
 from nanogenie.play.engine import Engine, median_ms_per_frame
-from nanogenie.training.stages import held_out_clips, lam_figures
 from nanogenie.training.plots import plot_frame_rows, to_uint8
+from nanogenie.training.stages import held_out_clips, label_transitions, sequences
 
 CONTEXT_FRAMES = 4  # clean true frames before generation starts; delta_t_psnr's t = 4
 HORIZONS = (1, 4, 16)
@@ -63,6 +65,34 @@ def _actions_obeyed(world, recon: torch.Tensor, tokens: torch.Tensor, seed: int)
     history = recon[:, :CONTEXT_FRAMES].repeat_interleave(num_actions, dim=0)
     read_back = world.lam.infer_actions(torch.cat((history, generated), dim=1))[:, -1]
     return (read_back == told).cpu()
+
+
+def held_out_action_pairs(lam, data: VideoData, spans: list[Span], config: WorldConfig, device: str
+                          ) -> tuple[np.ndarray, np.ndarray]:
+    """(true actions, LAM actions) for every transition in the spans; empty when the data has no actions."""
+    seqs = sequences(spans, config.train.frame_skip, 2)
+    if data.actions is None or not seqs:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    latent = label_transitions(lam, data, seqs, device, config.train.amp)
+    truth = np.concatenate([data.actions[index[:-1]] for index in seqs]).astype(np.int64)
+    latent = torch.cat(latent).numpy().astype(np.int64)
+    known = truth >= 0
+    return truth[known], latent[known]
+
+
+def lam_figures(lam, data: VideoData, spans: list[Span], config: WorldConfig, device: str
+                ) -> dict[str, float | None]:
+    """Held-out lam_nmi and lam_probe_accuracy of the LAM as it is now (its training mode is kept), on
+    every transition with its history; None for both when the data has no true actions."""
+    was_training = lam.training
+    truth, latent = held_out_action_pairs(lam, data, spans, config, device)
+    lam.train(was_training)
+    if len(truth) == 0:
+        return {"lam_nmi": None, "lam_probe_accuracy": None, "lam_code_shares": None}
+    shares = np.bincount(latent, minlength=lam.num_actions) / len(latent)  # a code near 1: collapsed
+    return {"lam_nmi": round(normalized_mutual_information(truth, latent), 4),
+            "lam_probe_accuracy": round(probe_accuracy(truth, latent), 4),
+            "lam_code_shares": [round(float(s), 4) for s in shares]}
 
 
 def engine_speed(world, device: str, seed: int = 0) -> dict[str, float]:

@@ -2,10 +2,10 @@
 actions on the same training data the LAM gets, for the same CPU minutes, scored on held-out episodes
 with a fresh random action every frame (the ones `nanogenie train` measures the LAM on).
 
-    python scripts/lam_ceiling.py --world sonic --minutes 5                  # ceiling: sees x_t-1, x_t, x_t+1
-    python scripts/lam_ceiling.py --world sonic --minutes 5 --inputs past    # leak: sees x_t-1, x_t only
-    python scripts/lam_ceiling.py --world sonic --minutes 6 --model heads    # the LAM's own forward model
-    python scripts/lam_ceiling.py --world sonic --minutes 12 --model heads --unsupervised-after 3000
+    python docs/lab/scripts/lam_ceiling.py --world sonic --minutes 5                  # ceiling: sees x_t-1, x_t, x_t+1
+    python docs/lab/scripts/lam_ceiling.py --world sonic --minutes 5 --inputs past    # leak: sees x_t-1, x_t only
+    python docs/lab/scripts/lam_ceiling.py --world sonic --minutes 6 --model heads    # the LAM's own forward model
+    python docs/lab/scripts/lam_ceiling.py --world sonic --minutes 12 --model heads --unsupervised-after 3000
 
 The ceiling says how much of the action the frames show at all; the LAM's lam_probe_accuracy is judged
 against it. `--model heads` trains the LAM itself (the preset's LatentActionModel) with each transition's
@@ -36,7 +36,7 @@ from nanogenie.data.pixels import to_model
 from nanogenie.data.simulated import simulated_data
 from nanogenie.metrics import normalized_mutual_information
 from nanogenie.models.lam import LatentActionModel
-from nanogenie.training.run_data import fresh_episodes
+from nanogenie.eval.held_out import fresh_episodes
 
 
 def transitions(data: VideoData) -> np.ndarray:

@@ -1,8 +1,8 @@
 """Does a world's dynamics predict what moves, and does the action change its prediction? In seconds,
 where `nanogenie eval` takes minutes.
 
-    python scripts/dynamics_listens.py assets/worlds/sonic
-    python scripts/dynamics_listens.py runs/exp/NAME          # any bundle directory
+    python docs/lab/scripts/dynamics_listens.py sonic
+    python docs/lab/scripts/dynamics_listens.py runs/exp/NAME          # any bundle directory
 
 On 32 held-out clips of fresh random-action episodes (the ones eval uses), the last frame of a
 context_frames-long clip is masked at a fixed rate with a clean history before it, and the dynamics'
@@ -16,8 +16,8 @@ import sys
 
 import torch
 
-from nanogenie.training.commands import fresh_episodes
-from nanogenie.training.evaluate import eval_clips
+from nanogenie.eval.held_out import fresh_episodes
+from nanogenie.eval.evaluate import eval_clips
 from nanogenie.world import load_world
 
 CLIPS = 32

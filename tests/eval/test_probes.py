@@ -1,0 +1,24 @@
+import numpy as np
+
+from nanogenie.envs import make_env
+from nanogenie.envs.sonic_art import PALETTE
+from nanogenie.eval.probes import MIN_PIXELS, heroes
+
+SKIN = np.array(PALETTE["S"])
+
+
+def test_heroes_counts_skin_blobs_big_enough_and_joins_nearby_parts():
+    frame = np.zeros((32, 32, 3), np.uint8)
+    assert heroes(frame, SKIN) == 0
+    frame[2:5, 2:5] = SKIN  # one hero
+    frame[3, 7] = SKIN  # 2 pixels of background away: part of the same sprite
+    frame[20:23, 20:23] = SKIN  # a second hero
+    assert heroes(frame, SKIN) == 2
+    speck = np.zeros((32, 32, 3), np.uint8)
+    speck[10, 10:10 + MIN_PIXELS - 1] = SKIN
+    assert heroes(speck, SKIN) == 0
+
+
+def test_the_simulator_draws_one_hero():
+    env = make_env("sonic", 64)
+    assert heroes(env.reset(3), SKIN) == 1
