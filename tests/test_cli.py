@@ -6,7 +6,7 @@ import pytest
 from nanogenie.cli import build_parser, main
 
 
-COMMANDS = ("data", "train", "eval", "play", "bench")
+COMMANDS = ("data", "train", "eval", "lam", "play", "bench")
 
 
 def test_help_lists_every_subcommand_and_each_one_parses(capsys):

@@ -30,12 +30,13 @@ def _write_clip(path, frames: np.ndarray, fps: int = 10) -> None:
 
 
 class BindingEngine(Engine):
-    """The real engine; at its 3rd frame the player picks code 1 in the explorer, binds Left to it and saves."""
+    """The real engine; at its 3rd frame the player opens the explorer (E), picks code 1, binds Left to it (B,
+    Left), saves (S) and goes back to the game (E)."""
 
     def step(self, action):
         self.steps = getattr(self, "steps", 0) + 1
         if self.steps == 3:
-            for k in (pygame.K_1, pygame.K_b, pygame.K_LEFT, pygame.K_s, pygame.K_e):
+            for k in (pygame.K_e, pygame.K_1, pygame.K_b, pygame.K_LEFT, pygame.K_s, pygame.K_e):
                 pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=k, mod=0))
         return super().step(action)
 
@@ -62,8 +63,6 @@ def test_a_video_without_actions_becomes_a_world_played_with_proposed_then_bound
                            fps=50, max_frames=8, output_dir=tmp_path, explore=False, print_controls=False,
                            keymap_save_paths=(bundle / "keymap.toml",))
     app = PlayApp(EngineRunner(engine, 50), proposed, settings)
-    for k in (pygame.K_e,):  # open the explorer as the game starts
-        pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=k, mod=0))
     app.run()
     bound = load_keymap(bundle / "keymap.toml", world.num_actions)
     assert {b.chord: b.action for b in bound.bindings}["left"] == 1

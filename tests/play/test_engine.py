@@ -67,9 +67,18 @@ def test_compiled_engine_equals_eager(tmp_path, decoder_temporal, conv_channels)
     actions = [0, 1, 3, 3, 2, 0, 1, 1, 2, 3]  # past the 4-frame context: the ring cache wraps
     eager = _play(Engine(world, device="cpu", seed=7), actions)
     compiled = Engine(world, device="cpu", seed=7, compile=True)
-    assert all(np.array_equal(a, b) for a, b in zip(eager, _play(compiled, actions)))
+    _assert_same_frames(eager, _play(compiled, actions))
     compiled.reset()
-    assert all(np.array_equal(a, b) for a, b in zip(eager, _play(compiled, actions)))  # and after a reset
+    _assert_same_frames(eager, _play(compiled, actions))  # and after a reset
+
+
+def _assert_same_frames(eager: list, compiled: list) -> None:
+    """The same frames, up to float rounding: inductor fuses the pixel head's ops, so a colour that lands on
+    a quantisation boundary may round one 8-bit level the other way. A different token would change a whole
+    patch by many levels, which this still catches."""
+    for a, b in zip(eager, compiled):
+        diff = np.abs(a.astype(np.int16) - b.astype(np.int16))
+        assert diff.max() <= 1 and (diff > 0).mean() < 0.01, (diff.max(), (diff > 0).sum())
 
 
 @pytest.mark.parametrize("action", [-1, 4, 100, 1.5, True, "2"])

@@ -146,7 +146,7 @@ def test_lam_stage_learns_from_pixels_alone_and_logs_held_out_figures(tmp_path):
     assert [r["step"] for r in checkpoints] == [10, 20, 30] and all(r["stage"] == "lam" for r in checkpoints)
     assert set(checkpoints[0]["eval"]) == {"val_loss", "val_psnr"}  # action figures every 20 steps and at the last
     for r in checkpoints[1:]:
-        assert set(r["eval"]) == {"lam_nmi", "lam_probe_accuracy", "val_loss", "val_psnr"}
+        assert set(r["eval"]) == {"lam_nmi", "lam_probe_accuracy", "lam_code_shares", "val_loss", "val_psnr"}
         assert 0 <= r["eval"]["lam_nmi"] <= 1 and 0 <= r["eval"]["lam_probe_accuracy"] <= 1
     assert (run / "plots" / "held_out.png").is_file()
 

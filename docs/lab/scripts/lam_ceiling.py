@@ -32,35 +32,11 @@ from torch import nn
 
 from nanogenie.config import preset
 from nanogenie.data import VideoData
-from nanogenie.data.pixels import to_model
+from nanogenie.eval.lam_bench import inputs, inverse_model, transitions
 from nanogenie.data.simulated import simulated_data
 from nanogenie.metrics import normalized_mutual_information
 from nanogenie.models.lam import LatentActionModel
 from nanogenie.eval.held_out import fresh_episodes
-
-
-def transitions(data: VideoData) -> np.ndarray:
-    """Indices t with x_t-1, x_t, x_t+1 in one episode and a known action a_t."""
-    found = [np.arange(start + 1, end - 1) for start, end in data.episodes()]
-    index = np.concatenate(found)
-    return index[data.actions[index] >= 0]
-
-
-def inputs(data: VideoData, index: np.ndarray, past_only: bool) -> torch.Tensor:
-    """(N, C, H, W): x_t-1, x_t (and x_t+1, x_t+1 - x_t unless past_only) as channels."""
-    prev, now = to_model(data.frames[index - 1]), to_model(data.frames[index])
-    if past_only:
-        return torch.cat((prev, now), dim=1)
-    after = to_model(data.frames[index + 1])
-    return torch.cat((prev, now, after, after - now), dim=1)
-
-
-def inverse_model(channels: int, actions: int, width: int = 16) -> nn.Module:
-    def down(cin, cout):
-        return nn.Sequential(nn.Conv2d(cin, cout, 4, 2, 1), nn.GroupNorm(8, cout), nn.SiLU())
-
-    return nn.Sequential(down(channels, width), down(width, 2 * width), down(2 * width, 4 * width),
-                         down(4 * width, 4 * width), nn.Flatten(), nn.LazyLinear(256), nn.SiLU(), nn.Linear(256, actions))
 
 
 class SupervisedHeads(nn.Module):
