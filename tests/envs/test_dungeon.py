@@ -1,10 +1,8 @@
 import numpy as np
 import pytest
 
-from nanogenie.cli import main
-from nanogenie.data import load_dataset
 from nanogenie.envs import make_env
-from nanogenie.envs.dungeon import (CELL, DOWN, GEMS, GRID, HERO, HERO_PALETTE, HERO_SPEED, IDLE, LEFT, MAX_STEPS,
+from nanogenie.envs.dungeon import (CELL, DOWN, GEMS, GRID, HERO, HERO_PALETTE, HERO_SPEED, IDLE, LEFT,
                                     RIGHT, UP, connected)
 
 HERO_COLOUR = HERO_PALETTE["H"]
@@ -114,24 +112,3 @@ def test_a_touched_gem_moves_elsewhere_and_scores():
     assert env.gems[0] != (col * CELL + HERO_SPEED + 1, row * CELL + 1)
     gx, gy = env.gems[0]
     assert not env.walls[gy // CELL, gx // CELL]
-
-
-def test_the_episode_ends_at_max_steps():
-    env = make_env("dungeon", 32)
-    env.reset(0)
-    for t in range(MAX_STEPS):
-        assert not env.done
-        env.step(t % 5)
-    assert env.done and env.t == MAX_STEPS
-    with pytest.raises(RuntimeError, match="reset"):
-        env.step(IDLE)
-
-
-def test_data_generate_writes_frames_and_true_actions(tmp_path):
-    out = tmp_path / "dungeon.h5"
-    assert main(["data", "generate", "--env", "dungeon", "--frames", "450", "--size", "32", "--out", str(out)]) == 0
-    data = load_dataset(out)
-    assert data.frames.shape == (450, 32, 32, 3) and data.action_names == ["idle", "up", "down", "left", "right"]
-    assert list(data.episode_ends) == [MAX_STEPS + 1, 450]
-    inner = np.delete(data.actions, data.episode_ends - 1)
-    assert set(np.unique(inner)) == {0, 1, 2, 3, 4}

@@ -1,10 +1,8 @@
 import numpy as np
 import pytest
 
-from nanogenie.cli import main
-from nanogenie.data import load_dataset
 from nanogenie.envs import firefly, make_env
-from nanogenie.envs.firefly import AGENT, AGENT_COLOUR, DOWN, IDLE, LEFT, MAX_STEPS, RIGHT, SPARK_SPEED, UP
+from nanogenie.envs.firefly import AGENT, AGENT_COLOUR, DOWN, IDLE, LEFT, RIGHT, SPARK_SPEED, UP
 
 
 def play(seed: int, actions: list[int], size: int = 64) -> list[np.ndarray]:
@@ -114,24 +112,3 @@ def test_the_agent_is_drawn_over_sparks():
     env.pos[:] = [env.agent_x + 1, env.agent_y]  # every spark overlapping the agent
     frame = env._render()
     assert agent_box(frame) == (env.agent_x, env.agent_y, AGENT, AGENT)
-
-
-def test_the_episode_ends_at_max_steps():
-    env = make_env("firefly", 32)
-    env.reset(0)
-    for t in range(MAX_STEPS):
-        assert not env.done
-        env.step(t % 5)
-    assert env.done and env.t == MAX_STEPS
-    with pytest.raises(RuntimeError, match="reset"):
-        env.step(IDLE)
-
-
-def test_data_generate_writes_frames_and_true_actions(tmp_path):
-    out = tmp_path / "firefly.h5"
-    assert main(["data", "generate", "--env", "firefly", "--frames", "450", "--size", "32", "--out", str(out)]) == 0
-    data = load_dataset(out)
-    assert data.frames.shape == (450, 32, 32, 3) and data.action_names == ["idle", "up", "down", "left", "right"]
-    assert list(data.episode_ends) == [MAX_STEPS + 1, 450]
-    inner = np.delete(data.actions, data.episode_ends - 1)
-    assert set(np.unique(inner)) == {0, 1, 2, 3, 4}

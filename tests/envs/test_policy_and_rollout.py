@@ -1,7 +1,9 @@
 import numpy as np
 import pytest
 
-from nanogenie.envs import ENVS, StickyPolicy, make_env, rollout
+from nanogenie.cli import main
+from nanogenie.data import load_dataset
+from nanogenie.envs import ENVS, StickyPolicy, dungeon, firefly, make_env, rollout
 from nanogenie.errors import UserError
 
 
@@ -74,3 +76,21 @@ def test_unknown_env_and_bad_inputs_raise_user_errors():
     env.reset(0)
     with pytest.raises(UserError, match="out of range"):
         env.step(3)
+
+
+@pytest.mark.parametrize("module", [firefly, dungeon], ids=["firefly", "dungeon"])
+def test_a_five_action_world_ends_at_max_steps_and_generates_data_with_its_actions(module, tmp_path):
+    env = make_env(module.__name__.rsplit(".", 1)[1], 32)
+    env.reset(0)
+    for t in range(module.MAX_STEPS):
+        assert not env.done
+        env.step(t % 5)
+    assert env.done and env.t == module.MAX_STEPS
+    with pytest.raises(RuntimeError, match="reset"):
+        env.step(0)
+    out = tmp_path / "world.h5"
+    assert main(["data", "generate", "--env", env.name, "--frames", "450", "--size", "32", "--out", str(out)]) == 0
+    data = load_dataset(out)
+    assert data.frames.shape == (450, 32, 32, 3) and data.action_names == ["idle", "up", "down", "left", "right"]
+    assert list(data.episode_ends) == [module.MAX_STEPS + 1, 450]
+    assert set(np.unique(np.delete(data.actions, data.episode_ends - 1))) == {0, 1, 2, 3, 4}
