@@ -23,6 +23,7 @@ from nanogenie.errors import UserError
 
 EVAL_SEED_OFFSET = 1_000_003  # held-out simulator episodes and states come from a seed training never used
 FRESH_FRAMES = 4000  # frames of fresh simulator episodes eval generates
+MAX_TEST_FRACTION = 0.2  # never hold out more than this share of a dataset
 
 
 def fresh_episodes(env: str, config: WorldConfig, frames: int = FRESH_FRAMES) -> VideoData:
@@ -35,6 +36,11 @@ def fresh_episodes(env: str, config: WorldConfig, frames: int = FRESH_FRAMES) ->
 def describe_fresh(env: str, config: WorldConfig) -> str:
     return (f"fresh {env} episodes ({FRESH_FRAMES} frames, seed {config.train.seed + EVAL_SEED_OFFSET}, "
             f"a random action every frame)")
+
+
+def held_out_fraction(data: VideoData, episodes_wanted: int) -> float:
+    """The share of a data file its test split takes: `episodes_wanted` episodes, at most MAX_TEST_FRACTION."""
+    return min(MAX_TEST_FRACTION, episodes_wanted / max(1, len(data.episode_ends)))
 
 
 def held_out_spans(splits: dict[str, list[Span]], source: str) -> list[Span]:

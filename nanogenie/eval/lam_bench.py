@@ -32,6 +32,7 @@ from nanogenie.data import VideoData, load_dataset, split_spans
 from nanogenie.data.pixels import to_model
 from nanogenie.data.simulated import simulated_data
 from nanogenie.errors import UserError
+from nanogenie.eval.held_out import describe_fresh, fresh_episodes, held_out_fraction, held_out_spans
 from nanogenie.metrics import normalized_mutual_information
 
 BATCH = 32
@@ -77,13 +78,14 @@ def scores(truth: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
             "majority": round(float(np.bincount(truth).max() / len(truth)), 4)}
 
 
-def train_inverse_model(train: VideoData, held_out: VideoData, held_spans: list[tuple[int, int]] | None,
+def train_inverse_model(train: VideoData, train_spans: list | None, held_out: VideoData, held_spans: list | None,
                         minutes: float, past_only: bool, steps: int | None = None, seed: int = 0,
                         report_every: float = 60.0):
-    """Yields a figures dict every `report_every` seconds and at the end, for the ceiling (or the leak).
+    """Yields a figures dict every `report_every` seconds and at the end, for the ceiling (or the leak),
+    trained on `train_spans` of `train` (None: all of it) and scored on `held_spans` of `held_out`.
     It trains for `minutes` of this CPU (the LAM's budget), or exactly `steps` steps when given."""
     torch.manual_seed(seed)
-    train_index, held_index = transitions(train), transitions(held_out, held_spans)
+    train_index, held_index = transitions(train, train_spans), transitions(held_out, held_spans)
     if len(train_index) == 0 or len(held_index) == 0:
         raise UserError("no labelled transitions of three frames in one episode to train or score on; "
                         "the data needs episodes of at least 3 frames with recorded actions")
@@ -116,15 +118,15 @@ def train_inverse_model(train: VideoData, held_out: VideoData, held_spans: list[
         step += 1
 
 
-def held_out_data(held_out: str | None, data: VideoData, seed: int = 0) -> tuple[VideoData, list | None, str]:
-    """The held-out file if given; else the data's own held-out split, named as such in the output."""
+def held_out_data(held_out: str | None, data: VideoData, config: WorldConfig
+                  ) -> tuple[list | None, VideoData, list | None, str]:
+    """(train spans of `data`, held-out data, its spans, what it is): all of `data` and the held-out file
+    when one is given; else the split training makes of `data` (train spans, test spans)."""
     if held_out is not None:
-        return labelled(load_dataset(held_out), held_out), None, held_out
-    spans = split_spans(data, 0.0, 0.2, seed=seed)["test"]
-    if not spans:
-        raise UserError(f"{data.path}: too few episodes to hold any out; pass --held-out FILE.h5 "
-                        "(e.g. `nanogenie data generate ... --policy random`)")
-    return data, spans, f"{data.path} (its held-out split: sticky actions, so the leak scores above chance)"
+        return None, labelled(load_dataset(held_out), held_out), None, held_out
+    splits = split_spans(data, 0.0, held_out_fraction(data, config.train.eval_episodes), seed=config.train.seed)
+    spans = held_out_spans(splits, data.path or "the data")
+    return splits["train"], data, spans, f"{data.path} (its held-out split: sticky actions, so the leak scores above chance)"
 
 
 def load_lam(path: str):
@@ -165,18 +167,16 @@ def probe_command(args) -> None:
 def ceiling_command(args) -> None:
     if (args.world is None) == (args.data is None):
         raise UserError("give the training data as --data FILE.h5 or a simulator as --world NAME (not both)")
+    config = preset("cpu")
     if args.world is not None:
-        from nanogenie.eval.held_out import fresh_episodes
-
-        config = preset("cpu")
         train = simulated_data(args.world, config.train.data_frames, config.tokenizer.image_size, config.train.seed)
-        held, spans, where = fresh_episodes(args.world, config), None, f"fresh random-action {args.world} episodes"
+        train_spans, held, spans, where = None, fresh_episodes(args.world, config), None, describe_fresh(args.world, config)
     else:
         train = labelled(load_dataset(args.data), args.data)
-        held, spans, where = held_out_data(args.held_out, train)
+        train_spans, held, spans, where = held_out_data(args.held_out, train, config)
     for past_only, minutes in ((False, args.minutes), (True, args.leak_minutes)):
         if minutes <= 0:
             continue
-        for figures in train_inverse_model(train, held, spans, minutes, past_only, args.steps):
+        for figures in train_inverse_model(train, train_spans, held, spans, minutes, past_only, args.steps):
             print(json.dumps({"held_out": where, **figures}), flush=True)
 

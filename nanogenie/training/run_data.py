@@ -18,10 +18,9 @@ from nanogenie.data.simulated import simulated_data, simulated_source
 from nanogenie.data.splits import Span
 from nanogenie.envs import ENVS
 from nanogenie.errors import UserError
-from nanogenie.eval.held_out import fresh_episodes, held_out_spans
+from nanogenie.eval.held_out import fresh_episodes, held_out_fraction, held_out_spans
 from nanogenie.training.distributed import Distributed
 
-MAX_TEST_FRACTION = 0.2  # never hold out more than this share of a dataset
 
 
 @dataclass
@@ -59,11 +58,6 @@ def check_frame_size(data: VideoData, config: WorldConfig, preset: str | None = 
         raise UserError(f"{data.path}: frames are {height}x{width} but the {preset or 'world'} preset expects "
                         f"{size}x{size}; regenerate the data with `nanogenie data generate ... --size {size}` "
                         f"or choose a preset made for {height}x{width} frames")
-
-
-def held_out_fraction(data: VideoData, episodes_wanted: int) -> float:
-    episodes = len(data.episode_ends)
-    return min(MAX_TEST_FRACTION, episodes_wanted / max(1, episodes))
 
 
 def prepare_run_data(world: str, data_path: str | None, config: WorldConfig, preset: str, run_dir: Path,
