@@ -52,24 +52,22 @@ def _seed(text: str) -> int:
     return _whole_number(text, 0, 2**63 - 1, "a seed from 0 to 2^63-1")
 
 
-def _temperature(text: str) -> float:
+def _finite_number(text: str, low: float, high: float, what: str) -> float:
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"expected a finite number >= 0 (0 samples greedily), got {text}")
+    if not math.isfinite(value) or not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text}")
     return value
+
+
+def _temperature(text: str) -> float:
+    return _finite_number(text, 0, math.inf, "a finite number >= 0 (0 samples greedily)")
 
 
 def _minutes(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of minutes, got {text!r}") from None
-    if not math.isfinite(value) or not 0 <= value <= 24 * 60:
-        raise argparse.ArgumentTypeError(f"expected minutes from 0 to 1440, got {text}")
-    return value
+    return _finite_number(text, 0, 24 * 60, "minutes from 0 to 1440")
 
 
 def _add_data(sub: argparse._SubParsersAction) -> None:
