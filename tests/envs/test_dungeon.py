@@ -28,19 +28,6 @@ def open_cell(walls: np.ndarray) -> tuple[int, int]:
     raise AssertionError("no open 3x3 patch of floor")
 
 
-@pytest.mark.parametrize("size", [64, 32])
-def test_frames_are_square_rgb_uint8(size):
-    for frame in play(0, [UP, LEFT, IDLE, RIGHT, DOWN], size):
-        assert frame.shape == (size, size, 3) and frame.dtype == np.uint8
-
-
-def test_same_seed_same_frames_and_different_seeds_differ():
-    actions = [UP] * 5 + [RIGHT] * 20 + [IDLE] * 20
-    first, again, other = play(7, actions), play(7, actions), play(8, actions)
-    assert all(np.array_equal(a, b) for a, b in zip(first, again))
-    assert not np.array_equal(first[0], other[0])  # another seed, another room
-
-
 @pytest.mark.parametrize("seed", range(6))
 def test_rooms_have_a_border_interior_walls_and_connected_floor(seed):
     env = make_env("dungeon")

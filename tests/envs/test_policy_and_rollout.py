@@ -78,6 +78,21 @@ def test_unknown_env_and_bad_inputs_raise_user_errors():
         env.step(3)
 
 
+def _frames(name: str, seed: int, actions: list[int], size: int = 64) -> list[np.ndarray]:
+    env = make_env(name, size)
+    return [env.reset(seed)] + [env.step(a) for a in actions]
+
+
+@pytest.mark.parametrize("name", ["firefly", "dungeon"])
+@pytest.mark.parametrize("size", [64, 32])
+def test_a_five_action_world_draws_square_frames_the_same_for_a_seed(name, size):
+    actions = [1] * 5 + [4] * 20 + [0] * 20  # up, right, idle
+    first, again, other = _frames(name, 7, actions, size), _frames(name, 7, actions, size), _frames(name, 8, actions, size)
+    assert all(frame.shape == (size, size, 3) and frame.dtype == np.uint8 for frame in first)
+    assert all(np.array_equal(a, b) for a, b in zip(first, again))
+    assert not np.array_equal(first[0], other[0])  # another seed, another scene from the first frame
+
+
 @pytest.mark.parametrize("module", [firefly, dungeon], ids=["firefly", "dungeon"])
 def test_a_five_action_world_ends_at_max_steps_and_generates_data_with_its_actions(module, tmp_path):
     env = make_env(module.__name__.rsplit(".", 1)[1], 32)
