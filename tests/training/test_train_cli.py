@@ -372,15 +372,20 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+def _long_training_in_two_processes(out: Path) -> subprocess.Popen:
+    """A `--processes 2` tokenizer training far too long to finish, in a session of its own so that
+    whatever survives can be ended with it."""
+    command = [sys.executable, "-m", "nanogenie.cli", "train", "--world", "pong", "--preset", "tiny", "--out",
+               str(out), "--stage", "tokenizer", "--steps", "100000", "--device", "cpu", "--processes", "2"]
+    return subprocess.Popen(command, env=_child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/stat").is_file(), reason="reads the process tree from /proc")
 def test_sigterm_to_the_launcher_of_processes_2_ends_its_workers(tmp_path):
     out = tmp_path / "w"
-    command = [sys.executable, "-m", "nanogenie.cli", "train", "--world", "pong", "--preset", "tiny", "--out",
-               str(out), "--stage", "tokenizer", "--steps", "100000", "--device", "cpu", "--processes", "2"]
-    # A session of its own, so that whatever survives can be ended with it.
-    child = subprocess.Popen(command, env=_child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                             text=True, start_new_session=True)
+    child = _long_training_in_two_processes(out)
     try:
         checkpoints = out / "run" / "checkpoints" / "tokenizer"
         deadline = time.monotonic() + 120
@@ -443,10 +448,7 @@ def test_kill_9_of_the_main_process_ends_the_lam_beside_it_and_resume_is_the_onl
 @pytest.mark.skipif(not Path("/proc/self/stat").is_file(), reason="reads the process tree from /proc")
 def test_a_killed_worker_of_processes_2_is_one_line_and_ends_the_other(tmp_path):
     out = tmp_path / "w"
-    command = [sys.executable, "-m", "nanogenie.cli", "train", "--world", "pong", "--preset", "tiny", "--out",
-               str(out), "--stage", "tokenizer", "--steps", "100000", "--device", "cpu", "--processes", "2"]
-    child = subprocess.Popen(command, env=_child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                             text=True, start_new_session=True)
+    child = _long_training_in_two_processes(out)
     try:
         _wait_for(out / "run" / "checkpoints" / "tokenizer", "step_*", child)
         workers = [pid for pid in _children(child.pid) if "spawn_main" in Path(f"/proc/{pid}/cmdline").read_text()]
