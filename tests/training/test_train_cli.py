@@ -372,6 +372,23 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+def _alive(pid: int) -> bool:
+    """Is pid a process that has not ended (a zombie has ended; nothing in this container reaps it)?"""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _end_session(child: subprocess.Popen) -> None:
+    """Kill whatever is left of a child started with start_new_session=True, and reap it."""
+    try:
+        os.killpg(child.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    child.wait()
+
+
 def _long_training_in_two_processes(out: Path) -> subprocess.Popen:
     """A `--processes 2` tokenizer training far too long to finish, in a session of its own so that
     whatever survives can be ended with it."""
@@ -426,16 +443,11 @@ def test_kill_9_of_the_main_process_ends_the_lam_beside_it_and_resume_is_the_onl
         child.kill()
         child.wait()
         deadline = time.monotonic() + 30
-        while _children(child.pid) + [p for p in lam if Path(f"/proc/{p}").exists() and
-                                      Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"]:
+        while _children(child.pid) + [p for p in lam if _alive(p)]:
             assert time.monotonic() < deadline, "the LAM's process outlived the main one"
             time.sleep(0.05)
     finally:
-        try:
-            os.killpg(child.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        child.wait()
+        _end_session(child)
     rows = len(read_records(out / "run" / "log.jsonl"))
     resumed = subprocess.run([*command[:-4], "--stage", "lam", "--steps", "40", "--resume", "--device", "cpu"],
                              env=env, capture_output=True, text=True, timeout=300)
@@ -459,14 +471,9 @@ def test_a_killed_worker_of_processes_2_is_one_line_and_ends_the_other(tmp_path)
         assert child.returncode == 2 and "Traceback" not in stderr and "resource_tracker" not in stderr, stderr[-2000:]
         assert errors == ["nanogenie: error: training process 2 of 2 was killed by SIGKILL; the run's checkpoints "
                           "are kept: rerun with --resume"]
-        assert not [pid for pid in workers if Path(f"/proc/{pid}").exists() and
-                    Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"]
+        assert not [pid for pid in workers if _alive(pid)]
     finally:
-        try:
-            os.killpg(child.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        child.wait()
+        _end_session(child)
 
 
 @pytest.mark.slow
