@@ -1,8 +1,10 @@
-"""Where models run and in which precision: the one home for device choice, play dtype and autocast."""
+"""Where models run, in which precision and on how many threads: the one home for device choice, play
+dtype, autocast and the thread policy."""
 
 from __future__ import annotations
 
 import contextlib
+import os
 
 import torch
 
@@ -30,3 +32,31 @@ def autocast_for(device: str, amp: bool):
     if amp and device.startswith("cuda"):
         return torch.autocast("cuda", dtype=torch.bfloat16)
     return contextlib.nullcontext()
+
+
+def torch_threads(job: str, processes: int = 1) -> list[int]:
+    """The torch threads of each of `processes` processes doing `job` on this machine, the caller's first:
+    the one thread policy, which every process of a training and of play sets. The pool is what this
+    process has (torch's default: OMP_NUM_THREADS when set, else a thread per physical core).
+
+    - "stages": stages of one training running at once (the LAM beside the tokenizer) share the pool as
+      evenly as whole threads allow, the odd one staying with the caller. At these models' widths a
+      second thread in one process buys little, while a second process keeps a second core busy
+      (docs/lab/NOTES.md, "Training on this CPU").
+    - "workers": data-parallel processes (`--processes N`, torchrun's) sharing the machine get one thread
+      each, as torchrun gives them, unless OMP_NUM_THREADS says otherwise; a process alone on its
+      machine keeps the pool. One each also trains the same weights on any machine (a thread count
+      changes the kernels' sums).
+    - "play": one process that leaves a core to the app's main loop (pygame, the recorder) and whatever
+      else the machine runs: with every core given to torch and one of them busy, each frame waits on
+      the slowest thread. OMP_NUM_THREADS, when set, wins.
+    """
+    pool = torch.get_num_threads()
+    chosen = bool(os.environ.get("OMP_NUM_THREADS"))
+    if job == "stages":
+        return [max(1, pool // processes + (rank < pool % processes)) for rank in range(processes)]
+    if job == "workers":
+        return [pool if chosen or processes == 1 else 1] * processes
+    if job == "play":
+        return [pool if chosen else max(1, (os.cpu_count() or 1) - 1)]
+    raise ValueError(f"unknown job {job!r}; the jobs are stages, workers and play")

@@ -23,7 +23,6 @@ inductor cannot compile the whole frame at once (docs/lab/NOTES.md, "Play speed:
 from __future__ import annotations
 
 import copy
-import os
 import time
 from collections.abc import Sequence
 
@@ -32,7 +31,7 @@ import torch
 from torch import Tensor
 
 from nanogenie.data.pixels import to_model, to_stored
-from nanogenie.device import model_dtype, resolve_device
+from nanogenie.device import model_dtype, resolve_device, torch_threads
 from nanogenie.errors import UserError
 from nanogenie.models.generate import FrameGenerator
 from nanogenie.models.st_transformer import KVCache
@@ -40,12 +39,10 @@ from nanogenie.world import World
 
 
 def use_play_threads() -> int:
-    """Set and return torch's thread count for play: all cores but one, which stays free for the app's
-    main loop (pygame, the recorder) and whatever else the machine runs: with every core given to torch
-    and one of them busy, each frame waits on the slowest thread. OMP_NUM_THREADS, when set, wins."""
-    if not os.environ.get("OMP_NUM_THREADS"):
-        torch.set_num_threads(max(1, (os.cpu_count() or 1) - 1))
-    return torch.get_num_threads()
+    """Set and return torch's thread count for play: all cores but one (device.torch_threads says why)."""
+    threads, = torch_threads("play")
+    torch.set_num_threads(threads)
+    return threads
 
 
 class Engine:

@@ -24,7 +24,7 @@ from nanogenie.errors import UserError
 from nanogenie.eval.commands import control_figures
 from nanogenie.eval.evaluate import evaluate_world, held_out_action_pairs, lam_figures
 from nanogenie.play.propose import write_proposed_keymap
-from nanogenie.training import launch, side_by_side
+from nanogenie.training import launch
 from nanogenie.training.checkpoint import clean_unfinished, latest_checkpoint, load_weights_file
 from nanogenie.training.distributed import Distributed, setup_distributed
 from nanogenie.training.launch import lock_run_dir, unlock_run_dir
@@ -35,6 +35,7 @@ from nanogenie.training.stages import (check_true_actions, dynamics_stage, dynam
                                        pixel_validation, precompute_tokens_and_actions, validation_figures)
 from nanogenie.world import PACKAGED_KEYMAPS, World, build_models, load_world, save_world, update_world_meta, user_worlds_dir
 
+LAM_BESIDE = "the LAM's training in a second process beside the tokenizer"  # how messages name its process
 PROMPT_FRAMES = 4  # frames play starts from: enough temporal context for the first generated frame
 
 
@@ -126,8 +127,8 @@ def train(args: argparse.Namespace) -> int:
         finally:
             unlock_run_dir(lock)
         return 0
-    if "TORCHELASTIC_RUN_ID" in os.environ:  # a torchrun worker: no orphans here either
-        launch.die_with_parent()
+    if "TORCHELASTIC_RUN_ID" in os.environ:  # a torchrun worker: no orphans, the same threads
+        launch.join_torchrun()
     dist = setup_distributed(args.device)
     lock = None
     try:
@@ -173,8 +174,8 @@ def _default_out(world: str) -> Path:
 
 def _train_stages(args: argparse.Namespace, config: WorldConfig, out: Path, run_dir: Path, to_run: list[str],
                   dist: Distributed, progress_row: int = 0) -> None:
-    """Train the stages in to_run, in order (the LAM beside the tokenizer when side_by_side.wanted), loading
-    the others' weights from the run folder; with the dynamics, write the bundle and its eval."""
+    """Train the stages in to_run, in order (the LAM beside the tokenizer when _lam_beside), loading the
+    others' weights from the run folder; with the dynamics, write the bundle and its eval."""
     device = dist.device
     if device.startswith("cuda"):
         torch.backends.cuda.matmul.allow_tf32 = True
@@ -188,15 +189,15 @@ def _train_stages(args: argparse.Namespace, config: WorldConfig, out: Path, run_
     torch.manual_seed(config.train.seed)  # model init; rank 0's weights are broadcast anyway
     models = build_models(config, device)
     beside = None
-    if side_by_side.wanted(to_run, device, dist.world_size, args.sequential):
-        beside, threads = side_by_side.start(_train_lam_beside, _picklable(args), config, out, run_dir)
+    if _lam_beside(to_run, device, dist.world_size, args.sequential):
+        beside, threads = launch.start_beside(_train_lam_beside, _picklable(args), config, out, run_dir,
+                                              what=LAM_BESIDE)
         began = time.perf_counter()
         to_run = [name for name in to_run if name != "lam"]
     try:
         for name, module in zip(STAGES, models):
             if name == "lam" and beside is not None:
-                launch.wait([beside])
-                torch.set_num_threads(threads)
+                launch.wait_beside(beside, threads)
                 _record_minutes(run_dir, "tokenizer_and_lam_side_by_side", time.perf_counter() - began)
             on_step = beside.check if beside is not None else None  # a failed LAM stops the tokenizer at once
             _train_stage(name, module, models, args, config, run_dir, run, to_run, dist, progress_row, on_step)
@@ -208,8 +209,19 @@ def _train_stages(args: argparse.Namespace, config: WorldConfig, out: Path, run_
     dist.barrier()
 
 
+def _lam_beside(to_run: list[str], device: str, processes: int, sequential: bool) -> bool:
+    """Train the LAM beside the tokenizer, in a second process? On a CPU, in a single-process run, with
+    threads to share (2+). The LAM learns from pixels alone, so it need not wait for the tokenizer, and
+    two processes keep two cores at work where a second thread in one process buys little (docs/lab/NOTES.md,
+    "Tokenizer and LAM side by side"). The two share only the run folder: the data cache (written before
+    the second starts), each stage's own checkpoints and weights, and log.jsonl, to which each appends whole
+    lines under its lock."""
+    return (not sequential and processes == 1 and device == "cpu" and torch.get_num_threads() >= 2
+            and "tokenizer" in to_run and "lam" in to_run)
+
+
 def _train_lam_beside(args: argparse.Namespace, config: WorldConfig, out: Path, run_dir: Path) -> None:
-    """The LAM's process when it trains beside the tokenizer (training/side_by_side.py)."""
+    """The LAM's process when it trains beside the tokenizer (_lam_beside)."""
     _train_stages(args, config, out, run_dir, ["lam"], setup_distributed(args.device), progress_row=1)
 
 

@@ -1,14 +1,14 @@
 """The run's lock, and the one way a training starts more processes (the LAM beside the tokenizer, the
-workers of `--processes`), so that nothing writes a run folder unseen.
+workers of `--processes`) or joins those torchrun started, so that nothing writes a run folder unseen.
 
 - A run folder is locked (flock on run/lock) by the process that trains it, and a second training
   there is refused.
-- Every child is spawned (a fresh interpreter, no forked torch state) with its own torch thread count,
-  and holds the lock too: it is given the parent's locked file descriptor, the same open file
+- Every child is spawned (a fresh interpreter, no forked torch state) with the torch threads the one
+  policy gives it (device.torch_threads), and holds the lock too: it is given the parent's locked file descriptor, the same open file
   description, so the lock stays taken until the last process that can write the run has exited.
 - Every child dies with its parent: on Linux the kernel sends it SIGKILL when the parent exits, however
   it ends (kill -9 too; PR_SET_PDEATHSIG); elsewhere a thread checks every second. A child whose parent
-  died before that took hold exits at once. torchrun's workers follow the same rule (`die_with_parent`).
+  died before that took hold exits at once. torchrun's workers follow the same rules (`join_torchrun`).
 - A UserError in a child comes back through a pipe and is raised in the parent as one line; any other
   end (a crash, a kill) is said as which process ended how, and to rerun with --resume.
 """
@@ -31,6 +31,7 @@ import torch
 import torch.multiprocessing as mp
 from tqdm import tqdm
 
+from nanogenie.device import torch_threads
 from nanogenie.errors import EXIT_CODE, UserError
 
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
@@ -128,15 +129,41 @@ def start(target: Callable[..., Any], *args: Any, threads: int, what: str, env: 
 
 
 def run_workers(entry: Callable[[Any], Any], args: Any, processes: int) -> None:
-    """entry(args) in `processes` data-parallel processes on this machine, one torch thread each, as
-    `torchrun --standalone --nproc_per_node N` would start them; returns when all have finished."""
+    """entry(args) in `processes` data-parallel processes on this machine, as `torchrun --standalone
+    --nproc_per_node N` would start them; returns when all have finished."""
     from nanogenie.training.distributed import free_port
 
     port = str(free_port())
-    wait([start(entry, args, threads=1, what=f"training process {rank + 1} of {processes}",
+    threads = torch_threads("workers", processes)
+    wait([start(entry, args, threads=threads[rank], what=f"training process {rank + 1} of {processes}",
                 env=dict(MASTER_ADDR="127.0.0.1", MASTER_PORT=port, RANK=str(rank), LOCAL_RANK=str(rank),
                          WORLD_SIZE=str(processes)))
           for rank in range(processes)])
+
+
+def join_torchrun() -> None:
+    """Make a process torchrun started follow the rules of those `start` starts: it dies with its parent
+    and takes its threads from the one policy."""
+    die_with_parent()
+    on_this_machine = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
+    torch.set_num_threads(torch_threads("workers", on_this_machine)[int(os.environ.get("LOCAL_RANK", "0"))])
+
+
+def start_beside(target: Callable[..., Any], *args: Any, what: str) -> tuple[Child, int]:
+    """target(*args) in a second process that trains beside this one, the two sharing this process's
+    threads (device.torch_threads). Returns the child and this process's threads before, which
+    `wait_beside` gives back."""
+    threads = torch.get_num_threads()
+    mine, theirs = torch_threads("stages", 2)
+    child = start(target, *args, threads=theirs, what=what)
+    torch.set_num_threads(mine)
+    return child, threads
+
+
+def wait_beside(child: Child, threads: int) -> None:
+    """Wait for a child `start_beside` started, then take back the threads it was lent."""
+    wait([child])
+    torch.set_num_threads(threads)
 
 
 def wait(children: list[Child]) -> None:
