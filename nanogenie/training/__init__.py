@@ -1,4 +1,5 @@
-"""Training: the stage loop, checkpoints, DDP, the run's data, keymap fitting, plots.
+"""Training: the stage loop, checkpoints, the run folder, its processes and DDP, the run's data, the
+bundle, keymap fitting, plots.
 
-`commands.py` holds `nanogenie train`; the figures it writes into world.json come from nanogenie/eval.
+`commands.py` holds `nanogenie train`; the figures `bundle.py` writes into world.json come from nanogenie/eval.
 """

@@ -1,8 +1,7 @@
 """Checkpoints that survive a kill at any instant.
 
-Layout inside a run folder:
-    run/checkpoints/<stage>/step_00000250/   model.safetensors, optimizer.pt, state.json
-    run/<stage>.safetensors                  the stage's final weights (what the next stage reads)
+A stage's checkpoints live in a folder named for the stage (where: training/run_folder.py):
+    <stage>/step_00000250/   model.safetensors, optimizer.pt, state.json
 
 A checkpoint folder is written under a temp name, every file fsynced, then renamed into place
 (nanogenie/atomic.py), so a folder named `step_*` is always complete; `state.json` is written last as
@@ -25,7 +24,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save
 
-from nanogenie.atomic import RESUME, is_temp, replacing, write_bytes, write_synced
+from nanogenie.atomic import RESUME, replacing, write_bytes, write_synced
 from nanogenie.errors import UserError
 
 
@@ -51,30 +50,31 @@ def load_weights_file(module: torch.nn.Module, path: Path) -> None:
                         f"retrain that stage (--stage NAME without --resume)") from None
 
 
-def checkpoint_root(run_dir: Path, stage: str) -> Path:
-    return Path(run_dir) / "checkpoints" / stage
+def checkpoint_step(checkpoint: Path) -> int:
+    """The optimizer step a checkpoint folder (`step_00000250`) was written at."""
+    return int(Path(checkpoint).name.split("_")[1])
 
 
-def list_checkpoints(run_dir: Path, stage: str) -> list[Path]:
-    """Complete checkpoints of a stage, oldest first."""
-    root = checkpoint_root(run_dir, stage)
-    if not root.is_dir():
+def list_checkpoints(folder: Path) -> list[Path]:
+    """Complete checkpoints in a stage's folder, oldest first."""
+    folder = Path(folder)
+    if not folder.is_dir():
         return []
-    found = [p for p in root.glob("step_*") if p.is_dir() and (p / "state.json").is_file()]
-    return sorted(found, key=lambda p: int(p.name.split("_")[1]))
+    found = [p for p in folder.glob("step_*") if p.is_dir() and (p / "state.json").is_file()]
+    return sorted(found, key=checkpoint_step)
 
 
-def latest_checkpoint(run_dir: Path, stage: str) -> Path | None:
-    found = list_checkpoints(run_dir, stage)
+def latest_checkpoint(folder: Path) -> Path | None:
+    found = list_checkpoints(folder)
     return found[-1] if found else None
 
 
-def save_checkpoint(run_dir: Path, stage: str, step: int, module: torch.nn.Module,
-                    optimizer: torch.optim.Optimizer, keep: int, extra: dict | None = None) -> Path:
-    """Write `step_<step>` for a stage atomically and keep only the newest `keep` checkpoints."""
-    root = checkpoint_root(run_dir, stage)
+def save_checkpoint(folder: Path, step: int, module: torch.nn.Module, optimizer: torch.optim.Optimizer, keep: int,
+                    extra: dict | None = None) -> Path:
+    """Write `step_<step>` into a stage's folder atomically and keep only the newest `keep` checkpoints."""
+    root, stage = Path(folder), Path(folder).name
     root.mkdir(parents=True, exist_ok=True)
-    previous = latest_checkpoint(run_dir, stage)
+    previous = latest_checkpoint(root)
     kept = f"the checkpoint before it, {previous}, is kept" if previous else "no earlier checkpoint was lost"
     optimizer_state = io.BytesIO()
     torch.save(optimizer.state_dict(), optimizer_state)
@@ -83,7 +83,7 @@ def save_checkpoint(run_dir: Path, stage: str, step: int, module: torch.nn.Modul
         write_synced(tmp / "model.safetensors", save(module_state(module)))
         write_synced(tmp / "optimizer.pt", optimizer_state.getvalue())
         write_synced(tmp / "state.json", (json.dumps({"stage": stage, "step": step, **(extra or {})}) + "\n").encode())
-    for old in list_checkpoints(run_dir, stage)[:-max(1, keep)]:
+    for old in list_checkpoints(root)[:-max(1, keep)]:
         shutil.rmtree(old, ignore_errors=True)
     return root / f"step_{step:08d}"
 
@@ -102,34 +102,16 @@ def load_checkpoint(path: Path, module: torch.nn.Module, optimizer: torch.optim.
     return int(state["step"])
 
 
-def resume(run_dir: Path, stage: str, module: torch.nn.Module, optimizer: torch.optim.Optimizer
-           ) -> tuple[int, Path] | None:
-    """Restore the newest checkpoint of a stage that can be read, saying which damaged ones were skipped;
-    (step, folder), or None when the stage has none. A UserError when none of them can be read."""
-    found = list_checkpoints(run_dir, stage)
+def resume(folder: Path, module: torch.nn.Module, optimizer: torch.optim.Optimizer) -> tuple[int, Path] | None:
+    """Restore the newest checkpoint in a stage's folder that can be read, saying which damaged ones were
+    skipped; (step, checkpoint), or None when the stage has none. A UserError when none can be read."""
+    stage = Path(folder).name
+    found = list_checkpoints(folder)
     for checkpoint in reversed(found):
         try:
             return load_checkpoint(checkpoint, module, optimizer), checkpoint
         except UserError as err:
             print(f"{stage}: {err}; trying the one before", file=sys.stderr)
     if found:
-        raise UserError(f"no checkpoint of {stage} in {checkpoint_root(run_dir, stage)} can be read; train "
-                        f"without --resume")
+        raise UserError(f"no checkpoint of {stage} in {folder} can be read; train without --resume")
     return None
-
-
-def clean_unfinished(run_dir: Path) -> None:
-    """Remove what writes a kill interrupted (temp files and checkpoint folders, never complete ones) in
-    the bundle folder, the run folder and its checkpoints. Call it holding the run's lock."""
-    run_dir = Path(run_dir)
-    for folder in (run_dir.parent, run_dir, *(run_dir / "checkpoints").glob("*")):
-        for tmp in filter(is_temp, folder.glob(".*.tmp-*")):
-            if tmp.is_dir():
-                shutil.rmtree(tmp, ignore_errors=True)
-            else:
-                tmp.unlink(missing_ok=True)
-
-
-def clear_checkpoints(run_dir: Path, stage: str) -> None:
-    """Forget a stage's checkpoints (a fresh, non-resumed run of that stage)."""
-    shutil.rmtree(checkpoint_root(run_dir, stage), ignore_errors=True)

@@ -8,27 +8,24 @@ checkpoint at step k replays exactly what an uninterrupted run would have done.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import math
 import sys
 import time
 import zlib
-from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 import torch
 from tqdm import tqdm
 
-from nanogenie.atomic import RESUME, disk_full, is_disk_full, write_all, write_bytes
 from nanogenie.config import StageConfig, TrainConfig
 from nanogenie.device import autocast_for
 from nanogenie.errors import UserError
-from nanogenie.training.checkpoint import clear_checkpoints, latest_checkpoint, save_checkpoint, save_weights_atomic
+from nanogenie.training.checkpoint import save_checkpoint, save_weights_atomic
 from nanogenie.training.checkpoint import resume as resume_checkpoint
 from nanogenie.training.distributed import Distributed
+from nanogenie.training.run_folder import JsonlLog, RunFolder
 
 # sample(generator, rank, world_size) -> this rank's batch, already on the device
 BatchSampler = Callable[[torch.Generator, int, int], tuple[torch.Tensor, ...]]
@@ -86,57 +83,9 @@ def make_optimizer(module: torch.nn.Module, cfg: StageConfig, device: str) -> to
     return torch.optim.AdamW(groups, lr=cfg.lr, betas=(0.9, 0.95), fused=device.startswith("cuda"))
 
 
-def read_records(path: Path) -> list[dict]:
-    """Every record of a log.jsonl, skipping a line a kill tore in half (only ever the last)."""
-    path = Path(path)
-    if not path.is_file():
-        return []
-    records = []
-    for line in path.read_text().splitlines():
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(record, dict) and "stage" in record and "step" in record:
-            records.append(record)
-    return records
-
-
-class JsonlLog:
-    """Appends one JSON object per line; only rank 0 writes. Two processes may share the file (the tokenizer
-    and the LAM side by side): each write and rewrite holds an exclusive lock on <log>.lock."""
-
-    def __init__(self, path: Path | None):
-        self.path = path
-
-    @contextmanager
-    def _locked(self) -> Iterator[None]:
-        with open(Path(self.path).with_name(Path(self.path).name + ".lock"), "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            yield  # closing the file releases the lock
-
-    def write(self, record: dict) -> None:
-        if self.path is not None:
-            try:
-                with self._locked(), open(self.path, "ab") as f:
-                    write_all(f, (json.dumps(record) + "\n").encode())
-            except OSError as err:  # a line torn by a full disk is skipped when read
-                if is_disk_full(err):
-                    raise disk_full(Path(self.path), "the checkpoints are kept", RESUME) from None
-                raise
-
-    def keep_only(self, keep: Callable[[dict], bool]) -> None:
-        """Rewrite the log with the records `keep` accepts (atomically: temp file + rename)."""
-        if self.path is None or not Path(self.path).is_file():
-            return
-        with self._locked():
-            kept = "".join(json.dumps(r) + "\n" for r in read_records(self.path) if keep(r))
-            write_bytes(self.path, kept.encode(), then=RESUME)
-
-
-def train_stage(stage: Stage, cfg: TrainConfig, run_dir: Path, dist: Distributed, resume: bool,
+def train_stage(stage: Stage, cfg: TrainConfig, run_folder: RunFolder, dist: Distributed, resume: bool,
                 log: JsonlLog, on_step: Callable[[str, int], None] | None = None, progress_row: int = 0) -> None:
-    """Train one stage to `stage.steps` optimizer steps, then write run/<stage>.safetensors.
+    """Train one stage to `stage.steps` optimizer steps, then write its weights into the run folder.
 
     With `resume`, continue from the stage's newest checkpoint (if any). A non-finite loss stops the
     run with a UserError; nothing is written for that step, so the last checkpoint stays good.
@@ -149,7 +98,8 @@ def train_stage(stage: Stage, cfg: TrainConfig, run_dir: Path, dist: Distributed
     stage_cfg = cfg.stage(stage.name)
     optimizer = make_optimizer(module, stage_cfg, device)
     start, elapsed_before = 0, 0.0
-    restored = resume_checkpoint(run_dir, stage.name, module, optimizer) if resume else None
+    checkpoints = run_folder.checkpoints(stage.name)
+    restored = resume_checkpoint(checkpoints, module, optimizer) if resume else None
     if restored is not None:
         start, checkpoint = restored
         elapsed_before = json.loads((checkpoint / "state.json").read_text()).get("elapsed", 0.0)
@@ -158,7 +108,7 @@ def train_stage(stage: Stage, cfg: TrainConfig, run_dir: Path, dist: Distributed
             # the steps after the checkpoint are replayed exactly; their old rows would be duplicates
             log.keep_only(lambda r: r["stage"] != stage.name or r["step"] <= start)
     elif dist.is_main:
-        clear_checkpoints(run_dir, stage.name)
+        run_folder.forget_checkpoints(stage.name)
     dist.broadcast_module(module)
     dist.barrier()
 
@@ -182,7 +132,7 @@ def train_stage(stage: Stage, cfg: TrainConfig, run_dir: Path, dist: Distributed
                 loss, metrics = loss_fn(*batch)
             loss_value = float(dist.mean(loss.detach().float()))  # every rank sees the same value
             if not math.isfinite(loss_value):
-                kept = latest_checkpoint(run_dir, stage.name)
+                kept = run_folder.latest_checkpoint(stage.name)
                 raise UserError(f"{stage.name} loss became {loss_value} at step {step + 1}; stopped without saving "
                                 f"it. Last good checkpoint: {kept or 'none'}. Lower the lr in the preset, "
                                 f"then rerun with --resume")
@@ -207,7 +157,7 @@ def train_stage(stage: Stage, cfg: TrainConfig, run_dir: Path, dist: Distributed
                 log.write(record)
             if at_checkpoint:
                 if dist.is_main:
-                    save_checkpoint(run_dir, stage.name, done, module, optimizer, cfg.keep_checkpoints,
+                    save_checkpoint(checkpoints, done, module, optimizer, cfg.keep_checkpoints,
                                     extra={"elapsed": elapsed})
                 dist.barrier()
             if on_step is not None:
@@ -216,6 +166,6 @@ def train_stage(stage: Stage, cfg: TrainConfig, run_dir: Path, dist: Distributed
         bar.close()
     dist.check_in_sync(module, stage.name)
     if dist.is_main:
-        save_weights_atomic(module, Path(run_dir) / f"{stage.name}.safetensors")
+        save_weights_atomic(module, run_folder.weights(stage.name))
     dist.barrier()
     module.eval()

@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from nanogenie.atomic import RESUME, write_bytes
 from nanogenie.config import STAGES
 from nanogenie.data.pixels import to_stored
-from nanogenie.training.loop import read_records
+from nanogenie.training.run_folder import read_records
 
 
 def read_log(path: Path) -> list[dict]:

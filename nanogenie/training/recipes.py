@@ -85,11 +85,11 @@ def git_revision() -> str:
 def train(args: argparse.Namespace) -> int:
     """`nanogenie train`: the recipe applied, the training run, then how the bundle was made recorded."""
     from nanogenie.training import commands
-    from nanogenie.world import update_world_meta, user_worlds_dir
+    from nanogenie.world import update_world_meta
 
     args = apply_recipe(args)
     status = commands.train(args)
-    out = Path(args.out) if args.out else user_worlds_dir() / args.world
+    out = commands.world_folder(args)
     rank0 = os.environ.get("RANK", "0") == "0"
     if status == 0 and rank0 and args.stage in ("all", "dynamics") and (out / "world.json").is_file():
         update_world_meta(out, recipe={"name": args.recipe, "world": args.world, "preset": args.preset,

@@ -20,7 +20,7 @@ from nanogenie.envs import ENVS
 from nanogenie.errors import UserError
 from nanogenie.eval.held_out import fresh_episodes, held_out_fraction, held_out_spans
 from nanogenie.training.distributed import Distributed
-
+from nanogenie.training.run_folder import RunFolder
 
 
 @dataclass
@@ -60,7 +60,7 @@ def check_frame_size(data: VideoData, config: WorldConfig, preset: str | None = 
                         f"or choose a preset made for {height}x{width} frames")
 
 
-def prepare_run_data(world: str, data_path: str | None, config: WorldConfig, preset: str, run_dir: Path,
+def prepare_run_data(world: str, data_path: str | None, config: WorldConfig, preset: str, run_folder: RunFolder,
                      dist: Distributed, held_out_path: str | None = None) -> RunData:
     """Load or generate the run's data (rank 0 writes the cache), check it and split it. Held-out figures
     come from `held_out_path` (all of it) when given, else from fresh simulator episodes or the data's test split."""
@@ -74,7 +74,7 @@ def prepare_run_data(world: str, data_path: str | None, config: WorldConfig, pre
             raise UserError(f"no simulator named {world!r} to generate data from; the simulators are "
                             f"{', '.join(simulator_names())}. Pass --data FILE.h5 to train on your own video")
         env = world
-        cache = run_dir / "data.h5"
+        cache = run_folder.data_file
         wanted = simulated_source(world, train.data_frames, size, train.seed, "sticky")
         if dist.is_main:
             data = load_dataset(cache) if cache.is_file() else None
@@ -87,7 +87,7 @@ def prepare_run_data(world: str, data_path: str | None, config: WorldConfig, pre
     splits = split_spans(data, 0.0, held_out_fraction(data, train.eval_episodes), seed=train.seed)
     if dist.is_main:
         recorded = json.dumps({name: [list(s) for s in spans] for name, spans in splits.items()}) + "\n"
-        write_bytes(run_dir / "splits.json", recorded.encode(), then=RESUME)
+        write_bytes(run_folder.splits_file, recorded.encode(), then=RESUME)
     if held_out_path is not None:
         held_out = load_dataset(held_out_path)
         check_frame_size(held_out, config, preset)

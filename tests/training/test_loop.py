@@ -11,8 +11,9 @@ from nanogenie.config import StageConfig, TrainConfig
 from nanogenie.errors import UserError
 from nanogenie.training import checkpoint as ckpt
 from nanogenie.training.distributed import Distributed, free_port, setup_distributed
-from nanogenie.training.loop import JsonlLog, lr_at, read_records, sample_indices, train_stage
+from nanogenie.training.loop import lr_at, sample_indices, train_stage
 from nanogenie.training.plots import read_log
+from nanogenie.training.run_folder import JsonlLog, RunFolder, read_records
 
 from .toy import ToyModel, toy_stage
 
@@ -38,12 +39,12 @@ def test_lr_schedule_warms_up_then_decays():
 def test_training_lowers_loss_and_logs(tmp_path):
     model = _fresh_model()
     log = JsonlLog(tmp_path / "log.jsonl")
-    train_stage(toy_stage(model, steps=30), CFG, tmp_path, Distributed(), resume=False, log=log)
+    train_stage(toy_stage(model, steps=30), CFG, RunFolder(tmp_path), Distributed(), resume=False, log=log)
     records = read_log(tmp_path / "log.jsonl")
     assert [r["step"] for r in records] == list(range(1, 31))
     assert records[-1]["loss"] < records[0]["loss"]
     assert set(records[0]) == {"stage", "step", "loss", "metrics", "lr", "elapsed"}
-    kept = ckpt.list_checkpoints(tmp_path, "tokenizer")
+    kept = ckpt.list_checkpoints(tmp_path / "checkpoints" / "tokenizer")
     assert [p.name for p in kept] == ["step_00000028", "step_00000030"]  # keep_checkpoints=2
     final = load_file(str(tmp_path / "tokenizer.safetensors"))
     assert all(torch.equal(final[k], v) for k, v in model.state_dict().items())
@@ -51,7 +52,7 @@ def test_training_lowers_loss_and_logs(tmp_path):
 
 def test_resume_after_interrupt_matches_an_uninterrupted_run(tmp_path):
     reference = _fresh_model()
-    train_stage(toy_stage(reference, steps=12), CFG, tmp_path / "a", Distributed(), False, JsonlLog(None))
+    train_stage(toy_stage(reference, steps=12), CFG, RunFolder(tmp_path / "a"), Distributed(), False, JsonlLog(None))
 
     class Killed(Exception):
         pass
@@ -60,11 +61,11 @@ def test_resume_after_interrupt_matches_an_uninterrupted_run(tmp_path):
         if step == 6:
             raise Killed
 
-    run = tmp_path / "b"
+    run = RunFolder(tmp_path / "b")
     with pytest.raises(Killed):
         train_stage(toy_stage(_fresh_model(), steps=12), CFG, run, Distributed(), False, JsonlLog(None),
                     on_step=kill_at_step_6)
-    assert ckpt.latest_checkpoint(run, "tokenizer").name == "step_00000004"  # steps 5-6 are lost
+    assert run.latest_checkpoint("tokenizer").name == "step_00000004"  # steps 5-6 are lost
     resumed = ToyModel()  # different init: everything must come from the checkpoint
     train_stage(toy_stage(resumed, steps=12), CFG, run, Distributed(), True, JsonlLog(None))
     for name, value in reference.state_dict().items():
@@ -74,16 +75,16 @@ def test_resume_after_interrupt_matches_an_uninterrupted_run(tmp_path):
 def test_nan_loss_stops_with_stage_and_step_and_keeps_checkpoint(tmp_path):
     model = _fresh_model(nan_at_call=7)
     with pytest.raises(UserError, match=r"tokenizer loss became nan at step 7.*step_00000004"):
-        train_stage(toy_stage(model, steps=12), CFG, tmp_path, Distributed(), False, JsonlLog(None))
+        train_stage(toy_stage(model, steps=12), CFG, RunFolder(tmp_path), Distributed(), False, JsonlLog(None))
     restored = ToyModel()
-    assert ckpt.load_checkpoint(ckpt.latest_checkpoint(tmp_path, "tokenizer"), restored) == 4
+    assert ckpt.load_checkpoint(RunFolder(tmp_path).latest_checkpoint("tokenizer"), restored) == 4
     assert all(torch.isfinite(v).all() for v in restored.state_dict().values())
 
 
 def test_interrupted_checkpoint_write_leaves_previous_loadable(tmp_path, monkeypatch):
     model = _fresh_model()
     optimizer = torch.optim.AdamW(model.parameters())
-    first = ckpt.save_checkpoint(tmp_path, "lam", 4, model, optimizer, keep=2)
+    first = ckpt.save_checkpoint(tmp_path / "lam", 4, model, optimizer, keep=2)
     saved = _weights(model)
     with torch.no_grad():
         for p in model.parameters():
@@ -94,9 +95,9 @@ def test_interrupted_checkpoint_write_leaves_previous_loadable(tmp_path, monkeyp
 
     monkeypatch.setattr(atomic.os, "replace", crash)
     with pytest.raises(OSError):
-        ckpt.save_checkpoint(tmp_path, "lam", 8, model, optimizer, keep=2)
+        ckpt.save_checkpoint(tmp_path / "lam", 8, model, optimizer, keep=2)
     monkeypatch.undo()
-    assert ckpt.latest_checkpoint(tmp_path, "lam") == first
+    assert ckpt.latest_checkpoint(tmp_path / "lam") == first
     assert [p.name for p in first.parent.iterdir()] == [first.name]  # and the half-written one is gone
     restored = ToyModel()
     assert ckpt.load_checkpoint(first, restored, torch.optim.AdamW(restored.parameters())) == 4
@@ -123,7 +124,7 @@ def _ddp_worker(rank: int, world_size: int, port: int, out: str) -> None:
     dist = setup_distributed("cpu")
     torch.manual_seed(100 + rank)  # different inits: the broadcast must make them equal
     model = ToyModel(noise=0.0)  # no per-rank draws, so two half batches equal one whole batch
-    train_stage(toy_stage(model, steps=6, batch_size=8), CFG, Path(out), dist, False, JsonlLog(None))
+    train_stage(toy_stage(model, steps=6, batch_size=8), CFG, RunFolder(out), dist, False, JsonlLog(None))
     torch.save(model.state_dict(), Path(out) / f"rank{rank}.pt")
     dist.close()
 
@@ -141,7 +142,7 @@ def test_two_gloo_ranks_end_identical_and_equal_one_big_batch(tmp_path):
     rank1 = torch.load(tmp_path / "rank1.pt")
     torch.manual_seed(100)  # rank 0's init
     single = ToyModel(noise=0.0)
-    train_stage(toy_stage(single, steps=6, batch_size=8), CFG, tmp_path / "single", Distributed(), False,
+    train_stage(toy_stage(single, steps=6, batch_size=8), CFG, RunFolder(tmp_path / "single"), Distributed(), False,
                 JsonlLog(None))
     for name, value in rank0.items():
         assert torch.equal(value, rank1[name])
@@ -150,9 +151,9 @@ def test_two_gloo_ranks_end_identical_and_equal_one_big_batch(tmp_path):
 
 @pytest.mark.parametrize("damage", ["cut_weights", "garbage_optimizer"])
 def test_resume_skips_a_damaged_checkpoint_for_the_one_before(tmp_path, capsys, damage):
-    run = tmp_path / "run"
+    run = RunFolder(tmp_path / "run")
     train_stage(toy_stage(_fresh_model(), steps=8), CFG, run, Distributed(), False, JsonlLog(None))
-    newest = ckpt.latest_checkpoint(run, "tokenizer")
+    newest = run.latest_checkpoint("tokenizer")
     assert newest.name == "step_00000008"
     if damage == "cut_weights":
         data = (newest / "model.safetensors").read_bytes()
@@ -160,27 +161,26 @@ def test_resume_skips_a_damaged_checkpoint_for_the_one_before(tmp_path, capsys, 
     else:
         (newest / "optimizer.pt").write_bytes(b"not a pickle at all")
     resumed = ToyModel()
-    log = JsonlLog(run / "log.jsonl")
-    train_stage(toy_stage(resumed, steps=8), CFG, run, Distributed(), True, log)
+    train_stage(toy_stage(resumed, steps=8), CFG, run, Distributed(), True, run.log())
     err = capsys.readouterr().err
     assert "step_00000008" in err and "trying the one before" in err and "resuming from step 4" in err
-    for stage_step in [(r["stage"], r["step"]) for r in read_log(run / "log.jsonl")]:
+    for stage_step in [(r["stage"], r["step"]) for r in read_log(run.log_file)]:
         assert stage_step[1] <= 8
 
 
 def test_resume_with_no_readable_checkpoint_is_one_line(tmp_path):
-    run = tmp_path / "run"
+    run = RunFolder(tmp_path / "run")
     train_stage(toy_stage(_fresh_model(), steps=8), CFG, run, Distributed(), False, JsonlLog(None))
-    for checkpoint in ckpt.list_checkpoints(run, "tokenizer"):
+    for checkpoint in ckpt.list_checkpoints(run.checkpoints("tokenizer")):
         (checkpoint / "model.safetensors").write_bytes(b"\x00" * 10)
     with pytest.raises(UserError, match="no checkpoint of tokenizer .* can be read"):
         train_stage(toy_stage(ToyModel(), steps=8), CFG, run, Distributed(), True, JsonlLog(None))
 
 
 def test_a_resumed_run_logs_each_step_once_and_a_torn_last_line_is_skipped(tmp_path):
-    run = tmp_path / "run"
-    run.mkdir()
-    path = run / "log.jsonl"
+    run = RunFolder(tmp_path / "run")
+    run.make()
+    path = run.log_file
 
     class Killed(Exception):
         pass
@@ -197,16 +197,3 @@ def test_a_resumed_run_logs_each_step_once_and_a_torn_last_line_is_skipped(tmp_p
     train_stage(toy_stage(ToyModel(), steps=12), CFG, run, Distributed(), True, JsonlLog(path))
     steps = [r["step"] for r in read_records(path)]
     assert steps == list(range(1, 13))  # 5 and 6 were replayed: logged once, not twice
-
-
-def test_what_a_kill_left_half_written_is_cleaned(tmp_path):
-    run = tmp_path / "world" / "run"
-    leftovers = [run / "checkpoints" / "lam" / ".step_00000100.tmp-1234", run / ".log.jsonl.tmp-1234",
-                 tmp_path / "world" / ".dynamics.safetensors.tmp-1234"]
-    leftovers[0].mkdir(parents=True)
-    for path in leftovers[1:]:
-        path.write_bytes(b"half")
-    complete = run / "checkpoints" / "lam" / "step_00000050"
-    complete.mkdir()
-    ckpt.clean_unfinished(run)
-    assert not any(path.exists() for path in leftovers) and complete.is_dir()

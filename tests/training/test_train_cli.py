@@ -18,7 +18,7 @@ from nanogenie.cli import main
 from nanogenie.data import write_dataset
 from nanogenie.play.keymap import load_keymap
 from nanogenie.training.distributed import free_port
-from nanogenie.training.loop import read_records
+from nanogenie.training.run_folder import RunFolder, read_records
 from nanogenie.world import load_world, user_worlds_dir
 
 FIGURES = {"tokenizer_psnr", "tokenizer_code_usage", "lam_code_usage", "lam_nmi", "lam_probe_accuracy",
@@ -509,9 +509,9 @@ def test_a_run_records_its_config_and_resume_reads_it_back(trained):
     assert config.train.tokenizer.steps == 4  # --steps 4 is what the run trained with
     # --resume with another --preset still continues the run as it was started
     args = argparse.Namespace(resume=True, stage="all", preset="cpu", steps=None, actions=None, set=[], processes=1)
-    assert run_config(args, trained / "run", ["tokenizer", "lam", "dynamics"]) == config
+    assert run_config(args, RunFolder(trained / "run"), ["tokenizer", "lam", "dynamics"]) == config
     fresh = argparse.Namespace(resume=False, stage="all", preset="cpu", steps=None, actions=None, set=[], processes=1)
-    assert run_config(fresh, trained / "run", ["tokenizer", "lam", "dynamics"]) == preset("cpu")
+    assert run_config(fresh, RunFolder(trained / "run"), ["tokenizer", "lam", "dynamics"]) == preset("cpu")
 
 
 def test_dynamics_on_recorded_actions_is_the_labelled_video_option(tmp_path):
