@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from nanogenie.atomic import write_bytes
 from nanogenie.errors import UserError
 from nanogenie.play.keymap import Keymap, load_keymap, saved_keymap_path
 from nanogenie.play.recorder import Recorder, frame_crc, frame_digest, log_script, read_log, same_content
@@ -135,8 +136,7 @@ def propose_keys(world: Any, engine: Any) -> int:
         return 0
     saved = saved_keymap_path(world.name)  # play reads it first: only when nothing would be lost
     path = saved if replaceable and not saved.exists() else saved.with_suffix(".proposed.toml")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(proposal.toml())
+    write_bytes(path, proposal.toml().encode())
     print(f"proposed keymap saved to {path}" + ("" if path == saved else f"; play it with --keymap {path}"))
     return 0
 

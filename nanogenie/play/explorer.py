@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pygame
 
+from nanogenie.atomic import write_bytes
 from nanogenie.errors import UserError
 from nanogenie.play.keymap import Keymap, keymap_text, rebind
 
@@ -97,11 +98,8 @@ class Explorer:
         text = keymap_text(self.keymap.idle, {b.chord: b.action for b in self.keymap.bindings}, header)
         for path in self.save_paths:
             try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = path.with_name(path.name + ".tmp")
-                tmp.write_text(text)
-                tmp.replace(path)
-            except OSError:
+                write_bytes(path, text.encode())
+            except (OSError, UserError):  # read-only, or a full disk: try the next place
                 continue
             self.edited = False
             self.message = f"keymap saved to {path}"

@@ -25,7 +25,6 @@ the hero, and left goes to another of the codes that drift left).
 
 from __future__ import annotations
 
-import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +32,7 @@ from typing import Protocol
 
 import numpy as np
 
+from nanogenie.atomic import write_bytes
 from nanogenie.play.keymap import Keymap, parse_keymap
 from nanogenie.world import World, update_world_meta
 
@@ -225,8 +225,6 @@ def write_proposed_keymap(world: World, device: str = "cpu") -> Proposal:
 def save_proposal(proposal: Proposal, bundle: Path) -> Path:
     """The proposal as a bundle's keymap.toml (written atomically), noted in its world.json."""
     path = bundle / "keymap.toml"
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(proposal.toml())
-    os.replace(tmp, path)
+    write_bytes(path, proposal.toml().encode())
     update_world_meta(bundle, keymap_origin="proposed")
     return path
