@@ -1,0 +1,78 @@
+"""The presets a world trains from: tiny (tests), cpu (a playable world on a 2-core CPU in under two
+hours) and gpu. Each returns a fresh WorldConfig, which `train --set` may change field by field."""
+
+from __future__ import annotations
+
+from nanogenie.config.checks import require
+from nanogenie.config.models import DynamicsConfig, LAMConfig, TokenizerConfig
+from nanogenie.config.training import StageConfig, TrainConfig
+from nanogenie.config.world_config import WorldConfig
+
+
+def _tiny() -> WorldConfig:
+    # Small enough that every test trains or generates in seconds on a 2-core CPU.
+    return WorldConfig(
+        tokenizer=TokenizerConfig(image_size=16, patch_size=4, width=32, encoder_depth=1, decoder_depth=1,
+                                  heads=2, levels=[4, 4], context_frames=4),
+        lam=LAMConfig(patch_size=4, width=8, num_actions=4, reset_after=5, align_shift=1),
+        dynamics=DynamicsConfig(width=32, depth=2, heads=2, context_frames=4, maskgit_steps=2),
+        train=TrainConfig(data_frames=400, tokenizer=StageConfig(steps=20, clip_frames=2, batch_size=4),
+                          lam=StageConfig(steps=20, clip_frames=3, batch_size=4, lr=2e-3, weight_decay=0.0),
+                          dynamics=StageConfig(steps=20, clip_frames=4, batch_size=4),
+                          checkpoint_every=10, warmup_steps=2, eval_episodes=2,
+                          eval_clips=4, log_every=1),
+    )
+
+
+LAM_CPU_STEPS = 4000  # ~20 minutes on 2 threads of this project's CPU (docs/lab/NOTES.md)
+
+
+def _cpu() -> WorldConfig:
+    # Trains a playable 64x64 world on one CPU core in under two hours. Play cost is the dynamics (K+1
+    # passes over the new frame's P tokens, and a V-way sampler) plus the tokenizer decoder, so the
+    # tokens are 8x8 patches (P = 64) with a 1,920-code FSQ. The encoders only run in training, so they
+    # are deeper. The tokenizer is per-frame; it trains on pairs of consecutive frames so that the pixels
+    # that move (the hero, sprites, scrolled edges) weigh 10x in its loss, else it spends its few bits on
+    # the still scene and drops the hero. Its encoder reads each patch on its own, so a token changes
+    # only where its patch does, and a convolutional head draws the frame without patch seams. The LAM
+    # learns from 3-frame clips (a transition and its history), scoring its heads after a whole-picture
+    # offset of up to 3 pixels, so a camera's scroll is not an action, and no head may win more than a quarter
+    # of a batch, so one head cannot win everything from the start (models/lam.py); the dynamics trains at its full
+    # 16-frame play context, each frame against a clean copy of its past. Each choice and the variants
+    # it beat: docs/lab/NOTES.md.
+    return WorldConfig(
+        tokenizer=TokenizerConfig(patch_size=8, levels=[8, 8, 6, 5], width=128, encoder_depth=4, decoder_depth=3,
+                                  heads=4, encoder_temporal=False, moving_weight=10.0, encoder="local",
+                                  conv_channels=[16, 32, 64], conv_encoder=False),
+        lam=LAMConfig(width=32, align_shift=3, max_share=0.25),
+        dynamics=DynamicsConfig(width=128, depth=4, heads=4, maskgit_steps=4),
+        train=TrainConfig(data_frames=30_000, tokenizer=StageConfig(steps=5000, clip_frames=2, batch_size=8),
+                          lam=StageConfig(steps=LAM_CPU_STEPS, clip_frames=3, batch_size=32, lr=2e-3, weight_decay=0.0),
+                          dynamics=StageConfig(steps=1800, clip_frames=16, batch_size=5), checkpoint_every=100),
+    )
+
+
+def _gpu() -> WorldConfig:
+    # Larger models for a CUDA machine: same data contract, wider and deeper.
+    return WorldConfig(
+        tokenizer=TokenizerConfig(width=256, encoder_depth=6, decoder_depth=6, heads=8),
+        lam=LAMConfig(width=64, align_shift=3, max_share=0.25),
+        dynamics=DynamicsConfig(width=512, depth=12, heads=8, maskgit_steps=8),
+        train=TrainConfig(data_frames=200_000, tokenizer=StageConfig(steps=20_000, clip_frames=4, batch_size=32, lr=6e-4),
+                          lam=StageConfig(steps=20_000, clip_frames=3, batch_size=64, lr=2e-3, weight_decay=0.0),
+                          dynamics=StageConfig(steps=30_000, clip_frames=16, batch_size=20, lr=6e-4),
+                          checkpoint_every=1000, compile=True),
+    )
+
+
+PRESETS = {"tiny": _tiny, "cpu": _cpu, "gpu": _gpu}
+
+
+def preset(name: str, image_size: int | None = None) -> WorldConfig:
+    """A fresh WorldConfig for a preset name, optionally at another frame size."""
+    require(name in PRESETS, f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
+    cfg = PRESETS[name]()
+    if image_size is not None:
+        cfg.tokenizer.image_size = image_size
+        cfg.check()
+    return cfg
