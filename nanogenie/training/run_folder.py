@@ -36,34 +36,13 @@ class RunFolder:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-
-    @property
-    def world(self) -> Path:
-        return self.path.parent
-
-    @property
-    def config_file(self) -> Path:
-        return self.path / "config.json"
-
-    @property
-    def timings_file(self) -> Path:
-        return self.path / "timings.json"
-
-    @property
-    def log_file(self) -> Path:
-        return self.path / "log.jsonl"
-
-    @property
-    def data_file(self) -> Path:
-        return self.path / "data.h5"
-
-    @property
-    def splits_file(self) -> Path:
-        return self.path / "splits.json"
-
-    @property
-    def plots(self) -> Path:
-        return self.path / "plots"
+        self.world = self.path.parent
+        self.config_file = self.path / "config.json"
+        self.timings_file = self.path / "timings.json"
+        self.log_file = self.path / "log.jsonl"
+        self.data_file = self.path / "data.h5"
+        self.splits_file = self.path / "splits.json"
+        self.plots = self.path / "plots"
 
     def weights(self, stage: str) -> Path:
         return self.path / f"{stage}.safetensors"

@@ -116,6 +116,11 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+def _spawned(pid: int) -> list[int]:
+    """The children of pid that multiprocessing spawned (the LAM beside the tokenizer, the workers)."""
+    return [child for child in _children(pid) if "spawn_main" in Path(f"/proc/{child}/cmdline").read_text()]
+
+
 def _alive(pid: int) -> bool:
     """Is pid a process that has not ended (a zombie has ended; nothing in this container reaps it)?"""
     try:
@@ -142,33 +147,28 @@ def _long_training_in_two_processes(out: Path) -> subprocess.Popen:
                             text=True, start_new_session=True)
 
 
+def _wait_for(path_glob: Path, pattern: str, child: subprocess.Popen, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while not list(path_glob.glob(pattern)) and time.monotonic() < deadline and child.poll() is None:
+        time.sleep(0.05)
+    assert child.poll() is None and list(path_glob.glob(pattern)), "the run ended or never checkpointed"
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/stat").is_file(), reason="reads the process tree from /proc")
 def test_sigterm_to_the_launcher_of_processes_2_ends_its_workers(tmp_path):
     out = tmp_path / "w"
     child = _long_training_in_two_processes(out)
     try:
-        checkpoints = out / "run" / "checkpoints" / "tokenizer"
-        deadline = time.monotonic() + 120
-        while not list(checkpoints.glob("step_*")) and time.monotonic() < deadline and child.poll() is None:
-            time.sleep(0.05)
-        workers = [pid for pid in _children(child.pid) if "spawn_main" in Path(f"/proc/{pid}/cmdline").read_text()]
+        _wait_for(out / "run" / "checkpoints" / "tokenizer", "step_*", child)
+        workers = _spawned(child.pid)
         assert len(workers) == 2 and child.poll() is None, "the run was not training in two processes"
         child.send_signal(signal.SIGTERM)  # to the launcher alone, as `kill` does
         _, stderr = child.communicate(timeout=60)
         assert child.returncode == 128 + signal.SIGTERM and "interrupted (SIGTERM)" in stderr
         assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()], "workers outlived their launcher"
     finally:
-        if child.poll() is None or _children(child.pid):
-            os.killpg(child.pid, signal.SIGKILL)
-        child.wait()
-
-
-def _wait_for(path_glob: Path, pattern: str, child: subprocess.Popen, seconds: float = 120) -> None:
-    deadline = time.monotonic() + seconds
-    while not list(path_glob.glob(pattern)) and time.monotonic() < deadline and child.poll() is None:
-        time.sleep(0.05)
-    assert child.poll() is None and list(path_glob.glob(pattern)), "the run ended or never checkpointed"
+        _end_session(child)
 
 
 @pytest.mark.slow
@@ -182,7 +182,7 @@ def test_kill_9_of_the_main_process_ends_the_lam_beside_it_and_resume_is_the_onl
                              start_new_session=True)
     try:
         _wait_for(out / "run" / "checkpoints" / "lam", "step_*", child)
-        lam = [pid for pid in _children(child.pid) if "spawn_main" in Path(f"/proc/{pid}/cmdline").read_text()]
+        lam = _spawned(child.pid)
         assert len(lam) == 1, "the LAM was not training beside the tokenizer"
         child.kill()
         child.wait()
@@ -207,7 +207,7 @@ def test_a_killed_worker_of_processes_2_is_one_line_and_ends_the_other(tmp_path)
     child = _long_training_in_two_processes(out)
     try:
         _wait_for(out / "run" / "checkpoints" / "tokenizer", "step_*", child)
-        workers = [pid for pid in _children(child.pid) if "spawn_main" in Path(f"/proc/{pid}/cmdline").read_text()]
+        workers = _spawned(child.pid)
         assert len(workers) == 2
         os.kill(workers[1], signal.SIGKILL)
         _, stderr = child.communicate(timeout=60)
