@@ -145,8 +145,8 @@ def join_torchrun() -> None:
     """Make a process torchrun started follow the rules of those `start` starts: it dies with its parent
     and takes its threads from the one policy."""
     die_with_parent()
-    on_this_machine = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
-    torch.set_num_threads(torch_threads("workers", on_this_machine)[int(os.environ.get("LOCAL_RANK", "0"))])
+    on_this_machine = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))  # torchrun's processes per node
+    torch.set_num_threads(torch_threads("workers", on_this_machine)[0])
 
 
 def start_beside(target: Callable[..., Any], *args: Any, what: str) -> tuple[Child, int]:
