@@ -96,6 +96,8 @@ class LatentActionModel(nn.Module):
         # are checkpointed and a resumed run restarts the same heads at the same steps.
         self.register_buffer("idle_steps", torch.zeros(a, dtype=torch.long))
         self.register_buffer("recent_wins", torch.zeros(a))
+        if cfg.passive_after:  # only then, so that the weights of LAMs without it load unchanged
+            self.register_buffer("steps_trained", torch.zeros((), dtype=torch.long))
 
     @property
     def num_actions(self) -> int:
@@ -129,8 +131,18 @@ class LatentActionModel(nn.Module):
         n, a = len(history), self.num_actions
         features = self.past(history)
         passive = self.cells(history[:, -1:]) + self._grid(self.passive(features), 3)[:, None]
+        if self.cfg.passive_after and self.steps_trained < self.cfg.passive_after:  # the heads explain first
+            passive = self.cells(history[:, -1:]) + 0 * passive  # no change, and no gradient, from the history
+        elif self.training and self.cfg.passive_dropout:  # on these transitions the heads explain everything
+            keep = torch.rand(n, 1, 1, 1, 1, device=history.device) >= self.cfg.passive_dropout
+            passive = torch.where(keep, passive, self.cells(history[:, -1:]) + 0 * passive)
         effects = self._grid(self.heads(self.present(history[:, -1:])).reshape(n * a, -1, *features.shape[-2:]), 3)
         effects = effects.view(n, a, *effects.shape[1:])
+        if self.cfg.passive_yields:  # where the heads disagree, an action decides, so the history must not
+            spread = effects.detach().float().std(dim=1).sum(dim=1, keepdim=True)[:, None]  # (N, 1, 1, R, R)
+            yields = spread / spread.amax(dim=(-2, -1), keepdim=True).clamp_min(1e-8)
+            last = self.cells(history[:, -1:])
+            passive = last + (passive - last) * (1 - yields).to(passive.dtype)
         log_noise = None
         if self.log_noise is not None:  # bounded so that no pixel's weight can grow without limit
             log_noise = self._grid(self.log_noise(features), 1)[:, None].clamp(LOG_NOISE_MIN, LOG_NOISE_MAX)
@@ -219,6 +231,8 @@ class LatentActionModel(nn.Module):
         history lies inside the clip are used, so the model never learns from a made-up past."""
         if self.training:  # in eval mode (validation) the loss leaves the heads' bookkeeping alone
             self._restart_idle_heads()
+            if self.cfg.passive_after:
+                self.steps_trained += 1
         history, target = self._histories(frames)
         first = self.cfg.history_frames - 1
         scored = self._scored(history[:, first:].flatten(0, 1), target[:, first:].flatten(0, 1))
