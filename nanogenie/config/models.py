@@ -82,24 +82,18 @@ class LAMConfig:
     patch_size: int = 4  # the conv net works on a grid of p x p pixel cells (pixel-unshuffle)
     width: int = 32  # conv channels C (a multiple of 8, for GroupNorm)
     num_actions: int = 8  # |A|: heads, each predicting one possible next frame
-    history_frames: int = 2  # frames the heads see; 2 makes velocities predictable, so heads split on controls
+    history_frames: int = 2  # frames the history's path sees; 2 show velocities, and the player's last move (models/lam.py)
     spread: float = 0.05  # share of the loss spread over every head, so a head that never wins still learns
     reset_after: int = 200  # a head that wins nothing for this many steps restarts as a copy of the busiest
     passive_loss: bool = False  # the history's path learns on every transition, the heads on top (models/lam.py)
     align_shift: int = 0  # the target is shifted by up to this many pixels to meet the history's prediction (models/lam.py)
     resolution: str = "cell"  # heads predict and are scored on "cell" means or every "pixel" (models/lam.py)
     max_share: float = 1.0  # in training no head wins more than this share of a batch; 1: the best head always wins
-    noise_model: bool = False  # errors weighed by a predicted per-pixel variance of what no head explains
-    passive_after: int = 0  # training steps before the history's path adds anything: the heads explain first
-    passive_yields: bool = False  # the history's path is muted where the heads disagree (models/lam.py)
-    passive_dropout: float = 0.0  # share of training transitions on which the history's path adds nothing
 
     def __post_init__(self) -> None:
         require_positive("lam", image_size=self.image_size, patch_size=self.patch_size)
         require_range("lam", "reset_after", self.reset_after, 1, 1_000_000, "steps a head may win nothing")
         require_range("lam", "history_frames", self.history_frames, 1, 16)
-        require_range("lam", "passive_after", self.passive_after, 0, 10_000_000, "training steps")
-        require(0 <= self.passive_dropout < 1, f"lam passive_dropout must be in [0, 1), got {self.passive_dropout}")
         require(self.image_size % (2 * self.patch_size) == 0,
                 f"lam image_size {self.image_size} (= tokenizer.image_size) must be a multiple of 2 x lam.patch_size "
                 f"{self.patch_size}, i.e. of {2 * self.patch_size}")

@@ -12,11 +12,15 @@ this CPU budget such a decoder did not learn to use its code at all, not even wh
 action (docs/lab/NOTES.md, "Latent actions"), so the code never became necessary and collapsed.
 Here no gradient has to pass through a discrete choice: every head is trained by plain regression
 on the transitions it wins, and the choice is exact.
-  * The prediction is x_t + passive(x_{t-K+1..t}) + effect_a(x_t): one shared path reads the history
-    (with K = 2 the velocities of ball, scroll and momentum are predictable), and the A heads read
-    x_t alone. A head that could read the history could mean "keep doing what the last frames show",
-    which sticky training data rewards as much as "up" but which fails on any other data; a head
-    that sees only the present can only say what happens next in absolute terms.
+  * The prediction is x_t + passive(x_{t-K+1..t}) + effect_a(x_t): one shared path reads the history,
+    and the A heads read x_t alone. A head that could read the history could mean "keep doing what the
+    last frames show", which sticky training data rewards as much as "up" but which fails on any other
+    data; a head that sees only the present can only say what happens next in absolute terms.
+  * The presets give the history's path the present frame alone (K = 1). With K = 2 it sees the
+    velocities of a ball or a scroll, but also the player's last move, and people hold keys: on their
+    video the last move is usually the next one, the history's path learns to continue the hero, and
+    the heads are left with the moments a key changed, relative to that. What moves on its own is
+    common to every head's error, so the choice of head does not need it explained.
   * No head may win more than `max_share` of a training batch. Under a plain argmin the head that
     predicts the average future a little better wins everything, learns the average and stays best:
     one code for thousands of steps. With a cap the other heads take what they predict relatively best,
@@ -25,8 +29,6 @@ on the transitions it wins, and the choice is exact.
     `reset_after` steps restarts as a perturbed copy of the busiest one.
   * `resolution` "pixel" predicts and scores every pixel instead of each p x p cell's mean colour: a
     1-3 px agent moving a pixel inside a cell leaves the cell's mean (nearly) unchanged.
-  * `noise_model` weighs each pixel's error by a variance predicted from the history (a Gaussian
-    likelihood), so where things move on their own in ways no head explains, errors count less.
   * With `passive_loss` the history's path learns the plain next frame on every transition and the
     heads learn on top of it without moving it. Off: on sticky training data the averaged future
     includes "the paddle keeps going", and the heads' codes turn relative.
@@ -38,7 +40,7 @@ on the transitions it wins, and the choice is exact.
 
 The net reads the history at full resolution, as a grid of p x p cells (pixel-unshuffle: a 64x64 frame
 is 16x16 cells of 48 values), and predicts the next frame as a change from x_t, per cell or per pixel.
-Measured figures for each option: docs/lab/2026-12-02-latent-actions.md.
+Measured figures for each option: docs/lab/2026-12-02-latent-actions.md, 2026-12-03-history-leak.md.
 """
 
 from __future__ import annotations
@@ -52,8 +54,6 @@ from torch import Tensor, nn
 
 from nanogenie.config import LAMConfig
 from nanogenie.metrics import code_usage, psnr_from_mse
-
-LOG_NOISE_MIN, LOG_NOISE_MAX = -7.0, 2.0  # the noise model's variance, in squared [-1, 1] pixel units
 
 
 def _conv(cin: int, cout: int, kernel: int = 3, stride: int = 1) -> nn.Sequential:
@@ -91,13 +91,10 @@ class LatentActionModel(nn.Module):
         self.passive = nn.Conv2d(c, 3 * self.per_cell, 1)
         self.present = CellNet(1, p, c)  # what each action adds, read from x_t alone
         self.heads = nn.Conv2d(c, a * 3 * self.per_cell, 1)
-        self.log_noise = nn.Conv2d(c, self.per_cell, 1) if cfg.noise_model else None
         # Per head: steps since it last won a transition, and a running mean of its wins per step. Buffers, so they
         # are checkpointed and a resumed run restarts the same heads at the same steps.
         self.register_buffer("idle_steps", torch.zeros(a, dtype=torch.long))
         self.register_buffer("recent_wins", torch.zeros(a))
-        if cfg.passive_after:  # only then, so that the weights of LAMs without it load unchanged
-            self.register_buffer("steps_trained", torch.zeros((), dtype=torch.long))
 
     @property
     def num_actions(self) -> int:
@@ -125,30 +122,16 @@ class LatentActionModel(nn.Module):
         reward as much as the action itself); it must say what happens next in absolute terms."""
         return self._predict(history)[1]
 
-    def _predict(self, history: Tensor) -> tuple[Tensor, Tensor, Tensor | None]:
-        """history (N, K, 3, H, W) -> the passive prediction (N, 1, 3, R, R), the A candidates (N, A, 3, R, R)
-        and, with `noise_model`, the log variance of what no head explains (N, 1, 1, R, R)."""
+    def _predict(self, history: Tensor) -> tuple[Tensor, Tensor]:
+        """history (N, K, 3, H, W) -> the passive prediction (N, 1, 3, R, R) and the A candidates (N, A, 3, R, R)."""
         n, a = len(history), self.num_actions
         features = self.past(history)
         passive = self.cells(history[:, -1:]) + self._grid(self.passive(features), 3)[:, None]
-        if self.cfg.passive_after and self.steps_trained < self.cfg.passive_after:  # the heads explain first
-            passive = self.cells(history[:, -1:]) + 0 * passive  # no change, and no gradient, from the history
-        elif self.training and self.cfg.passive_dropout:  # on these transitions the heads explain everything
-            keep = torch.rand(n, 1, 1, 1, 1, device=history.device) >= self.cfg.passive_dropout
-            passive = torch.where(keep, passive, self.cells(history[:, -1:]) + 0 * passive)
         effects = self._grid(self.heads(self.present(history[:, -1:])).reshape(n * a, -1, *features.shape[-2:]), 3)
         effects = effects.view(n, a, *effects.shape[1:])
-        if self.cfg.passive_yields:  # where the heads disagree, an action decides, so the history must not
-            spread = effects.detach().float().std(dim=1).sum(dim=1, keepdim=True)[:, None]  # (N, 1, 1, R, R)
-            yields = spread / spread.amax(dim=(-2, -1), keepdim=True).clamp_min(1e-8)
-            last = self.cells(history[:, -1:])
-            passive = last + (passive - last) * (1 - yields).to(passive.dtype)
-        log_noise = None
-        if self.log_noise is not None:  # bounded so that no pixel's weight can grow without limit
-            log_noise = self._grid(self.log_noise(features), 1)[:, None].clamp(LOG_NOISE_MIN, LOG_NOISE_MAX)
         if self.cfg.passive_loss:  # the heads add to the action-averaged future; they cannot move it
-            return passive, passive.detach() + effects, log_noise
-        return passive, passive + effects, log_noise
+            return passive, passive.detach() + effects
+        return passive, passive + effects
 
     def _histories(self, frames: Tensor) -> tuple[Tensor, Tensor]:
         """frames (B, T, 3, H, W) -> each transition's history (B, T-1, K, 3, H, W) and next frame
@@ -163,18 +146,11 @@ class LatentActionModel(nn.Module):
         return self._scored(history, target)["errors"]
 
     def _scored(self, history: Tensor, target: Tensor) -> dict[str, Tensor]:
-        """Each head's error (N, A) as heads are scored (weighted by the noise model, if any), the same
-        unweighted (N, A), the passive prediction's error (N,), and the log noise's mean per transition (N,)."""
-        passive, predicted, log_noise = self._predict(history)
+        """Each head's squared error (N, A) and the passive prediction's (N,), at the heads' resolution."""
+        passive, predicted = self._predict(history)
         target = self._aligned(target.float(), passive.detach().float())[:, None]
-        squared = (predicted.float() - target).pow(2)  # (N, A, 3, R, R)
-        plain = squared.flatten(2).mean(dim=2)
-        scored = {"plain": plain, "errors": plain, "log_noise": torch.zeros_like(plain[:, 0]),
-                  "passive": (passive.float() - target).pow(2).flatten(1).mean(dim=1)}
-        if log_noise is not None:  # Gaussian likelihood: an error counts less where errors are expected
-            scored["errors"] = (squared * torch.exp(-log_noise.float())).flatten(2).mean(dim=2)
-            scored["log_noise"] = log_noise.float().flatten(1).mean(dim=1)
-        return scored
+        return {"errors": (predicted.float() - target).pow(2).flatten(2).mean(dim=2),
+                "passive": (passive.float() - target).pow(2).flatten(1).mean(dim=1)}
 
     def _capped_winners(self, errors: Tensor) -> Tensor:
         """errors (N, A) -> each transition's head (N,) when no head may win more than `max_share` of them.
@@ -231,8 +207,6 @@ class LatentActionModel(nn.Module):
         history lies inside the clip are used, so the model never learns from a made-up past."""
         if self.training:  # in eval mode (validation) the loss leaves the heads' bookkeeping alone
             self._restart_idle_heads()
-            if self.cfg.passive_after:
-                self.steps_trained += 1
         history, target = self._histories(frames)
         first = self.cfg.history_frames - 1
         scored = self._scored(history[:, first:].flatten(0, 1), target[:, first:].flatten(0, 1))
@@ -240,7 +214,7 @@ class LatentActionModel(nn.Module):
         winners = (self._capped_winners(errors.detach()) if self.cfg.max_share < 1 and self.training
                    else errors.argmin(dim=1))
         best = errors.gather(1, winners[:, None]).mean()
-        loss = (1 - self.cfg.spread) * best + self.cfg.spread * errors.mean() + scored["log_noise"].mean()
+        loss = (1 - self.cfg.spread) * best + self.cfg.spread * errors.mean()
         if self.cfg.passive_loss:
             loss = loss + scored["passive"].mean()
         with torch.no_grad():
@@ -250,11 +224,10 @@ class LatentActionModel(nn.Module):
                     dist.all_reduce(wins)  # every data-parallel rank must restart the same heads at the same step
                 self.idle_steps.add_(1).masked_fill_(wins > 0, 0)
                 self.recent_wins.mul_(0.99).add_(wins.float(), alpha=0.01)
-        plain = scored["plain"].gather(1, winners[:, None]).mean()
-        metrics = {"loss": loss.item(), "psnr": psnr_from_mse(plain.detach()).item(),
+        metrics = {"loss": loss.item(), "psnr": psnr_from_mse(best.detach()).item(),
                    "code_usage": code_usage(winners, self.num_actions),
                    "top_code_share": wins.max().item() / max(1, wins.sum().item()),  # 1 while collapsed on one code
-                   "head_gap": (scored["plain"].mean() - plain).item()}  # > 0 once the heads predict different futures
+                   "head_gap": (errors.mean() - best).item()}  # > 0 once the heads predict different futures
         return loss, metrics
 
     @torch.no_grad()

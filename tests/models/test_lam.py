@@ -1,4 +1,3 @@
-import math
 
 import torch
 
@@ -94,7 +93,7 @@ def test_passive_loss_trains_the_history_path_on_every_transition_and_the_heads_
     lam = _lam(passive_loss=True).train()
     frames = torch.rand(2, 3, 3, 16, 16) * 2 - 1
     history = frames[:, :2]
-    passive, candidates, _ = lam._predict(history)
+    passive, candidates = lam._predict(history)
     assert torch.allclose(candidates - passive, lam.heads(lam.present(history[:, -1:])).unflatten(1, (4, 3)),
                           atol=1e-6)
     lam.heads.weight.grad = None
@@ -160,12 +159,3 @@ def test_capped_assignment_gives_every_head_a_share_of_the_transitions_it_predic
         assert torch.equal(lam.eval().infer_actions(frames), lam._errors(*[t.flatten(0, 1) for t in lam._histories(frames)])
                            .argmin(dim=1).view(4, -1))  # inference is the plain best head
 
-
-def test_noise_model_weighs_each_error_by_its_predicted_variance():
-    lam = _lam(noise_model=True, resolution="pixel").eval()
-    lam.log_noise.weight.data.zero_()
-    lam.log_noise.bias.data.fill_(math.log(4.0))
-    frames = torch.rand(2, 3, 3, 16, 16) * 2 - 1
-    scored = lam._scored(frames[:, :2], frames[:, 2])
-    assert torch.allclose(scored["errors"], scored["plain"] / 4, rtol=1e-5)
-    assert torch.allclose(scored["log_noise"], torch.full((2,), math.log(4.0)))
