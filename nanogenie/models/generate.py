@@ -84,7 +84,7 @@ class FrameGenerator:
         def logits_fn(new_frame: Tensor) -> Tensor:
             window = torch.cat((self.history_tokens, new_frame[:, None]), dim=1)  # (B, T, P)
             states = self.dynamics.hidden(window, frame_actions, positions)
-            return self.dynamics.head(states[:, -1])
+            return self.dynamics.logits(states[:, -1])
 
         tokens = self.sampler.sample(logits_fn, noise)
         keep = self.history_frames

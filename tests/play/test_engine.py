@@ -5,18 +5,21 @@ import pytest
 import torch
 
 from nanogenie.config import preset
+from nanogenie.data.pixels import to_stored
 from nanogenie.errors import UserError
+from nanogenie.models.generate import FrameGenerator
 from nanogenie.play import engine as engine_module
 from nanogenie.play.engine import Engine
 from nanogenie.world import build_models, load_world
 from world_helpers import save_random_world
 
 
-def _bundle(tmp_path, decoder_temporal=False, prompt_frames=3, conv_channels=()):
+def _bundle(tmp_path, decoder_temporal=False, prompt_frames=3, conv_channels=(), output="joint"):
     torch.manual_seed(0)
     config = preset("tiny")
     config.tokenizer = dataclasses.replace(config.tokenizer, decoder_temporal=decoder_temporal,
                                            conv_channels=list(conv_channels))
+    config.dynamics.output = output
     tokenizer, lam, dynamics = build_models(config)
     with torch.no_grad():  # trained-like: actions matter, logits peaked enough for varied samples
         for block in dynamics.transformer.blocks:
@@ -58,6 +61,23 @@ def test_same_seed_same_frames_across_resets_and_engines(tmp_path):
     engine.reset()
     different_actions = _play(engine, [3 - a for a in actions])
     assert not all(np.array_equal(a, b) for a, b in zip(first, different_actions))
+
+
+@pytest.mark.parametrize("output", ["joint", "channels"])
+def test_engine_frames_equal_the_uncached_reference(tmp_path, output):
+    """The engine's KV-cached frames are those of FrameGenerator's reference path, which recomputes the
+    whole context at every MaskGIT pass, fed the same noise and decoded by the world's tokenizer."""
+    world = _bundle(tmp_path, output=output)
+    actions = [0, 1, 3, 3, 2, 0, 1, 1, 2, 3]  # past the 4-frame context
+    engine = Engine(world, device="cpu", seed=7)
+    played = _play(engine, actions)
+    cfg = world.config.dynamics
+    reference = FrameGenerator(world.dynamics, cfg.maskgit_steps, cfg.temperature, use_cache=False)
+    reference.reset(engine._prompt_tokens, engine._prompt_actions)
+    rng = torch.Generator().manual_seed(7)
+    for action, frame in zip(actions, played):
+        tokens = reference.step(torch.tensor([action]), rng)
+        assert np.array_equal(to_stored(world.tokenizer.decode_step(tokens)[0]).numpy(), frame)
 
 
 # The compiled decoder with and without its cache, and with the convolutional pixel head.
@@ -120,10 +140,11 @@ def test_single_frame_prompt_and_world_models_left_untouched(tmp_path):
     assert torch.equal(world.dynamics.head.weight, weights) and world.dynamics.head.weight.dtype == torch.float32
 
 
-def test_bf16_models_run(tmp_path, monkeypatch):
+@pytest.mark.parametrize("output", ["joint", "channels"])
+def test_bf16_models_run(tmp_path, monkeypatch, output):
     """The CUDA path's bf16 models, exercised here on CPU: frames come out sane and deterministic."""
     monkeypatch.setattr(engine_module, "model_dtype", lambda device: torch.bfloat16)
-    world = _bundle(tmp_path)
+    world = _bundle(tmp_path, output=output)
     engine = Engine(world, device="cpu")
     assert engine.dynamics.head.weight.dtype == torch.bfloat16
     assert engine.generator.cache.keys[0].dtype == torch.bfloat16
