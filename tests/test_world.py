@@ -38,7 +38,7 @@ def test_round_trip(bundle):
 def test_round_trip_of_a_channels_dynamics(tmp_path):
     torch.manual_seed(0)
     config = preset("tiny")
-    config.dynamics.output = "channels"
+    config.dynamics.output, config.dynamics.decode = "channels", "expected"
     models = build_models(config)
     path = save_random_world(tmp_path / "w", config, np.zeros((2, 16, 16, 3), np.uint8), models=models)
     world = load_world(path)

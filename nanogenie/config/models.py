@@ -139,6 +139,10 @@ class DynamicsConfig:
     # near miss on the grid costs only the channel it missed; a code's log-probability is the sum of its
     # channels' (models/dynamics.py)
     output: str = "joint"
+    # What play and eval draw for a generated token: its "sampled" code, or the "expected" one, the
+    # probability-weighted mean of the codes it was drawn from; the KV cache keeps the sampled tokens
+    # (models/maskgit.py)
+    decode: str = "sampled"
 
     def __post_init__(self) -> None:
         require_positive("dynamics", heads=self.heads, vocab_size=self.vocab_size,
@@ -154,6 +158,8 @@ class DynamicsConfig:
         require(self.output == "joint" or math.prod(self.levels) == self.vocab_size,
                 f"dynamics output 'channels' needs levels {self.levels} to make vocab_size {self.vocab_size} codes "
                 f"(a WorldConfig copies both from the tokenizer)")
+        require(self.decode in ("sampled", "expected"),
+                f"dynamics decode must be 'sampled' or 'expected', got {self.decode!r}")
         require(self.action_conditioning in ("adaln", "add"),
                 f"dynamics action_conditioning must be 'adaln' or 'add', got {self.action_conditioning!r}")
         require_range("dynamics", "maskgit_steps", self.maskgit_steps, 1, min(64, self.tokens_per_frame),

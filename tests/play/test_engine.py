@@ -80,13 +80,35 @@ def test_engine_frames_equal_the_uncached_reference(tmp_path, output):
         assert np.array_equal(to_stored(world.tokenizer.decode_step(tokens)[0]).numpy(), frame)
 
 
-# The compiled decoder with and without its cache, and with the convolutional pixel head.
-@pytest.mark.parametrize("decoder_temporal, conv_channels", [(False, []), (True, []), (False, [4, 8])])
-def test_compiled_engine_equals_eager(tmp_path, decoder_temporal, conv_channels):
-    world = _bundle(tmp_path, decoder_temporal, conv_channels=conv_channels)
+def test_expected_decoding_changes_the_picture_only(tmp_path):
+    """decode "expected": the frames shown differ, the model's history (the KV cache) does not; and a model
+    sure of every token shows exactly its tokens."""
+    world = _bundle(tmp_path)
+    actions = [0, 1, 3, 3, 2, 0]
+    sampled, expected = Engine(world, device="cpu", seed=7), Engine(world, device="cpu", seed=7, decode="expected")
+    assert expected.decode == "expected" and sampled.decode == world.config.dynamics.decode == "sampled"
+    shown = _play(sampled, actions), _play(expected, actions)
+    assert not all(np.array_equal(a, b) for a, b in zip(*shown))
+    assert all(torch.equal(a, b) for a, b in zip(sampled.generator.cache.keys, expected.generator.cache.keys))
+    with torch.no_grad():  # every token code 5 with probability 1 (in fp32)
+        world.dynamics.head.weight.zero_()
+        world.dynamics.head.bias.fill_(-200.0)[5] = 0.0
+    sure = Engine(world, device="cpu", seed=7), Engine(world, device="cpu", seed=7, decode="expected")
+    assert all(np.array_equal(a, b) for a, b in zip(_play(sure[0], actions), _play(sure[1], actions)))
+    with pytest.raises(UserError, match="decode must be"):
+        Engine(world, device="cpu", decode="mean")
+
+
+# The compiled decoder with and without its cache, and with the convolutional pixel head; the channel
+# heads' log-probabilities compiled into the dynamics' pass, with the picture drawn from expected codes.
+@pytest.mark.parametrize("decoder_temporal, conv_channels, output, decode", [
+    (False, [], "joint", "sampled"), (True, [], "joint", "sampled"), (False, [4, 8], "joint", "sampled"),
+    (False, [], "channels", "expected")])
+def test_compiled_engine_equals_eager(tmp_path, decoder_temporal, conv_channels, output, decode):
+    world = _bundle(tmp_path, decoder_temporal, conv_channels=conv_channels, output=output)
     actions = [0, 1, 3, 3, 2, 0, 1, 1, 2, 3]  # past the 4-frame context: the ring cache wraps
-    eager = _play(Engine(world, device="cpu", seed=7), actions)
-    compiled = Engine(world, device="cpu", seed=7, compile=True)
+    eager = _play(Engine(world, device="cpu", seed=7, decode=decode), actions)
+    compiled = Engine(world, device="cpu", seed=7, compile=True, decode=decode)
     _assert_same_frames(eager, _play(compiled, actions))
     compiled.reset()
     _assert_same_frames(eager, _play(compiled, actions))  # and after a reset
@@ -155,12 +177,13 @@ def test_bf16_models_run(tmp_path, monkeypatch, output):
 
 @pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-@pytest.mark.parametrize("decoder_temporal", [False, True])
-def test_cuda_graph_equals_eager(tmp_path, decoder_temporal):
-    world = _bundle(tmp_path, decoder_temporal)
+@pytest.mark.parametrize("decoder_temporal, output, decode", [(False, "joint", "sampled"), (True, "joint", "sampled"),
+                                                               (False, "channels", "expected")])
+def test_cuda_graph_equals_eager(tmp_path, decoder_temporal, output, decode):
+    world = _bundle(tmp_path, decoder_temporal, output=output)
     actions = [i * 7 % 4 for i in range(20)]
-    graph = Engine(world, device="cuda", seed=5)
-    eager = Engine(world, device="cuda", seed=5)
+    graph = Engine(world, device="cuda", seed=5, decode=decode)
+    eager = Engine(world, device="cuda", seed=5, decode=decode)
     eager.use_cuda_graph = False
     graph_frames, eager_frames = _play(graph, actions), _play(eager, actions)
     assert graph._graph is not None
@@ -191,10 +214,10 @@ def test_play_leaves_a_core_for_the_app(monkeypatch):
         torch.set_num_threads(before)
 
 
-@pytest.mark.parametrize("decoder_temporal", [False, True])
-def test_explore_leaves_the_live_game_unchanged_and_each_row_is_holding_its_action(tmp_path, decoder_temporal):
+@pytest.mark.parametrize("decoder_temporal, decode", [(False, "sampled"), (True, "sampled"), (False, "expected")])
+def test_explore_leaves_the_live_game_unchanged_and_each_row_is_holding_its_action(tmp_path, decoder_temporal, decode):
     world = _bundle(tmp_path, decoder_temporal)
-    engine = Engine(world, device="cpu", seed=3)
+    engine = Engine(world, device="cpu", seed=3, decode=decode)
     before, after = [1, 2, 3], [0, 1, 2, 3, 0, 1]  # past the 4-frame context
     _play(engine, before)
     futures = engine.explore(frames=4)
