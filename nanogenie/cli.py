@@ -143,6 +143,9 @@ def _add_train_eval(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=_seed, help="seed that draws those states; default: the world's training seed")
     p.add_argument("--probe", action="append", default=[], metavar="NAME",
                    help="also run a named probe (repeatable): hero-whole (sonic: is the hero drawn whole?)")
+    p.add_argument("--decode", choices=["sampled", "expected"],
+                   help="draw each generated token as its sampled code or its expected code (the probability-"
+                        "weighted mean of the codes); default: the world's")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda")
     p.set_defaults(run=_dispatch("nanogenie.eval.commands:evaluate"))
 
@@ -175,6 +178,10 @@ def _add_play_bench(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="auto", help="auto | cpu | cuda")
     p.add_argument("--steps", type=_positive_int, help="MaskGIT steps per frame; default: the world's")
     p.add_argument("--temperature", type=_temperature, help="sampling temperature; default: the world's")
+    p.add_argument("--decode", choices=["sampled", "expected"],
+                   help="show each generated token as its sampled code or its expected code (the probability-"
+                        "weighted mean of the codes; the model still continues from the sampled ones); "
+                        "default: the world's")
     p.add_argument("--headless", action="store_true", help="no window: scripted actions for --frames frames")
     p.add_argument("--frames", type=_positive_int, default=100, help="frames to play with --headless")
     p.add_argument("--actions", help="with --headless: 'random' or a list like '0,3,3,5' or '3x10,0x5'")

@@ -16,7 +16,7 @@ def test_preset_json_round_trip(name):
 @pytest.mark.parametrize("name", sorted(PRESETS))
 def test_dynamics_sizes_follow_tokenizer_and_lam(name):
     cfg = preset(name)
-    assert cfg.dynamics.vocab_size == cfg.tokenizer.codebook_size
+    assert cfg.dynamics.vocab_size == cfg.tokenizer.codebook_size and cfg.dynamics.levels == cfg.tokenizer.levels
     assert cfg.dynamics.tokens_per_frame == cfg.tokenizer.tokens_per_frame
     assert cfg.dynamics.num_actions == cfg.lam.num_actions
     assert cfg.lam.image_size == cfg.tokenizer.image_size
@@ -79,6 +79,8 @@ def test_moving_weight_needs_clips_of_two_frames():
     ("dynamics", "context_frames", 0, "context_frames must be from 1 to 256"),
     ("dynamics", "temperature", "hot", "dynamics.temperature must be float"),
     ("dynamics", "min_p", 1.0, "dynamics min_p must be in"),
+    ("dynamics", "output", "softmax", "dynamics output must be 'joint' or 'channels'"),
+    ("dynamics", "decode", "mean", "dynamics decode must be 'sampled' or 'expected'"),
     ("train", "action_figures_every", 0, "action_figures_every must be >= 1"),
     ("lam", "num_actions", 1.5, "lam.num_actions must be int"),
     ("lam", "align_shift", 4, "align_shift must be in"),
@@ -93,9 +95,9 @@ def test_config_values_of_the_wrong_type_or_range_are_named(section, field, valu
 
 def test_set_changes_one_field_and_checks_it_like_a_world_json():
     cfg = with_overrides(preset("cpu"), ["dynamics.moving_weight=5", "train.dynamics.steps=3600",
-                                         "tokenizer.levels=[8, 5, 5, 5]"])
-    assert cfg.dynamics.moving_weight == 5 and cfg.train.dynamics.steps == 3600
-    assert cfg.dynamics.vocab_size == 1000  # shared sizes are linked again after the change
+                                         "tokenizer.levels=[8, 5, 5, 5]", "dynamics.output=channels"])
+    assert cfg.dynamics.moving_weight == 5 and cfg.train.dynamics.steps == 3600 and cfg.dynamics.output == "channels"
+    assert cfg.dynamics.vocab_size == 1000 and cfg.dynamics.levels == [8, 5, 5, 5]  # linked again after the change
     assert cfg.train.tokenizer == preset("cpu").train.tokenizer  # nothing else moved
     for bad, message in [("dynamics.moving_weight", "must look like section.field=value"),
                          ("dynamic.width=64", "no config section 'dynamic'"),

@@ -10,7 +10,7 @@ import torch
 from nanogenie.cli import main
 from nanogenie.config import preset
 from nanogenie.errors import UserError
-from nanogenie.world import BUNDLE_FORMAT, load_world
+from nanogenie.world import BUNDLE_FORMAT, build_models, load_world
 from world_helpers import save_random_world
 
 
@@ -33,6 +33,21 @@ def test_round_trip(bundle):
     world = load_world(bundle)
     assert world.fps == 12 and world.action_names == ["idle", "up"] and world.num_actions == 4
     assert world.meta["format"] == BUNDLE_FORMAT and world.prompt.shape == (4, 16, 16, 3)
+
+
+def test_round_trip_of_a_channels_dynamics(tmp_path):
+    torch.manual_seed(0)
+    config = preset("tiny")
+    config.dynamics.output, config.dynamics.decode = "channels", "expected"
+    models = build_models(config)
+    path = save_random_world(tmp_path / "w", config, np.zeros((2, 16, 16, 3), np.uint8), models=models)
+    world = load_world(path)
+    assert world.config == config and world.dynamics.head.out_features == sum(config.tokenizer.levels)
+    loaded = world.dynamics.state_dict()
+    assert all(torch.equal(loaded[k], v.half().float()) for k, v in models[2].state_dict().items())  # stored fp16
+    tokens = torch.randint(0, config.dynamics.vocab_size, (1, 2, config.dynamics.tokens_per_frame))
+    log_probs = world.dynamics(tokens, torch.zeros(1, 1, dtype=torch.long))
+    assert torch.allclose(log_probs.logsumexp(-1), torch.zeros(1, 2, config.dynamics.tokens_per_frame), atol=1e-5)
 
 
 def _set(path, value):

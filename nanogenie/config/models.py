@@ -116,6 +116,7 @@ class DynamicsConfig:
     vocab_size: int = 1000  # = tokenizer codebook_size
     tokens_per_frame: int = 256  # = tokenizer tokens_per_frame
     num_actions: int = 8  # = lam num_actions
+    levels: list[int] = field(default_factory=lambda: [8, 5, 5, 5])  # = tokenizer levels: a code's FSQ channels
     width: int = 192
     depth: int = 6
     heads: int = 6
@@ -128,6 +129,14 @@ class DynamicsConfig:
     # train every frame against a clean copy of the frames before it (models/dynamics.py); a clip is fed
     # twice, so a step costs ~1.15x one without it
     clean_context: bool = True
+    # "joint": one softmax over the vocab_size codes. "channels": one per FSQ channel over its levels, so a
+    # near miss on the grid costs only the channel it missed; a code's log-probability is the sum of its
+    # channels' (models/dynamics.py)
+    output: str = "joint"
+    # What play and eval draw for a generated token: its "sampled" code, or the "expected" one, the
+    # probability-weighted mean of the codes it was drawn from; the KV cache keeps the sampled tokens
+    # (models/maskgit.py)
+    decode: str = "sampled"
 
     def __post_init__(self) -> None:
         require_positive("dynamics", heads=self.heads, vocab_size=self.vocab_size,
@@ -138,6 +147,13 @@ class DynamicsConfig:
         require_range("dynamics", "temperature", self.temperature, 0, 100, "0 samples greedily")
         require(0 <= self.min_p < 1, f"dynamics min_p must be in [0, 1), got {self.min_p}")
         require(self.width % self.heads == 0, f"dynamics width {self.width} must divide by heads {self.heads}")
+        require(self.output in ("joint", "channels"),
+                f"dynamics output must be 'joint' or 'channels', got {self.output!r}")
+        require(self.output == "joint" or math.prod(self.levels) == self.vocab_size,
+                f"dynamics output 'channels' needs levels {self.levels} to make vocab_size {self.vocab_size} codes "
+                f"(a WorldConfig copies both from the tokenizer)")
+        require(self.decode in ("sampled", "expected"),
+                f"dynamics decode must be 'sampled' or 'expected', got {self.decode!r}")
         require(self.action_conditioning in ("adaln", "add"),
                 f"dynamics action_conditioning must be 'adaln' or 'add', got {self.action_conditioning!r}")
         require_range("dynamics", "maskgit_steps", self.maskgit_steps, 1, min(64, self.tokens_per_frame),

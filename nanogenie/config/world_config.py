@@ -46,6 +46,7 @@ class WorldConfig:
         """Make the shared numbers agree: the dynamics sizes follow the tokenizer and the LAM."""
         self.lam.image_size = self.tokenizer.image_size
         self.dynamics.vocab_size = self.tokenizer.codebook_size
+        self.dynamics.levels = list(self.tokenizer.levels)
         self.dynamics.tokens_per_frame = self.tokenizer.tokens_per_frame
         self.dynamics.num_actions = self.lam.num_actions
         return self

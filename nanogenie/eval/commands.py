@@ -52,6 +52,9 @@ def evaluate(args: argparse.Namespace) -> int:
         raise UserError(f"--json {args.json}: folder {Path(args.json).parent} does not exist; create it first")
     print(f"world: {resolve_world(args.world)}", file=sys.stderr)
     world = load_world(args.world, device)
+    if args.decode is not None:  # the world's config is what every figure's frames are drawn by
+        world.config.dynamics.decode = args.decode
+    print(f"decode: {world.config.dynamics.decode}", file=sys.stderr)
     if args.data is not None:
         data = load_dataset(args.data)
         check_frame_size(data, world.config)

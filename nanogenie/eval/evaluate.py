@@ -41,15 +41,22 @@ def eval_clips(data: VideoData, spans: list[Span], count: int, frame_skip: int) 
 @torch.no_grad()
 def generate_after_context(world, tokens: torch.Tensor, actions: torch.Tensor, horizon: int, seed: int
                            ) -> torch.Tensor:
-    """Generated frames (B, horizon, 3, H, W) after the true context tokens, driven by `actions` (B, >=T0-1+horizon)."""
+    """Generated frames (B, horizon, 3, H, W) after the true context tokens, driven by `actions` (B, >=T0-1+horizon),
+    drawn as play draws them: the sampled tokens, or (dynamics.decode "expected") each one's expected code."""
     dyn_cfg = world.config.dynamics
+    fsq = world.tokenizer.fsq
+    code_values = fsq.all_codes() if dyn_cfg.decode == "expected" else None  # (V, d)
     generator = FrameGenerator(world.dynamics, dyn_cfg.maskgit_steps, dyn_cfg.temperature)
     generator.reset(tokens[:, :CONTEXT_FRAMES], actions[:, :CONTEXT_FRAMES - 1])
     rng = torch.Generator(device=tokens.device).manual_seed(seed)
-    made = [generator.step(actions[:, CONTEXT_FRAMES - 1 + h], generator=rng) for h in range(horizon)]
+    made = []  # (B, P, d) codes per frame
+    for h in range(horizon):
+        noise = generator.sampler.draw_noise(len(tokens), tokens.device, rng)
+        new, expected = generator.generate_expected(actions[:, CONTEXT_FRAMES - 1 + h], noise, code_values)
+        made.append(fsq.indices_to_codes(new) if expected is None else expected)
     # Decode with the true context in front, so a temporal decoder sees what play would give it.
-    sequence = torch.cat((tokens[:, :CONTEXT_FRAMES], torch.stack(made, dim=1)), dim=1)
-    return world.tokenizer.decode(sequence)[:, CONTEXT_FRAMES:]
+    codes = torch.cat((fsq.indices_to_codes(tokens[:, :CONTEXT_FRAMES]), torch.stack(made, dim=1)), dim=1)
+    return world.tokenizer.decode_codes(codes)[:, CONTEXT_FRAMES:]
 
 
 def _actions_obeyed(world, recon: torch.Tensor, tokens: torch.Tensor, seed: int) -> torch.Tensor:

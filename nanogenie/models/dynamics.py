@@ -5,6 +5,15 @@ Inputs are token ids with one extra id, V, for "masked". Each frame carries a *f
 action taken just before it, `frame_actions[:, t] = actions[:, t-1]`, and the extra id A ("none") for a
 clip's first frame or an unknown action. It conditions every block through AdaLN (per-frame scale and
 shift) or is added to the frame's token embeddings (`action_conditioning = "add"`).
+
+Output (`output`). "joint": one linear head scores the V codes as unrelated classes. "channels": a code
+is d ordered FSQ digits (models/fsq.py), and the head gives one softmax per channel over its levels
+(sum(levels) outputs, not V). The channels are predicted independently given the context, so a code's
+log-probability is the sum of its digits' and `logits` returns those V log-probabilities: sampling,
+temperature, min_p and MaskGIT's confidence read them as they read joint logits. The loss is the sum of
+the channels' cross-entropies, so a near miss in one channel costs that channel alone, where the joint
+softmax counts it as wrong as any other code. Each channel stays a plain categorical: smoothing labels
+over a channel's neighbouring levels would make the sampled digits blur towards their neighbours.
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from nanogenie.config import DynamicsConfig
+from nanogenie.models.fsq import FSQ
 from nanogenie.models.st_transformer import KVCache, STTransformer
 
 # Without `clean_context`, the training mix (per clip): half the clips mask every frame independently
@@ -47,7 +57,13 @@ class DynamicsModel(nn.Module):
         adaln = cfg.action_conditioning == "adaln"
         self.transformer = STTransformer(d, cfg.depth, cfg.heads, cfg.context_frames, temporal=True,
                                          cond_width=d if adaln else None)
-        self.head = nn.Linear(d, cfg.vocab_size)
+        if cfg.output == "channels":
+            self.head = nn.Linear(d, sum(cfg.levels))  # each channel's logits over its levels, side by side
+            # (V, d) each code's digits; rebuilt from the config, so not saved with the weights
+            self.register_buffer("code_digits", FSQ(cfg.levels).indices_to_digits(torch.arange(cfg.vocab_size)),
+                                 persistent=False)
+        else:
+            self.head = nn.Linear(d, cfg.vocab_size)
 
     def frame_actions(self, actions: Tensor) -> Tensor:
         """actions (B, T-1), -1 = unknown -> frame actions (B, T): "none" first, unknown -> "none"."""
@@ -68,9 +84,21 @@ class DynamicsModel(nn.Module):
             return self.transformer(x, positions, cond=action, cache=cache, commit=commit, frame_mask=frame_mask)
         return self.transformer(x + action.unsqueeze(2), positions, cache=cache, commit=commit, frame_mask=frame_mask)
 
+    def logits(self, states: Tensor) -> Tensor:
+        """Final states (..., D) -> logits over the codes (..., V)."""
+        return self._over_codes(self.head(states))
+
+    def _over_codes(self, out: Tensor) -> Tensor:
+        """The head's outputs (..., V or sum(levels)) -> logits over the codes (..., V); with channel heads,
+        log-probabilities (fp32): each code's is the sum of its channels'."""
+        if self.cfg.output == "joint":
+            return out
+        channels = out.float().split(self.cfg.levels, dim=-1)  # d x (..., L_i)
+        return sum(F.log_softmax(c, dim=-1)[..., self.code_digits[:, i]] for i, c in enumerate(channels))
+
     def forward(self, tokens: Tensor, actions: Tensor) -> Tensor:
         """tokens (B, T, P), actions (B, T-1) -> logits (B, T, P, V)."""
-        return self.head(self.hidden(tokens, self.frame_actions(actions)))
+        return self.logits(self.hidden(tokens, self.frame_actions(actions)))
 
     # -- play: one new frame against the KV cache of the frames before it --------------------------
 
@@ -79,7 +107,7 @@ class DynamicsModel(nn.Module):
 
     def frame_logits(self, tokens: Tensor, action: Tensor, cache: KVCache) -> Tensor:
         """tokens (B, P) of the frame at cache.position, the action (B,) that led to it -> logits (B, P, V)."""
-        return self.head(self.hidden(tokens[:, None], action[:, None], cache=cache))[:, 0]
+        return self.logits(self.hidden(tokens[:, None], action[:, None], cache=cache))[:, 0]
 
     def commit_frame(self, tokens: Tensor, action: Tensor, cache: KVCache) -> None:
         """Write a finished frame's K/V into the cache and move it on to the next frame."""
@@ -162,14 +190,23 @@ class DynamicsModel(nn.Module):
             inputs, mask = self._training_inputs(tokens)
             states = self.hidden(inputs, frame_actions)  # (B, T, P, D)
             predicted = slice(None)
-        logits = self.head(states[mask]).float()  # (N, V): only masked positions, to save memory
+        out = self.head(states[mask]).float()  # (N, V) or (N, sum(levels)): only masked positions, to save memory
         targets = tokens[:, predicted][mask]
         if self.cfg.moving_weight == 1:
-            loss = F.cross_entropy(logits, targets)
+            loss = self._cross_entropy(out, targets, "mean")
         else:
             weights = self._loss_weights(tokens)[:, predicted][mask]
-            loss = (F.cross_entropy(logits, targets, reduction="none") * weights).sum() / weights.sum()
+            loss = (self._cross_entropy(out, targets, "none") * weights).sum() / weights.sum()
         with torch.no_grad():
-            accuracy = (logits.argmax(-1) == targets).float().mean()
+            accuracy = (self._over_codes(out).argmax(-1) == targets).float().mean()
         metrics = {"loss": loss.item(), "accuracy": accuracy.item(), "masked_fraction": mask.float().mean().item()}
         return loss, metrics
+
+    def _cross_entropy(self, out: Tensor, targets: Tensor, reduction: str) -> Tensor:
+        """The head's outputs (N, V or sum(levels)) against codes (N,) -> the cross-entropy of each token
+        (N,) for reduction "none", else their mean: the joint one, or the sum of the channels'."""
+        if self.cfg.output == "joint":
+            return F.cross_entropy(out, targets, reduction=reduction)
+        digits = self.code_digits[targets]  # (N, d)
+        return sum(F.cross_entropy(c, digits[:, i], reduction=reduction)
+                   for i, c in enumerate(out.split(self.cfg.levels, dim=-1)))

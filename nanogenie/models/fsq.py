@@ -63,10 +63,17 @@ class FSQ(nn.Module):
         digits = (codes.float() * self.half_width + self.half_width).round().long()
         return (digits * self.basis).sum(dim=-1)
 
+    def indices_to_digits(self, indices: Tensor) -> Tensor:
+        """(...) long -> (..., d) long grid coordinates, channel i's in [0, levels[i])."""
+        return (indices.long().unsqueeze(-1) // self.basis) % self.levels.long()
+
     def indices_to_codes(self, indices: Tensor) -> Tensor:
         """(...) long -> (..., d) fp32 codes."""
-        digits = (indices.long().unsqueeze(-1) // self.basis) % self.levels.long()
-        return (digits.float() - self.half_width) / self.half_width
+        return (self.indices_to_digits(indices).float() - self.half_width) / self.half_width
+
+    def all_codes(self) -> Tensor:
+        """(codebook_size, d) fp32: every code, in index order."""
+        return self.indices_to_codes(torch.arange(self.codebook_size, device=self.basis.device))
 
     def soft_assignment(self, z: Tensor, temperature: float = 0.5) -> Tensor:
         """(..., d) pre-quantisation values -> (..., codebook_size) soft code probabilities.
@@ -75,8 +82,7 @@ class FSQ(nn.Module):
         point per channel, combined across channels as a product (a sum of log-probabilities).
         """
         bounded = self.bound(z.float())  # (..., d) in grid units
-        all_codes = self.indices_to_codes(torch.arange(self.codebook_size, device=z.device))  # (C, d)
-        grid = all_codes * self.half_width  # (C, d) in grid units
+        grid = self.all_codes() * self.half_width  # (C, d) in grid units
         dist = (bounded.unsqueeze(-2) - grid) ** 2  # (..., C, d)
         log_probs = torch.log_softmax(-dist.sum(-1) / temperature, dim=-1)
         return log_probs.exp()

@@ -67,15 +67,24 @@ class FrameGenerator:
     @torch.no_grad()
     def generate(self, actions: Tensor, noise: Tensor) -> Tensor:
         """One frame from given noise (see MaskGITSampler.draw_noise). The cached path is graph-capturable."""
+        return self.generate_expected(actions, noise, None)[0]
+
+    @torch.no_grad()
+    def generate_expected(self, actions: Tensor, noise: Tensor, code_values: Tensor | None
+                          ) -> tuple[Tensor, Tensor | None]:
+        """`generate`'s tokens (B, P), which alone go on into the cache (or history), and with code_values
+        (V, d) each token's expected code (B, P, d) (MaskGITSampler.sample_expected), for the picture."""
         actions = actions.long()
         if self.use_cache:
             assert self.cache is not None, "call reset() before generating"
-            tokens = self.sampler.sample(lambda t: self.dynamics.frame_logits(t, actions, self.cache), noise)
+            tokens, expected = self.sampler.sample_expected(
+                lambda t: self.dynamics.frame_logits(t, actions, self.cache), noise, code_values)
             self.dynamics.commit_frame(tokens, actions, self.cache)
-            return tokens
-        return self._generate_uncached(actions, noise)
+            return tokens, expected
+        return self._generate_uncached(actions, noise, code_values)
 
-    def _generate_uncached(self, actions: Tensor, noise: Tensor) -> Tensor:
+    def _generate_uncached(self, actions: Tensor, noise: Tensor, code_values: Tensor | None
+                           ) -> tuple[Tensor, Tensor | None]:
         assert self.history_tokens is not None, "call reset() before generating"
         frame_actions = torch.cat((self.history_actions, actions[:, None]), dim=1)  # (B, T)
         first = self.next_position - self.history_tokens.shape[1]
@@ -84,11 +93,11 @@ class FrameGenerator:
         def logits_fn(new_frame: Tensor) -> Tensor:
             window = torch.cat((self.history_tokens, new_frame[:, None]), dim=1)  # (B, T, P)
             states = self.dynamics.hidden(window, frame_actions, positions)
-            return self.dynamics.head(states[:, -1])
+            return self.dynamics.logits(states[:, -1])
 
-        tokens = self.sampler.sample(logits_fn, noise)
+        tokens, expected = self.sampler.sample_expected(logits_fn, noise, code_values)
         keep = self.history_frames
         self.history_tokens = torch.cat((self.history_tokens, tokens[:, None]), dim=1)[:, -keep:]
         self.history_actions = frame_actions[:, -keep:]
         self.next_position += 1
-        return tokens
+        return tokens, expected

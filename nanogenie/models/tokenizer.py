@@ -83,7 +83,11 @@ class VideoTokenizer(nn.Module):
 
     def decode(self, tokens: Tensor) -> Tensor:
         """tokens (B, T, P) long -> frames (B, T, 3, H, W) in [-1, 1]."""
-        return self._decode_codes(self.fsq.indices_to_codes(tokens)).clamp(-1, 1)
+        return self.decode_codes(self.fsq.indices_to_codes(tokens))
+
+    def decode_codes(self, codes: Tensor) -> Tensor:
+        """codes (B, T, P, d), on the FSQ grid or between its points (an expected code) -> frames in [-1, 1]."""
+        return self._decode_codes(codes).clamp(-1, 1)
 
     def new_decoder_cache(self, batch: int, device: torch.device | str, dtype: torch.dtype) -> KVCache:
         return self.decoder.new_cache(batch * self.cfg.tokens_per_frame, device, dtype)
@@ -93,8 +97,11 @@ class VideoTokenizer(nn.Module):
 
         The caller advances the cache after each frame (as for the dynamics cache).
         """
-        codes = self.fsq.indices_to_codes(tokens)[:, None]  # (B, 1, P, d)
-        return self._decode_codes(codes, cache if self.decoder_temporal else None)[:, 0].clamp(-1, 1)
+        return self.decode_codes_step(self.fsq.indices_to_codes(tokens), cache)
+
+    def decode_codes_step(self, codes: Tensor, cache: KVCache | None = None) -> Tensor:
+        """`decode_step` of codes (B, P, d), on the FSQ grid or between its points -> frame (B, 3, H, W)."""
+        return self._decode_codes(codes[:, None], cache if self.decoder_temporal else None)[:, 0].clamp(-1, 1)
 
     def _pixel_weights(self, frames: Tensor) -> Tensor:
         """(B, T, 1, H, W) loss weights: `moving_weight` where a pixel changes to or from a neighbouring frame."""

@@ -34,6 +34,7 @@ class Choices:
     device: str
     steps: int | None
     temperature: float | None
+    decode: str | None
 
 
 def make_engine(world: Any, choices: Choices, compile: bool = False) -> Any:
@@ -41,20 +42,21 @@ def make_engine(world: Any, choices: Choices, compile: bool = False) -> Any:
 
     use_play_threads()
     return Engine(world, device=choices.device, maskgit_steps=choices.steps,
-                  temperature=choices.temperature, seed=choices.seed, compile=compile)
+                  temperature=choices.temperature, seed=choices.seed, compile=compile, decode=choices.decode)
 
 
 def _choices(args: argparse.Namespace, log: dict[str, Any] | None) -> Choices:
     """The command line's choices; a replay takes the recording's for everything not given."""
     if log is None:
-        return Choices(args.world or DEFAULT_WORLD, args.seed, args.device, args.steps, args.temperature)
+        return Choices(args.world or DEFAULT_WORLD, args.seed, args.device, args.steps, args.temperature, args.decode)
     world = args.world
     if world is None:
         recorded_path = log.get("world_path")
         world = recorded_path if recorded_path and Path(recorded_path).is_dir() else log.get("world", DEFAULT_WORLD)
     device = args.device if args.device != "auto" else log.get("device", "auto")
     temperature = args.temperature if args.temperature is not None else log.get("temperature")
-    return Choices(world, int(log.get("seed", 0)), device, args.steps or log.get("steps"), temperature)
+    return Choices(world, int(log.get("seed", 0)), device, args.steps or log.get("steps"), temperature,
+                   args.decode or log.get("decode"))
 
 
 def parse_actions(spec: str, count: int, num_actions: int, seed: int) -> list[int]:
@@ -174,7 +176,7 @@ def play(args: argparse.Namespace) -> int:
     meta = {"world": world.name, "world_path": str(Path(world.path).resolve()), "seed": choices.seed,
             "device": engine.device, "steps": choices.steps or world.config.dynamics.maskgit_steps,
             "temperature": choices.temperature if choices.temperature is not None
-            else world.config.dynamics.temperature}
+            else world.config.dynamics.temperature, "decode": choices.decode or world.config.dynamics.decode}
     if args.headless:
         return _play_headless(engine, script, warmup, expected, args.record, fps, args.scale, meta)
     return _play_window(engine, keymap, script, warmup, args.record, fps, args.scale, meta,

@@ -3,7 +3,8 @@
 Synchronous and single-threaded: the play app calls it from its engine thread. Per step:
 MaskGIT over the new frame's tokens with the dynamics' temporal KV cache, a commit pass that writes the
 finished frame into the cache, then the tokenizer decoder (per-frame, or through its own KV cache when
-the tokenizer's decoder is temporal).
+the tokenizer's decoder is temporal). With `decode` "expected" the picture is decoded from each token's
+expected code (models/maskgit.py) while the cache still receives the sampled tokens.
 
 Context actions: the prompt frames come without actions, so the LAM infers the actions between them
 once, at construction; the first generated frame is conditioned on the player's first action.
@@ -47,7 +48,7 @@ def use_play_threads() -> int:
 
 class Engine:
     def __init__(self, world: World, device: str = "auto", maskgit_steps: int | None = None,
-                 temperature: float | None = None, seed: int = 0, compile: bool = False):
+                 temperature: float | None = None, seed: int = 0, compile: bool = False, decode: str | None = None):
         self.world = world
         self.device = resolve_device(device)
         # what the command shows the user (the engine itself prints nothing)
@@ -65,6 +66,9 @@ class Engine:
         temperature = dyn_cfg.temperature if temperature is None else temperature
         if temperature < 0:
             raise UserError(f"temperature must be >= 0, got {temperature}")
+        self.decode = dyn_cfg.decode if decode is None else decode
+        if self.decode not in ("sampled", "expected"):
+            raise UserError(f"decode must be 'sampled' or 'expected', got {self.decode!r}")
 
         # Own copies: the world's modules stay as loaded (fp32, their device) for whoever else uses them.
         tokenizer = copy.deepcopy(world.tokenizer).to(self.device).eval()
@@ -76,6 +80,8 @@ class Engine:
             self._prompt_actions = lam.infer_actions(frames) if len(prompt) > 1 else \
                 torch.zeros(1, 0, dtype=torch.long, device=self.device)  # (1, T0-1)
         self._prompt_last = np.ascontiguousarray(prompt[-1])
+        # (V, d) fp32 every code's FSQ values, the expected code's terms; None: the picture shows the tokens
+        self._code_values = tokenizer.fsq.all_codes() if self.decode == "expected" else None
         dtype = model_dtype(self.device)
         self.tokenizer = tokenizer.to(dtype)
         self.dynamics = copy.deepcopy(world.dynamics).to(self.device, dtype).eval()
@@ -132,8 +138,9 @@ class Engine:
 
     def _frame_from_static(self) -> Tensor:
         """Everything a frame needs, reading only the static buffers: (H, W, 3) uint8 on the device."""
-        tokens = self.generator.generate(self._static_action, self._static_noise)  # (1, P)
-        pixels = self.tokenizer.decode_step(tokens, self.decoder_cache)[0]  # (3, H, W) in [-1, 1]
+        tokens, expected = self.generator.generate_expected(self._static_action, self._static_noise,
+                                                            self._code_values)  # (1, P), (1, P, d) or None
+        pixels = self._picture(tokens, expected, self.decoder_cache)[0]  # (3, H, W) in [-1, 1]
         if self.decoder_cache is not None:
             self.decoder_cache.advance()
         return to_stored(pixels)
@@ -160,12 +167,19 @@ class Engine:
         sampler, out = self.generator.sampler, []
         for _ in range(frames):
             noise = sampler.draw_noise(1, self.device, rng).repeat(1, 1, n, 1)  # (K, 2, N, P): the same for all
-            tokens = sampler.sample(lambda t: self.dynamics.frame_logits(t, chosen, cache), noise)  # (N, P)
+            tokens, expected = sampler.sample_expected(lambda t: self.dynamics.frame_logits(t, chosen, cache), noise,
+                                                       self._code_values)  # (N, P), (N, P, d) or None
             self.dynamics.commit_frame(tokens, chosen, cache)
-            out.append(to_stored(self.tokenizer.decode_step(tokens, decoder_cache)))  # (N, H, W, 3)
+            out.append(to_stored(self._picture(tokens, expected, decoder_cache)))  # (N, H, W, 3)
             if decoder_cache is not None:
                 decoder_cache.advance()
         return torch.stack(out, dim=1).cpu().numpy()
+
+    def _picture(self, tokens: Tensor, expected: Tensor | None, decoder_cache: KVCache | None) -> Tensor:
+        """A new frame's tokens (B, P), or their expected codes (B, P, d) when given -> pixels (B, 3, H, W)."""
+        if expected is None:
+            return self.tokenizer.decode_step(tokens, decoder_cache)
+        return self.tokenizer.decode_codes_step(expected, decoder_cache)
 
     def _caches(self) -> list:
         return [c for c in (self.generator.cache, self.decoder_cache) if c is not None]

@@ -229,6 +229,7 @@ def read_log(path: str | os.PathLike) -> dict[str, Any]:
               "steps": (lambda v: v is None or (_is_int(v) and v >= 1), "a whole number >= 1"),
               "temperature": (lambda v: v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)
                                                       and math.isfinite(v) and v >= 0), "a finite number >= 0"),
+              "decode": (lambda v: v in (None, "sampled", "expected"), "'sampled' or 'expected'"),
               "world": (lambda v: isinstance(v, str), "a world name"),
               "device": (lambda v: isinstance(v, str), "a device name")}
     for name, (ok, what) in checks.items():

@@ -41,3 +41,16 @@ def test_eval_reproduces_the_golden_figures(capsys):
             assert printed[name] == pytest.approx(want, abs=TOLERANCE), name
         else:
             assert printed[name] == want, name
+
+
+def test_eval_with_expected_decoding_scores_other_pictures_of_the_same_rollouts(capsys):
+    """--decode expected changes only what generated frames look like: the figures of true frames stay
+    the golden ones, and the rollouts' differ (the tokens, and so the model's history, are the same)."""
+    golden = json.loads((TINY_PONG / "world.json").read_text())["eval"]
+    assert main(["eval", "--world", str(TINY_PONG), "--device", "cpu", "--decode", "expected"]) == 0
+    captured = capsys.readouterr()
+    printed = json.loads(captured.out)
+    assert "decode: expected" in captured.err
+    for name in ("tokenizer_psnr", "copy_psnr", "lam_nmi"):
+        assert printed[name] == pytest.approx(golden[name], abs=TOLERANCE), name
+    assert printed["rollout_psnr"] != golden["rollout_psnr"]

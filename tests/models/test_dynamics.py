@@ -7,16 +7,17 @@ from nanogenie.config import preset
 from nanogenie.models.dynamics import DynamicsModel
 
 
-def _dynamics(conditioning="adaln"):
+def _dynamics(conditioning="adaln", output="joint"):
     torch.manual_seed(0)
-    cfg = dataclasses.replace(preset("tiny").dynamics, action_conditioning=conditioning)
+    cfg = dataclasses.replace(preset("tiny").dynamics, action_conditioning=conditioning, output=output)
     return DynamicsModel(cfg)
 
 
+@pytest.mark.parametrize("output", ["joint", "channels"])
 @pytest.mark.parametrize("clean_context", [True, False])
 @pytest.mark.parametrize("conditioning", ["adaln", "add"])
-def test_shapes_and_loss(conditioning, clean_context):
-    dynamics = _dynamics(conditioning)
+def test_shapes_and_loss(conditioning, clean_context, output):
+    dynamics = _dynamics(conditioning, output)
     dynamics.cfg.clean_context = clean_context
     cfg = dynamics.cfg
     tokens = torch.randint(0, cfg.vocab_size, (3, 4, cfg.tokens_per_frame))
@@ -75,11 +76,12 @@ def test_moving_weight_falls_on_tokens_next_to_where_the_context_moved():
     assert torch.isfinite(loss)
 
 
-def test_clean_context_training_sees_what_play_sees():
+@pytest.mark.parametrize("output", ["joint", "channels"])
+def test_clean_context_training_sees_what_play_sees(output):
     """Each masked target of the two-copy training pass gets the logits play computes for it: the frame
     generated against a KV cache (a window that wraps) of the clean frames before it."""
     torch.manual_seed(0)
-    cfg = dataclasses.replace(preset("tiny").dynamics, clean_context=True, context_frames=3)
+    cfg = dataclasses.replace(preset("tiny").dynamics, clean_context=True, context_frames=3, output=output)
     dynamics = DynamicsModel(cfg).eval()
     for block in dynamics.transformer.blocks:  # zero-initialised AdaLN: give it weights
         torch.nn.init.normal_(block.adaln.weight, std=0.1)
@@ -91,7 +93,7 @@ def test_clean_context_training_sees_what_play_sees():
     positions, frame_mask = dynamics._clean_context_frames(frames, tokens.device)
     inputs = torch.cat((tokens[:, :-1], masked[:, 1:]), dim=1)
     both = torch.cat((frame_actions[:, :-1], frame_actions[:, 1:]), dim=1)
-    trained = dynamics.head(dynamics.hidden(inputs, both, positions, frame_mask=frame_mask)[:, frames - 1:])
+    trained = dynamics.logits(dynamics.hidden(inputs, both, positions, frame_mask=frame_mask)[:, frames - 1:])
 
     cache = dynamics.new_cache(2, "cpu", torch.float32)
     dynamics.commit_frame(tokens[:, 0], frame_actions[:, 0], cache)
@@ -116,3 +118,55 @@ def test_clean_context_masks_only_targets_and_corrupts_only_context():
     loss, metrics = dynamics.training_loss(tokens, torch.randint(0, cfg.num_actions, (64, 4)))
     loss.backward()
     assert torch.isfinite(loss) and dynamics.transformer.blocks[0].adaln.weight.grad.abs().sum() > 0
+
+
+def test_channel_heads_give_each_code_the_sum_of_its_channels_log_probabilities():
+    """levels [4, 4]: code c has digits (c % 4, c // 4) (models/fsq.py's mixed radix, channel 0 first)."""
+    dynamics = _dynamics(output="channels")
+    cfg = dynamics.cfg
+    assert cfg.levels == [4, 4] and cfg.vocab_size == 16 and dynamics.head.out_features == 8
+    tokens = torch.randint(0, cfg.vocab_size, (2, 3, cfg.tokens_per_frame))
+    log_probs = dynamics(tokens, torch.randint(0, cfg.num_actions, (2, 2)))  # (B, T, P, V)
+    assert log_probs.shape == (2, 3, cfg.tokens_per_frame, 16)
+    assert torch.allclose(log_probs.logsumexp(-1), torch.zeros(2, 3, cfg.tokens_per_frame), atol=1e-5)
+    out = dynamics.head(torch.randn(5, cfg.width))  # (N, 8): channel 0's 4 logits, then channel 1's
+    first, second = out[:, :4].log_softmax(-1), out[:, 4:].log_softmax(-1)
+    by_hand = torch.stack([first[:, c % 4] + second[:, c // 4] for c in range(16)], dim=-1)
+    assert torch.allclose(dynamics._over_codes(out), by_hand, atol=1e-6)
+
+
+def test_channels_loss_is_the_sum_of_the_channels_cross_entropies():
+    """With the head's weights zeroed every token's outputs are its bias, so whatever the masks draw, the
+    loss of clips of one code is the cross-entropy of each channel's bias at that code's digit, summed."""
+    dynamics = _dynamics(output="channels")
+    bias = torch.tensor([0.5, -1.0, 2.0, 0.0, 1.5, 0.3, -0.7, 0.1])
+    with torch.no_grad():
+        dynamics.head.weight.zero_()
+        dynamics.head.bias.copy_(bias)
+    code = 9  # digits (1, 2)
+    tokens = torch.full((2, 4, dynamics.cfg.tokens_per_frame), code)
+    loss, metrics = dynamics.training_loss(tokens, torch.zeros(2, 3, dtype=torch.long))
+    by_hand = -(bias[:4].log_softmax(0)[1] + bias[4:].log_softmax(0)[2])
+    assert torch.allclose(loss, by_hand, atol=1e-6)
+    assert metrics["accuracy"] == 0.0  # the most likely code is (2, 0) = 2, not 9
+    with torch.no_grad():
+        dynamics.head.bias.copy_(torch.tensor([0.0, 3.0, 0.0, 0.0, 0.0, 0.0, 3.0, 0.0]))  # now (1, 2) leads
+    assert dynamics.training_loss(tokens, torch.zeros(2, 3, dtype=torch.long))[1]["accuracy"] == 1.0
+
+
+def test_a_channels_dynamics_learns():
+    torch.manual_seed(0)
+    dynamics = _dynamics(output="channels")
+    cfg = dynamics.cfg
+    clip = torch.randint(0, cfg.vocab_size, (1, 4, cfg.tokens_per_frame))
+    tokens = torch.cat((clip, clip.roll(1, dims=2)))  # two clips to learn by heart
+    actions = torch.zeros(2, 3, dtype=torch.long)
+    optimizer = torch.optim.AdamW(dynamics.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(40):
+        loss, _ = dynamics.training_loss(tokens, actions)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert sum(losses[-5:]) / 5 < 0.7 * sum(losses[:5]) / 5, losses

@@ -78,3 +78,35 @@ def test_choice_is_random_not_greedy():
         sampler.sample(logits_fn, sampler.draw_noise(1, "cpu", torch.Generator().manual_seed(seed)))
         first_revealed.append(calls[1] != vocab)
     assert not torch.equal(first_revealed[0], first_revealed[1])
+
+
+def test_expected_code_is_the_mean_code_under_the_distribution_each_token_was_drawn_from():
+    code_values = torch.tensor([[-1.0, 0.5], [0.0, 0.5], [1.0, -1.0], [0.5, 0.0]])  # (V, d)
+    logits = torch.tensor([0.1, 0.2, 0.3, 0.4]).log().expand(1, 8, 4)
+    sampler = MaskGITSampler(8, 2, 1.0, mask_id=4)
+    noise = sampler.draw_noise(1, "cpu", torch.Generator().manual_seed(0))
+    tokens, expected = sampler.sample_expected(lambda t: logits, noise, code_values)
+    assert torch.equal(tokens, sampler.sample(lambda t: logits, noise))  # the same draws
+    assert torch.allclose(expected, torch.tensor([0.4, -0.15]).expand(1, 8, 2))  # 0.1 x -1 + 0.3 x 1 + 0.4 x 0.5...
+    cut = MaskGITSampler(8, 2, 1.0, mask_id=4, min_p=0.6)  # keeps the codes >= 0.24: 2 and 3
+    _, expected = cut.sample_expected(lambda t: logits, noise, code_values)
+    assert torch.allclose(expected, torch.tensor([0.5 / 0.7, -0.3 / 0.7]).expand(1, 8, 2))
+    greedy = MaskGITSampler(8, 2, 0.0, mask_id=4)
+    tokens, expected = greedy.sample_expected(lambda t: logits, noise, code_values)
+    assert (tokens == 3).all() and torch.equal(expected, code_values[tokens])
+
+
+def test_each_token_takes_the_expected_code_of_the_step_that_revealed_it():
+    code_values = torch.tensor([[-1.0], [1.0]])
+    sampler = MaskGITSampler(8, 2, 1.0, mask_id=2)
+    inputs = []
+
+    def logits_fn(tokens):  # first pass: p(code 1) = 0.25; second pass: 0.75
+        inputs.append(tokens.clone())
+        return torch.tensor([0.75, 0.25] if len(inputs) == 1 else [0.25, 0.75]).log().expand(1, 8, 2)
+
+    _, expected = sampler.sample_expected(logits_fn, sampler.draw_noise(1, "cpu"), code_values)
+    first = inputs[1][0] != 2  # revealed by the first pass
+    assert 0 < first.sum() < 8
+    assert torch.allclose(expected[0, first, 0], torch.full((int(first.sum()),), -0.5))
+    assert torch.allclose(expected[0, ~first, 0], torch.full((int((~first).sum()),), 0.5))

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from nanogenie.config import preset
+from nanogenie.models.maskgit import MaskGITSampler
 from nanogenie.models.tokenizer import VideoTokenizer
 
 
@@ -53,6 +54,25 @@ def test_decode_step_with_cache_equals_decode(decoder_temporal, stem):
         for t in range(6):
             assert torch.allclose(tokenizer.decode_step(tokens[:, t], cache), full[:, t], atol=1e-5)
             cache.advance()
+
+
+def test_decoding_the_expected_code_of_a_one_hot_distribution_is_decoding_its_token():
+    """A token drawn with certainty (a one-hot distribution) has its own code as its expected code, so the
+    picture decoded from expected codes is the one decoded from the tokens; an uncertain one lands between."""
+    torch.manual_seed(0)
+    cfg = preset("tiny").tokenizer
+    tokenizer = VideoTokenizer(cfg).eval()
+    p, codes = cfg.tokens_per_frame, cfg.codebook_size
+    wanted = torch.randint(0, codes, (1, p))
+    one_hot = torch.full((1, p, codes), -torch.inf).scatter(2, wanted[..., None], 0.0)  # logits
+    sampler = MaskGITSampler(p, 2, 1.0, mask_id=codes)
+    tokens, expected = sampler.sample_expected(lambda t: one_hot, sampler.draw_noise(1, "cpu"), tokenizer.fsq.all_codes())
+    assert torch.equal(tokens, wanted) and torch.equal(expected, tokenizer.fsq.indices_to_codes(wanted))
+    with torch.no_grad():
+        assert torch.equal(tokenizer.decode_codes_step(expected), tokenizer.decode_step(tokens))
+        assert torch.equal(tokenizer.decode_codes(expected[:, None]), tokenizer.decode(tokens[:, None]))
+        halfway = (tokenizer.fsq.indices_to_codes(wanted) + tokenizer.fsq.indices_to_codes(wanted.roll(1))) / 2
+        assert not torch.equal(tokenizer.decode_codes_step(halfway), tokenizer.decode_step(tokens))
 
 
 @pytest.mark.parametrize("stem", STEMS)

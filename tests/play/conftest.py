@@ -77,12 +77,13 @@ def decode():
 @pytest.fixture
 def fake_world(tmp_path, monkeypatch):
     """`nanogenie play` with load_world and the engine replaced by fakes; returns the world, whose
-    `engines` list collects every engine built (keymap_path and the engines' on_step hook may be set
-    by the test)."""
+    `engines` list collects every engine built, each with the `choices` it was built from (keymap_path
+    and the engines' on_step hook may be set by the test)."""
     from nanogenie.play import commands
 
     world = SimpleNamespace(name="fake", path=tmp_path / "fake_world", num_actions=8, fps=10, keymap_path=None,
-                            config=SimpleNamespace(dynamics=SimpleNamespace(maskgit_steps=4, temperature=1.0)),
+                            config=SimpleNamespace(dynamics=SimpleNamespace(maskgit_steps=4, temperature=1.0,
+                                                                             decode="sampled")),
                             engines=[], loaded=[], on_step=None)
 
     def load_world(name):
@@ -91,6 +92,7 @@ def fake_world(tmp_path, monkeypatch):
 
     def make_engine(w, choices, compile=False):
         engine = FakeEngine(num_actions=w.num_actions, fps=w.fps, seed=choices.seed, on_step=w.on_step)
+        engine.choices = choices
         world.engines.append(engine)
         return engine
 

@@ -25,7 +25,8 @@ def test_headless_run_records_the_scripted_actions(fake_world, decode, tmp_path,
     first = log["events"][0]
     assert first == {"frame": 0, "reset": True, "crc": first["crc"], "digest": first["digest"]}
     assert [e["action"] for e in log["events"][1:]] == [3, 3, 3, 3, 1, 3, 3, 3, 3]
-    assert (log["world"], log["seed"], log["device"], log["steps"], log["temperature"]) == ("fake", 5, "cpu", 4, 1.0)
+    assert (log["world"], log["seed"], log["device"], log["steps"], log["temperature"], log["decode"]) == \
+        ("fake", 5, "cpu", 4, 1.0, "sampled")
     frames = decode(video)
     assert len(frames) == 10 and frames[0].shape == (32, 32, 3)
 
@@ -47,6 +48,16 @@ def test_replay_reproduces_the_recorded_actions_and_frames(fake_world, tmp_path,
         assert "reproduced all 25 recorded frames exactly" in out
     else:  # the window says on closing what its HUD showed
         assert re.search(r"window: [0-9.]+ frames/s over the last \d+ frames shown, [0-9.]+ model ms/frame", out)
+
+
+def test_replay_decodes_as_the_recording_did(fake_world, tmp_path, capsys):
+    video = tmp_path / "x.mp4"
+    assert main(["play", "--world", "fake", "--headless", "--frames", "3", "--record", str(video),
+                 "--decode", "expected"]) == 0
+    assert fake_world.engines[-1].choices.decode == "expected"
+    assert json.loads(video.with_suffix(".json").read_text())["decode"] == "expected"
+    assert main(["play", "--replay", str(video.with_suffix(".json")), "--headless"]) == 0
+    assert fake_world.engines[-1].choices.decode == "expected"
 
 
 def test_replay_tells_rounding_from_different_frames(fake_world, tmp_path, capsys):
@@ -131,7 +142,7 @@ def test_termination_signal_finalises_the_headless_recording(fake_world, decode,
 
 
 @pytest.mark.parametrize("field, value", [("seed", "abc"), ("seed", -1), ("steps", "four"), ("temperature", "hot"),
-                                          ("temperature", float("inf"))])
+                                          ("temperature", float("inf")), ("decode", "mean")])
 def test_damaged_replay_log_values_are_one_line(fake_world, tmp_path, capsys, field, value):
     log = tmp_path / "damaged.json"
     log.write_text(json.dumps({"format": 1, "events": [{"frame": 0, "reset": True}], field: value}))
@@ -140,7 +151,7 @@ def test_damaged_replay_log_values_are_one_line(fake_world, tmp_path, capsys, fi
 
 
 @pytest.mark.parametrize("flags", [["--seed", "-1"], ["--seed", str(2**70)], ["--temperature", "nan"],
-                                   ["--temperature", "inf"], ["--temperature", "-1"]])
+                                   ["--temperature", "inf"], ["--temperature", "-1"], ["--decode", "mean"]])
 def test_out_of_range_flags_are_refused_by_the_parser(fake_world, capsys, flags):
     with pytest.raises(SystemExit) as exit_info:
         main(["play", "--world", "fake", "--headless", "--frames", "2", *flags])

@@ -5,18 +5,21 @@ import pytest
 import torch
 
 from nanogenie.config import preset
+from nanogenie.data.pixels import to_stored
 from nanogenie.errors import UserError
+from nanogenie.models.generate import FrameGenerator
 from nanogenie.play import engine as engine_module
 from nanogenie.play.engine import Engine
 from nanogenie.world import build_models, load_world
 from world_helpers import save_random_world
 
 
-def _bundle(tmp_path, decoder_temporal=False, prompt_frames=3, conv_channels=()):
+def _bundle(tmp_path, decoder_temporal=False, prompt_frames=3, conv_channels=(), output="joint"):
     torch.manual_seed(0)
     config = preset("tiny")
     config.tokenizer = dataclasses.replace(config.tokenizer, decoder_temporal=decoder_temporal,
                                            conv_channels=list(conv_channels))
+    config.dynamics.output = output
     tokenizer, lam, dynamics = build_models(config)
     with torch.no_grad():  # trained-like: actions matter, logits peaked enough for varied samples
         for block in dynamics.transformer.blocks:
@@ -60,13 +63,52 @@ def test_same_seed_same_frames_across_resets_and_engines(tmp_path):
     assert not all(np.array_equal(a, b) for a, b in zip(first, different_actions))
 
 
-# The compiled decoder with and without its cache, and with the convolutional pixel head.
-@pytest.mark.parametrize("decoder_temporal, conv_channels", [(False, []), (True, []), (False, [4, 8])])
-def test_compiled_engine_equals_eager(tmp_path, decoder_temporal, conv_channels):
-    world = _bundle(tmp_path, decoder_temporal, conv_channels=conv_channels)
+@pytest.mark.parametrize("output", ["joint", "channels"])
+def test_engine_frames_equal_the_uncached_reference(tmp_path, output):
+    """The engine's KV-cached frames are those of FrameGenerator's reference path, which recomputes the
+    whole context at every MaskGIT pass, fed the same noise and decoded by the world's tokenizer."""
+    world = _bundle(tmp_path, output=output)
+    actions = [0, 1, 3, 3, 2, 0, 1, 1, 2, 3]  # past the 4-frame context
+    engine = Engine(world, device="cpu", seed=7)
+    played = _play(engine, actions)
+    cfg = world.config.dynamics
+    reference = FrameGenerator(world.dynamics, cfg.maskgit_steps, cfg.temperature, use_cache=False)
+    reference.reset(engine._prompt_tokens, engine._prompt_actions)
+    rng = torch.Generator().manual_seed(7)
+    for action, frame in zip(actions, played):
+        tokens = reference.step(torch.tensor([action]), rng)
+        assert np.array_equal(to_stored(world.tokenizer.decode_step(tokens)[0]).numpy(), frame)
+
+
+def test_expected_decoding_changes_the_picture_only(tmp_path):
+    """decode "expected": the frames shown differ, the model's history (the KV cache) does not; and a model
+    sure of every token shows exactly its tokens."""
+    world = _bundle(tmp_path)
+    actions = [0, 1, 3, 3, 2, 0]
+    sampled, expected = Engine(world, device="cpu", seed=7), Engine(world, device="cpu", seed=7, decode="expected")
+    assert expected.decode == "expected" and sampled.decode == world.config.dynamics.decode == "sampled"
+    shown = _play(sampled, actions), _play(expected, actions)
+    assert not all(np.array_equal(a, b) for a, b in zip(*shown))
+    assert all(torch.equal(a, b) for a, b in zip(sampled.generator.cache.keys, expected.generator.cache.keys))
+    with torch.no_grad():  # every token code 5 with probability 1 (in fp32)
+        world.dynamics.head.weight.zero_()
+        world.dynamics.head.bias.fill_(-200.0)[5] = 0.0
+    sure = Engine(world, device="cpu", seed=7), Engine(world, device="cpu", seed=7, decode="expected")
+    assert all(np.array_equal(a, b) for a, b in zip(_play(sure[0], actions), _play(sure[1], actions)))
+    with pytest.raises(UserError, match="decode must be"):
+        Engine(world, device="cpu", decode="mean")
+
+
+# The compiled decoder with and without its cache, and with the convolutional pixel head; the channel
+# heads' log-probabilities compiled into the dynamics' pass, with the picture drawn from expected codes.
+@pytest.mark.parametrize("decoder_temporal, conv_channels, output, decode", [
+    (False, [], "joint", "sampled"), (True, [], "joint", "sampled"), (False, [4, 8], "joint", "sampled"),
+    (False, [], "channels", "expected")])
+def test_compiled_engine_equals_eager(tmp_path, decoder_temporal, conv_channels, output, decode):
+    world = _bundle(tmp_path, decoder_temporal, conv_channels=conv_channels, output=output)
     actions = [0, 1, 3, 3, 2, 0, 1, 1, 2, 3]  # past the 4-frame context: the ring cache wraps
-    eager = _play(Engine(world, device="cpu", seed=7), actions)
-    compiled = Engine(world, device="cpu", seed=7, compile=True)
+    eager = _play(Engine(world, device="cpu", seed=7, decode=decode), actions)
+    compiled = Engine(world, device="cpu", seed=7, compile=True, decode=decode)
     _assert_same_frames(eager, _play(compiled, actions))
     compiled.reset()
     _assert_same_frames(eager, _play(compiled, actions))  # and after a reset
@@ -120,10 +162,11 @@ def test_single_frame_prompt_and_world_models_left_untouched(tmp_path):
     assert torch.equal(world.dynamics.head.weight, weights) and world.dynamics.head.weight.dtype == torch.float32
 
 
-def test_bf16_models_run(tmp_path, monkeypatch):
+@pytest.mark.parametrize("output", ["joint", "channels"])
+def test_bf16_models_run(tmp_path, monkeypatch, output):
     """The CUDA path's bf16 models, exercised here on CPU: frames come out sane and deterministic."""
     monkeypatch.setattr(engine_module, "model_dtype", lambda device: torch.bfloat16)
-    world = _bundle(tmp_path)
+    world = _bundle(tmp_path, output=output)
     engine = Engine(world, device="cpu")
     assert engine.dynamics.head.weight.dtype == torch.bfloat16
     assert engine.generator.cache.keys[0].dtype == torch.bfloat16
@@ -134,12 +177,13 @@ def test_bf16_models_run(tmp_path, monkeypatch):
 
 @pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-@pytest.mark.parametrize("decoder_temporal", [False, True])
-def test_cuda_graph_equals_eager(tmp_path, decoder_temporal):
-    world = _bundle(tmp_path, decoder_temporal)
+@pytest.mark.parametrize("decoder_temporal, output, decode", [(False, "joint", "sampled"), (True, "joint", "sampled"),
+                                                               (False, "channels", "expected")])
+def test_cuda_graph_equals_eager(tmp_path, decoder_temporal, output, decode):
+    world = _bundle(tmp_path, decoder_temporal, output=output)
     actions = [i * 7 % 4 for i in range(20)]
-    graph = Engine(world, device="cuda", seed=5)
-    eager = Engine(world, device="cuda", seed=5)
+    graph = Engine(world, device="cuda", seed=5, decode=decode)
+    eager = Engine(world, device="cuda", seed=5, decode=decode)
     eager.use_cuda_graph = False
     graph_frames, eager_frames = _play(graph, actions), _play(eager, actions)
     assert graph._graph is not None
@@ -170,10 +214,10 @@ def test_play_leaves_a_core_for_the_app(monkeypatch):
         torch.set_num_threads(before)
 
 
-@pytest.mark.parametrize("decoder_temporal", [False, True])
-def test_explore_leaves_the_live_game_unchanged_and_each_row_is_holding_its_action(tmp_path, decoder_temporal):
+@pytest.mark.parametrize("decoder_temporal, decode", [(False, "sampled"), (True, "sampled"), (False, "expected")])
+def test_explore_leaves_the_live_game_unchanged_and_each_row_is_holding_its_action(tmp_path, decoder_temporal, decode):
     world = _bundle(tmp_path, decoder_temporal)
-    engine = Engine(world, device="cpu", seed=3)
+    engine = Engine(world, device="cpu", seed=3, decode=decode)
     before, after = [1, 2, 3], [0, 1, 2, 3, 0, 1]  # past the 4-frame context
     _play(engine, before)
     futures = engine.explore(frames=4)
