@@ -20,6 +20,7 @@ import pygame
 from nanogenie.atomic import write_bytes
 from nanogenie.errors import UserError
 from nanogenie.play.keymap import Keymap, keymap_text, rebind
+from nanogenie.world import update_world_meta
 
 FRAMES = 4  # how far ahead each panel shows
 LOOP_FPS = 4  # how fast a panel loops through its future
@@ -99,6 +100,8 @@ class Explorer:
         for path in self.save_paths:
             try:
                 write_bytes(path, text.encode())
+                if (path.parent / "world.json").is_file():  # so that `play --propose-keys` never writes over it
+                    update_world_meta(path.parent, keymap_origin="explorer")
             except (OSError, UserError):  # read-only, or a full disk: try the next place
                 continue
             self.edited = False

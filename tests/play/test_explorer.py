@@ -8,6 +8,7 @@ import torch
 from nanogenie.cli import main
 from nanogenie.config import preset
 from nanogenie.play.app import AppSettings, PlayApp
+from nanogenie.play.explorer import Explorer
 from nanogenie.play.keymap import load_keymap, parse_keymap
 from nanogenie.play.runner import EngineRunner
 from world_helpers import save_random_world
@@ -48,6 +49,18 @@ def test_explorer_binds_a_key_saves_a_loadable_keymap_and_play_goes_on(fake_engi
     assert app.keymap.resolve({pygame.K_LEFT}) == (5, "left")  # the game plays the new keymap at once
     assert app.produced >= 12 and not app.runner.paused  # closing the explorer resumed the game
 
+
+
+def test_a_keymap_the_explorer_saves_into_a_bundle_is_marked_so_a_proposal_never_replaces_it(tmp_path):
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    (bundle / "world.json").write_text(json.dumps({"name": "w", "keymap_origin": "proposed"}))
+    explorer = Explorer(8, parse_keymap(KEYMAP, 8), (bundle / "keymap.toml",))
+    assert explorer.save() == bundle / "keymap.toml"
+    assert json.loads((bundle / "world.json").read_text())["keymap_origin"] == "explorer"
+    elsewhere = Explorer(8, parse_keymap(KEYMAP, 8), (tmp_path / "keymaps" / "w.toml",))
+    assert elsewhere.save() == tmp_path / "keymaps" / "w.toml"  # no world.json there: nothing else is written
+    assert sorted(p.name for p in (tmp_path / "keymaps").iterdir()) == ["w.toml"]
 
 def test_explorer_shows_every_action_and_a_click_picks_one(fake_engine, tmp_path):
     engine = fake_engine()
