@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -138,13 +139,19 @@ def _end_session(child: subprocess.Popen) -> None:
     child.wait()
 
 
-def _long_training_in_two_processes(out: Path) -> subprocess.Popen:
-    """A `--processes 2` tokenizer training far too long to finish, in a session of its own so that
-    whatever survives can be ended with it."""
+@contextmanager
+def _training_in_two_processes(out: Path):
+    """(the launcher, its two workers) of a `--processes 2` tokenizer training far too long to finish, once
+    it has checkpointed; in a session of its own, ended on leaving, so that whatever survives ends with it."""
     command = [sys.executable, "-m", "nanogenie.cli", "train", "--world", "pong", "--preset", "tiny", "--out",
                str(out), "--stage", "tokenizer", "--steps", "100000", "--device", "cpu", "--processes", "2"]
-    return subprocess.Popen(command, env=child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            text=True, start_new_session=True)
+    child = subprocess.Popen(command, env=child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                             text=True, start_new_session=True)
+    try:
+        _wait_for(out / "run" / "checkpoints" / "tokenizer", "step_*", child)
+        yield child, _spawned(child.pid)
+    finally:
+        _end_session(child)
 
 
 def _wait_for(path_glob: Path, pattern: str, child: subprocess.Popen, seconds: float = 120) -> None:
@@ -157,18 +164,12 @@ def _wait_for(path_glob: Path, pattern: str, child: subprocess.Popen, seconds: f
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/stat").is_file(), reason="reads the process tree from /proc")
 def test_sigterm_to_the_launcher_of_processes_2_ends_its_workers(tmp_path):
-    out = tmp_path / "w"
-    child = _long_training_in_two_processes(out)
-    try:
-        _wait_for(out / "run" / "checkpoints" / "tokenizer", "step_*", child)
-        workers = _spawned(child.pid)
+    with _training_in_two_processes(tmp_path / "w") as (child, workers):
         assert len(workers) == 2 and child.poll() is None, "the run was not training in two processes"
         child.send_signal(signal.SIGTERM)  # to the launcher alone, as `kill` does
         _, stderr = child.communicate(timeout=60)
         assert child.returncode == 128 + signal.SIGTERM and "interrupted (SIGTERM)" in stderr
         assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()], "workers outlived their launcher"
-    finally:
-        _end_session(child)
 
 
 @pytest.mark.slow
@@ -203,11 +204,7 @@ def test_kill_9_of_the_main_process_ends_the_lam_beside_it_and_resume_is_the_onl
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/stat").is_file(), reason="reads the process tree from /proc")
 def test_a_killed_worker_of_processes_2_is_one_line_and_ends_the_other(tmp_path):
-    out = tmp_path / "w"
-    child = _long_training_in_two_processes(out)
-    try:
-        _wait_for(out / "run" / "checkpoints" / "tokenizer", "step_*", child)
-        workers = _spawned(child.pid)
+    with _training_in_two_processes(tmp_path / "w") as (child, workers):
         assert len(workers) == 2
         os.kill(workers[1], signal.SIGKILL)
         _, stderr = child.communicate(timeout=60)
@@ -216,8 +213,6 @@ def test_a_killed_worker_of_processes_2_is_one_line_and_ends_the_other(tmp_path)
         assert errors == ["nanogenie: error: training process 2 of 2 was killed by SIGKILL; the run's checkpoints "
                           "are kept: rerun with --resume"]
         assert not [pid for pid in workers if _alive(pid)]
-    finally:
-        _end_session(child)
 
 
 @pytest.mark.slow
