@@ -123,9 +123,9 @@ def _add_train_eval(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
                    help="change one config field of the preset (repeatable), e.g. --set dynamics.moving_weight=5 "
                         "--set train.dynamics.steps=3600; recorded in the run's config.json")
-    p.add_argument("--processes", type=_positive_int, default=1,
-                   help="data-parallel processes on this machine, one torch thread each (OMP_NUM_THREADS each, when "
-                        "set); they share each step's "
+    p.add_argument("--processes", type=_positive_int, default=None,
+                   help="data-parallel processes on this machine (default 1, or the recipe's), one torch thread each "
+                        "(OMP_NUM_THREADS each, when set); they share each step's "
                         "batch_size clips, so N cores train the same recipe in little more than 1/N of the time "
                         "(torchrun --nproc_per_node N does the same)")
     p.add_argument("--sequential", action="store_true",

@@ -56,7 +56,7 @@ def apply_recipe(args: argparse.Namespace) -> argparse.Namespace:
     if args.recipe is None:
         if args.world is None:
             raise UserError("train needs --world NAME (a simulator, or a name for your --data) or --recipe NAME")
-        return args
+        return argparse.Namespace(**{**vars(args), "processes": args.processes or 1})
     recipe = read_recipe(resolve_recipe(args.recipe))
     if args.world not in (None, recipe["world"]):
         raise UserError(f"--world {args.world} and --recipe {args.recipe} (world {recipe['world']!r}) disagree; "
@@ -65,7 +65,7 @@ def apply_recipe(args: argparse.Namespace) -> argparse.Namespace:
         raise UserError(f"--recipe {args.recipe} trains preset {recipe['preset']!r}; drop --preset {args.preset} "
                         f"or copy the recipe and change it")
     return argparse.Namespace(**{**vars(args), "world": recipe["world"], "preset": recipe["preset"],
-                                 "processes": args.processes if args.processes > 1 else recipe["processes"],
+                                 "processes": args.processes or recipe["processes"],  # the flag, when given, wins
                                  "set": [*recipe["set"], *args.set]})
 
 

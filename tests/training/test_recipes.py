@@ -26,6 +26,8 @@ def test_a_recipe_fills_the_command_and_the_users_flags_come_after():
     assert (args.world, args.preset, args.processes, args.out) == ("sonic", "cpu", 2, "x")
     assert args.set[0] == "train.data_frames=120000" and args.set[-1] == "train.dynamics.steps=10"
     assert apply_recipe(_args("--recipe", "sonic", "--processes", "4")).processes == 4
+    assert apply_recipe(_args("--recipe", "sonic", "--processes", "1")).processes == 1  # one process, if asked
+    assert apply_recipe(_args("--world", "pong")).processes == 1  # no recipe, no flag: one
 
 
 @pytest.mark.parametrize("argv, message", [
