@@ -19,6 +19,7 @@ motion would score.
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -130,26 +131,37 @@ def held_out_data(held_out: str | None, data: VideoData, config: WorldConfig
 
 
 def load_lam(path: str):
-    """(LAM, its WorldConfig) from a run folder (`--out` of `nanogenie train`; a `--stage lam` run is enough)
-    or a world bundle."""
+    """(LAM, its WorldConfig) from a run folder (`--out` of `nanogenie train`; a `--stage lam` run is enough,
+    and a stopped one gives its latest checkpoint) or a world bundle."""
     from safetensors.torch import load_file
 
     from nanogenie.models.lam import LatentActionModel
+    from nanogenie.training.checkpoint import load_checkpoint
+    from nanogenie.training.run_folder import RunFolder
     from nanogenie.world import resolve_world
 
     folder = Path(path)
     if not folder.is_dir():
         folder = resolve_world(path)
-    for config_file, weights in ((folder / "run" / "config.json", folder / "run" / "lam.safetensors"),
-                                 (folder / "world.json", folder / "lam.safetensors")):
-        if config_file.is_file() and weights.is_file():
-            d = json.loads(config_file.read_text())
-            config = WorldConfig.from_dict(d.get("config", d))
-            lam = LatentActionModel(config.lam)
-            lam.load_state_dict(load_file(weights))
-            return lam.eval(), config
-    raise UserError(f"{path}: no trained LAM there (looked for run/lam.safetensors with run/config.json, and a "
-                    f"world bundle's lam.safetensors); train one with `nanogenie train --stage lam --out {path}`")
+    run = RunFolder(folder / "run")
+    if run.config_file.is_file() and (run.weights("lam").is_file() or run.latest_checkpoint("lam")):
+        d = json.loads(run.config_file.read_text())
+        config = WorldConfig.from_dict(d.get("config", d))
+        lam = LatentActionModel(config.lam)
+        if run.weights("lam").is_file():
+            lam.load_state_dict(load_file(run.weights("lam")))
+        else:
+            step = load_checkpoint(run.latest_checkpoint("lam"), lam)
+            print(f"{path}: the LAM did not finish; using its checkpoint of step {step}", file=sys.stderr)
+        return lam.eval(), config
+    if (folder / "world.json").is_file() and (folder / "lam.safetensors").is_file():
+        config = WorldConfig.from_dict(json.loads((folder / "world.json").read_text())["config"])
+        lam = LatentActionModel(config.lam)
+        lam.load_state_dict(load_file(folder / "lam.safetensors"))
+        return lam.eval(), config
+    raise UserError(f"{path}: no trained LAM there (looked for run/lam.safetensors or a LAM checkpoint with "
+                    f"run/config.json, and a world bundle's lam.safetensors); train one with "
+                    f"`nanogenie train --stage lam --out {path}`")
 
 
 def probe_command(args) -> None:

@@ -66,6 +66,11 @@ def test_probe_of_a_lam_only_run_equals_the_figures_training_logged(squares, tmp
     assert probe["lam_probe_accuracy"] == logged["lam_probe_accuracy"]
     assert probe["lam_nmi"] == logged["lam_nmi"] and probe["lam_code_shares"] == logged["lam_code_shares"]
     assert abs(sum(probe["lam_code_shares"]) - 1) < 1e-3
+    (out / "run" / "lam.safetensors").unlink()  # as if stopped after its last checkpoint: the probe reads that
+    assert main(["lam", "probe", "--world", str(out), "--held-out", str(squares / "held.h5")]) == 0
+    captured = capsys.readouterr()
+    assert "using its checkpoint of step" in captured.err
+    assert json.loads(captured.out.strip().splitlines()[-1])["lam_probe_accuracy"] is not None
 
 
 @pytest.mark.parametrize("argv, expected", [
