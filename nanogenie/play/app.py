@@ -178,7 +178,7 @@ class PlayApp:
         elif key == pygame.K_r:
             self.runner.request_reset()
         elif key == pygame.K_p:
-            self.runner.pause(not self.runner.paused)
+            self._pause(not self.runner.paused)
         elif key == pygame.K_e:
             self._open_explorer()
         elif key == pygame.K_F12:
@@ -196,7 +196,7 @@ class PlayApp:
             print("this engine cannot explore its actions")
             return
         self.paused_before_explorer = self.runner.paused
-        self.runner.pause(True)
+        self._pause(True)
         self.explorer.start()
         self.runner.request_explore(FRAMES)
 
@@ -206,9 +206,14 @@ class PlayApp:
             return
         shift = bool(getattr(event, "mod", 0) & pygame.KMOD_SHIFT)
         if not self.explorer.on_key(event.key, DIGIT_KEYS.get(event.key), shift):
-            self.runner.pause(self.paused_before_explorer)
+            self._pause(self.paused_before_explorer)
             self.held.clear()  # keys pressed in the explorer are not the game's
         self.keymap = self.explorer.keymap
+
+    def _pause(self, paused: bool) -> None:
+        """Pause or resume the game; the HUD's frame rate starts again, so that it never counts a pause."""
+        self.runner.pause(paused)
+        self.shown_at.clear()
 
     def _choose_action(self) -> tuple[int, str]:
         """A held digit (the latest pressed) picks a raw latent action; else the keymap decides."""

@@ -121,3 +121,13 @@ def test_a_world_without_a_keymap_plays_a_proposed_one_and_says_so(fake_world, t
     out = capsys.readouterr().out
     assert "world fake has no keymap: proposing one" in out and "keymap <proposed>: " in out
     assert fake_world.engines[-1].explored == 6  # the proposal rolled every code from 6 states
+
+
+def test_the_hud_frame_rate_never_counts_a_pause(fake_engine, tmp_path):
+    app = make_app(fake_engine(), tmp_path)
+    app.shown_at.extend([0.0, 0.1, 0.2])
+    assert app.shown_fps() == pytest.approx(10.0)
+    app._pause(True)  # the explorer or P: a minute may pass before the next frame
+    app._pause(False)
+    app.shown_at.extend([60.0, 60.1])
+    assert app.shown_fps() == pytest.approx(10.0)  # not 4 frames over 60 s
