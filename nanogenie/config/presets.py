@@ -24,7 +24,8 @@ def _tiny() -> WorldConfig:
     )
 
 
-LAM_CPU_STEPS = 4000  # ~20 minutes on 2 threads of this project's CPU (docs/lab/NOTES.md)
+LAM_CPU_STEPS = 1200  # ~6 minutes on one thread; the codes settle early, and a longer schedule keeps its high
+# learning rate long enough to leave a better assignment for a worse one (docs/lab/2026-12-03-history-leak.md)
 
 
 def _cpu() -> WorldConfig:
