@@ -144,24 +144,24 @@ def load_lam(path: str):
     if not folder.is_dir():
         folder = resolve_world(path)
     run = RunFolder(folder / "run")
-    if run.config_file.is_file() and (run.weights("lam").is_file() or run.latest_checkpoint("lam")):
-        d = json.loads(run.config_file.read_text())
-        config = WorldConfig.from_dict(d.get("config", d))
-        lam = LatentActionModel(config.lam)
-        if run.weights("lam").is_file():
-            lam.load_state_dict(load_file(run.weights("lam")))
-        else:
-            step = load_checkpoint(run.latest_checkpoint("lam"), lam)
-            print(f"{path}: the LAM did not finish; using its checkpoint of step {step}", file=sys.stderr)
-        return lam.eval(), config
-    if (folder / "world.json").is_file() and (folder / "lam.safetensors").is_file():
-        config = WorldConfig.from_dict(json.loads((folder / "world.json").read_text())["config"])
-        lam = LatentActionModel(config.lam)
-        lam.load_state_dict(load_file(folder / "lam.safetensors"))
-        return lam.eval(), config
-    raise UserError(f"{path}: no trained LAM there (looked for run/lam.safetensors or a LAM checkpoint with "
-                    f"run/config.json, and a world bundle's lam.safetensors); train one with "
-                    f"`nanogenie train --stage lam --out {path}`")
+    checkpoint = None if run.weights("lam").is_file() else run.latest_checkpoint("lam")
+    if run.config_file.is_file() and (checkpoint is not None or run.weights("lam").is_file()):
+        config_file, weights = run.config_file, run.weights("lam")
+    elif (folder / "world.json").is_file() and (folder / "lam.safetensors").is_file():
+        config_file, weights, checkpoint = folder / "world.json", folder / "lam.safetensors", None
+    else:
+        raise UserError(f"{path}: no trained LAM there (looked for run/lam.safetensors or a LAM checkpoint with "
+                        f"run/config.json, and a world bundle's lam.safetensors); train one with "
+                        f"`nanogenie train --stage lam --out {path}`")
+    d = json.loads(config_file.read_text())
+    config = WorldConfig.from_dict(d.get("config", d))
+    lam = LatentActionModel(config.lam)
+    if checkpoint is None:
+        lam.load_state_dict(load_file(weights))
+    else:
+        step = load_checkpoint(checkpoint, lam)
+        print(f"{path}: the LAM did not finish; using its checkpoint of step {step}", file=sys.stderr)
+    return lam.eval(), config
 
 
 def probe_command(args) -> None:
