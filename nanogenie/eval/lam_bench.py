@@ -63,12 +63,22 @@ def inputs(data: VideoData, index: np.ndarray, past_only: bool) -> torch.Tensor:
 
 
 def inverse_model(channels: int, actions: int, width: int = 16) -> nn.Module:
-    """Four stride-2 convolutions and an MLP: (N, channels, H, W) -> action logits (N, actions)."""
-    def down(cin: int, cout: int) -> nn.Module:
-        return nn.Sequential(nn.Conv2d(cin, cout, 4, 2, 1), nn.GroupNorm(8, cout), nn.SiLU())
+    """(N, channels, H, W) -> action logits (N, actions): two full-resolution convolutions, two stride-2
+    ones, then the largest and the mean response of each feature anywhere in the frame, and an MLP.
 
-    return nn.Sequential(down(channels, width), down(width, 2 * width), down(2 * width, 4 * width),
-                         down(4 * width, 4 * width), nn.Flatten(), nn.LazyLinear(256), nn.SiLU(),
+    The full-resolution start sees a one-pixel step of a 2-pixel agent, which a first stride-2 layer
+    would blur into its neighbours, and the maximum over the frame finds that agent wherever it is.
+    No normalisation layer: one that normalises each feature over the whole frame left this model at
+    chance on such an agent (docs/lab/2026-12-03-ceiling.md)."""
+    def conv(cin: int, cout: int, kernel: int = 3, stride: int = 1) -> nn.Module:
+        return nn.Sequential(nn.Conv2d(cin, cout, kernel, stride, (kernel - 1) // 2 if stride == 1 else 1), nn.SiLU())
+
+    class GlobalPool(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, C, h, w) -> (N, 2C)
+            return torch.cat((x.amax(dim=(2, 3)), x.mean(dim=(2, 3))), dim=1)
+
+    return nn.Sequential(conv(channels, 2 * width), conv(2 * width, 2 * width), conv(2 * width, 4 * width, 4, 2),
+                         conv(4 * width, 4 * width, 4, 2), GlobalPool(), nn.Linear(8 * width, 256), nn.SiLU(),
                          nn.Linear(256, actions))
 
 
@@ -92,7 +102,6 @@ def train_inverse_model(train: VideoData, train_spans: list | None, held_out: Vi
                         "the data needs episodes of at least 3 frames with recorded actions")
     actions = int(max(train.actions.max(), held_out.actions.max())) + 1
     model = inverse_model(6 if past_only else 12, actions)
-    model(inputs(train, train_index[:2], past_only))  # materialise the lazy layer before the optimizer
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
     generator = torch.Generator().manual_seed(seed)
     truth = held_out.actions[held_index].astype(np.int64)

@@ -27,6 +27,29 @@ def _square_world(path, seed: int, episodes: int = 12, length: int = 40) -> None
                   action_names=["idle", "left", "right", "down"])
 
 
+def _speck_world(path, seed: int, episodes: int = 12, length: int = 40) -> None:
+    """20x20 frames of a 1 px green speck that the action steps one pixel (0 stays, 1 left, 2 right, 3 up,
+    4 down) among four grey specks that wander on their own, a fresh random action every frame: the
+    action moves 2 of 400 pixels."""
+    rng = np.random.default_rng(seed)
+    frames, actions, ends = [], [], []
+    steps = np.array([(0, 0), (-1, 0), (1, 0), (0, -1), (0, 1)])
+    for _ in range(episodes):
+        agent, others = rng.integers(4, 16, size=2), rng.integers(0, 20, size=(4, 2))
+        for t in range(length):
+            frame = np.zeros((20, 20, 3), np.uint8)
+            frame[others[:, 1], others[:, 0]] = 160
+            frame[agent[1], agent[0]] = (120, 255, 60)
+            frames.append(frame)
+            a = int(rng.integers(5))
+            actions.append(a if t < length - 1 else -1)
+            agent = np.clip(agent + steps[a], 0, 19)
+            others = np.clip(others + steps[rng.integers(5, size=4)], 0, 19)
+        ends.append(len(frames))
+    write_dataset(path, np.stack(frames), np.array(actions, np.int16), np.array(ends), fps=10, source="specks",
+                  action_names=["idle", "left", "right", "up", "down"])
+
+
 @pytest.fixture(scope="module")
 def squares(tmp_path_factory):
     folder = tmp_path_factory.mktemp("squares")
@@ -47,6 +70,14 @@ def test_ceiling_sees_the_action_and_the_leak_does_not(squares, capsys):
     assert ceiling["step"] == leak["step"] == 150 and ceiling["held_out"].endswith("held.h5")
     assert ceiling["accuracy"] > 0.8, ceiling
     assert leak["accuracy"] < 0.45, leak  # chance is ~0.25-0.3: past frames say nothing of a fresh action
+
+
+def test_ceiling_finds_a_one_pixel_step_among_wandering_specks(tmp_path, capsys):
+    _speck_world(tmp_path / "train.h5", seed=0)
+    _speck_world(tmp_path / "held.h5", seed=1)
+    assert main(["lam", "ceiling", "--data", str(tmp_path / "train.h5"), "--held-out", str(tmp_path / "held.h5"),
+                 "--steps", "300", "--leak-minutes", "0"]) == 0
+    assert _lines(capsys)[-1]["accuracy"] > 0.8  # chance ~0.2
 
 
 def test_ceiling_without_a_held_out_file_names_the_split_it_used(squares, capsys):
