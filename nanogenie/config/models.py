@@ -88,6 +88,7 @@ class LAMConfig:
     passive_loss: bool = False  # the history's path learns on every transition, the heads on top (models/lam.py)
     align_shift: int = 0  # the target is shifted by up to this many pixels to meet the history's prediction (models/lam.py)
     resolution: str = "cell"  # heads predict and are scored on "cell" means or every "pixel" (models/lam.py)
+    stem: str = "cells"  # the conv nets' first layer: over "cells" (pixel-unshuffled) or over "pixels" (models/lam.py)
     norm: str = "group"  # "group": GroupNorm after each convolution of the conv nets; "none"
     control_mask: bool = False  # a mask from x_t hands the heads the cells the action decides (models/lam.py)
     max_share: float = 1.0  # in training no head wins more than this share of a batch; 1: the best head always wins
@@ -106,8 +107,8 @@ class LAMConfig:
         require(0 <= self.spread < 1, f"lam spread must be in [0, 1), got {self.spread}")
         require(1 / self.num_actions <= self.max_share <= 1,
                 f"lam max_share must be from 1 / num_actions ({1 / self.num_actions:.3f}) to 1, got {self.max_share}")
-        require(self.resolution in ("cell", "pixel"),
-                f"lam resolution must be 'cell' or 'pixel', got {self.resolution!r}")
+        require(self.resolution in ("cell", "smooth", "pixel"),
+                f"lam resolution must be 'cell', 'smooth' or 'pixel', got {self.resolution!r}")
         require(0 <= self.align_shift < self.image_size // 4,
                 f"lam align_shift must be in [0, image_size / 4), got {self.align_shift}")
 

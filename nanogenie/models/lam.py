@@ -65,11 +65,16 @@ class CellNet(nn.Module):
     """Frames as cells (N, F, 3, H, W) -> features per cell (N, C, H/p, W/p): a small U-Net whose one
     downsampling lets each cell see its neighbours' neighbours (a sprite and where it is heading)."""
 
-    def __init__(self, frames: int, patch_size: int, width: int, norm: bool = True):
+    def __init__(self, frames: int, patch_size: int, width: int, norm: bool = True, stem: str = "cells"):
         super().__init__()
         self.patch_size = patch_size
         c = width
-        self.inp = _conv(3 * frames * patch_size ** 2, c, norm=norm)
+        if stem == "cells":  # each cell's pixels as channels (pixel-unshuffle), then a 3x3 conv over cells
+            self.pixels = None
+            self.inp = _conv(3 * frames * patch_size ** 2, c, norm=norm)
+        else:  # a conv over pixels first, so a sprite one pixel further on gives the same features one pixel further on
+            self.pixels = nn.Sequential(nn.Conv2d(3 * frames, c // 2, 3, 1, 1), nn.SiLU())
+            self.inp = _conv(c // 2, c, kernel=patch_size, stride=patch_size, norm=norm)
         self.down = _conv(c, 2 * c, kernel=4, stride=2, norm=norm)
         self.mid = _conv(2 * c, 2 * c, norm=norm)
         self.up = nn.Sequential(nn.ConvTranspose2d(2 * c, c, 4, 2, 1), nn.GroupNorm(8, c) if norm else nn.Identity(),
@@ -77,7 +82,8 @@ class CellNet(nn.Module):
         self.fuse = _conv(2 * c, c, norm=norm)
 
     def forward(self, frames: Tensor) -> Tensor:
-        h = self.inp(F.pixel_unshuffle(frames.flatten(1, 2), self.patch_size))  # (N, C, H/p, W/p)
+        frames = frames.flatten(1, 2)
+        h = self.inp(F.pixel_unshuffle(frames, self.patch_size) if self.pixels is None else self.pixels(frames))  # (N, C, H/p, W/p)
         return self.fuse(torch.cat((self.up(self.mid(self.down(h))), h), dim=1))
 
 
@@ -89,9 +95,9 @@ class LatentActionModel(nn.Module):
         # values predicted per cell and colour: the cell's mean, or (resolution "pixel") each of its p x p pixels
         self.per_cell = p * p if cfg.resolution == "pixel" else 1
         norm = cfg.norm == "group"
-        self.past = CellNet(cfg.history_frames, p, c, norm)  # what the history predicts, the same for every action
+        self.past = CellNet(cfg.history_frames, p, c, norm, cfg.stem)  # what the history predicts, the same for every action
         self.passive = nn.Conv2d(c, 3 * self.per_cell, 1)
-        self.present = CellNet(1, p, c, norm)  # what each action adds, read from x_t alone
+        self.present = CellNet(1, p, c, norm, cfg.stem)  # what each action adds, read from x_t alone
         self.heads = nn.Conv2d(c, a * 3 * self.per_cell, 1)
         # where the action decides the next frame, read from x_t alone (control_mask)
         self.control = nn.Conv2d(c, self.per_cell, 1) if cfg.control_mask else None
@@ -111,8 +117,16 @@ class LatentActionModel(nn.Module):
         cell's mean colour (R = H/p), or the frames themselves (resolution "pixel", R = H)."""
         if self.cfg.resolution == "pixel":
             return frames
+        return F.avg_pool2d(self._blurred(frames.flatten(0, -4)), self.cfg.patch_size).unflatten(0, frames.shape[:-3])
+
+    def _blurred(self, frames: Tensor) -> Tensor:
+        """(N, 3, H, W) -> the same size, box-blurred p wide for resolution "smooth" (unchanged for "cell"): a p x p
+        mean of the blurred frame is a tent filter 2p - 1 wide, whose value moves with a sprite one pixel at
+        a time, where a plain cell mean stays the same while the sprite moves inside the cell."""
+        if self.cfg.resolution != "smooth":
+            return frames
         p = self.cfg.patch_size
-        return F.avg_pool2d(frames.flatten(0, -4), p).unflatten(0, frames.shape[:-3])
+        return F.avg_pool2d(F.pad(frames, (p // 2, (p - 1) // 2, p // 2, (p - 1) // 2), mode="replicate"), p, stride=1)
 
     def _grid(self, values: Tensor, channels: int) -> Tensor:
         """Per-cell outputs (N, channels * per_cell, H/p, W/p) -> (N, channels, R, R)."""
@@ -196,8 +210,8 @@ class LatentActionModel(nn.Module):
         p, size = self.cfg.patch_size, target.shape[-1]
         padded = F.pad(target, (m, m, m, m), mode="replicate")
         offsets = [(dy, dx) for dy in range(2 * m + 1) for dx in range(2 * m + 1)]
-        # every p x p mean of the padded frame; a shift's cells are every p-th of them from its offset
-        means = F.avg_pool2d(padded, p, stride=1)
+        # every cell value of the padded frame at every offset; a shift's cells are every p-th of them
+        means = F.avg_pool2d(self._blurred(padded), p, stride=1)
         shifted = torch.stack([means[..., dy:dy + size:p, dx:dx + size:p] for dy, dx in offsets], dim=1)
         cell_passive = passive if self.per_cell == 1 else F.avg_pool2d(passive.flatten(0, 1), p)[:, None]
         best = (shifted - cell_passive).pow(2).flatten(2).mean(dim=2).argmin(dim=1)  # (N,)
