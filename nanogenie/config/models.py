@@ -87,12 +87,8 @@ class LAMConfig:
     reset_after: int = 200  # a head that wins nothing for this many steps restarts as a copy of the busiest
     passive_loss: bool = False  # the history's path learns on every transition, the heads on top (models/lam.py)
     align_shift: int = 0  # the target is shifted by up to this many pixels to meet the history's prediction (models/lam.py)
-    resolution: str = "cell"  # heads predict and are scored on "cell" means or every "pixel" (models/lam.py)
-    stem: str = "cells"  # the conv nets' first layer: over "cells" (pixel-unshuffled) or over "pixels" (models/lam.py)
-    norm: str = "group"  # "group": GroupNorm after each convolution of the conv nets; "none"
-    control_mask: bool = False  # a mask from x_t hands the heads the cells the action decides (models/lam.py)
+    resolution: str = "cell"  # heads predict and are scored on "cell" means, "smooth" cells or every "pixel" (models/lam.py)
     max_share: float = 1.0  # in training no head wins more than this share of a batch; 1: the best head always wins
-    cap_steps: int = 0  # the max_share cap holds for this many training steps, then the best head wins (0: always)
 
     def __post_init__(self) -> None:
         require_positive("lam", image_size=self.image_size, patch_size=self.patch_size)

@@ -27,8 +27,11 @@ on the transitions it wins, and the choice is exact.
     which is where they differ: a kind of change. Inference is the plain best head.
   * Heads that still win nothing get a small share (`spread`) of the loss, and a head idle for
     `reset_after` steps restarts as a perturbed copy of the busiest one.
-  * `resolution` "pixel" predicts and scores every pixel instead of each p x p cell's mean colour: a
-    1-3 px agent moving a pixel inside a cell leaves the cell's mean (nearly) unchanged.
+  * The heads predict and are scored on a 16x16 grid of cell values (`resolution`). A plain p x p mean
+    ("cell") does not change while a small sprite moves inside its cell and jumps when it crosses a
+    border, so one step right looks like two different events depending on where the sprite stood,
+    and the heads spend codes telling the two apart. "smooth" takes each cell's value through a tent
+    filter 2p - 1 wide, which moves with the sprite a pixel at a time. "pixel" predicts every pixel.
   * With `passive_loss` the history's path learns the plain next frame on every transition and the
     heads learn on top of it without moving it. Off: on sticky training data the averaged future
     includes "the paddle keeps going", and the heads' codes turn relative.
@@ -56,34 +59,27 @@ from nanogenie.config import LAMConfig
 from nanogenie.metrics import code_usage, psnr_from_mse
 
 
-def _conv(cin: int, cout: int, kernel: int = 3, stride: int = 1, norm: bool = True) -> nn.Sequential:
+def _conv(cin: int, cout: int, kernel: int = 3, stride: int = 1) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(cin, cout, kernel, stride, (kernel - 1) // 2 if stride == 1 else 1),
-                         nn.GroupNorm(8, cout) if norm else nn.Identity(), nn.SiLU())
+                         nn.GroupNorm(8, cout), nn.SiLU())
 
 
 class CellNet(nn.Module):
     """Frames as cells (N, F, 3, H, W) -> features per cell (N, C, H/p, W/p): a small U-Net whose one
     downsampling lets each cell see its neighbours' neighbours (a sprite and where it is heading)."""
 
-    def __init__(self, frames: int, patch_size: int, width: int, norm: bool = True, stem: str = "cells"):
+    def __init__(self, frames: int, patch_size: int, width: int):
         super().__init__()
         self.patch_size = patch_size
         c = width
-        if stem == "cells":  # each cell's pixels as channels (pixel-unshuffle), then a 3x3 conv over cells
-            self.pixels = None
-            self.inp = _conv(3 * frames * patch_size ** 2, c, norm=norm)
-        else:  # a conv over pixels first, so a sprite one pixel further on gives the same features one pixel further on
-            self.pixels = nn.Sequential(nn.Conv2d(3 * frames, c // 2, 3, 1, 1), nn.SiLU())
-            self.inp = _conv(c // 2, c, kernel=patch_size, stride=patch_size, norm=norm)
-        self.down = _conv(c, 2 * c, kernel=4, stride=2, norm=norm)
-        self.mid = _conv(2 * c, 2 * c, norm=norm)
-        self.up = nn.Sequential(nn.ConvTranspose2d(2 * c, c, 4, 2, 1), nn.GroupNorm(8, c) if norm else nn.Identity(),
-                                nn.SiLU())
-        self.fuse = _conv(2 * c, c, norm=norm)
+        self.inp = _conv(3 * frames * patch_size ** 2, c)
+        self.down = _conv(c, 2 * c, kernel=4, stride=2)
+        self.mid = _conv(2 * c, 2 * c)
+        self.up = nn.Sequential(nn.ConvTranspose2d(2 * c, c, 4, 2, 1), nn.GroupNorm(8, c), nn.SiLU())
+        self.fuse = _conv(2 * c, c)
 
     def forward(self, frames: Tensor) -> Tensor:
-        frames = frames.flatten(1, 2)
-        h = self.inp(F.pixel_unshuffle(frames, self.patch_size) if self.pixels is None else self.pixels(frames))  # (N, C, H/p, W/p)
+        h = self.inp(F.pixel_unshuffle(frames.flatten(1, 2), self.patch_size))  # (N, C, H/p, W/p)
         return self.fuse(torch.cat((self.up(self.mid(self.down(h))), h), dim=1))
 
 
@@ -94,19 +90,14 @@ class LatentActionModel(nn.Module):
         p, c, a = cfg.patch_size, cfg.width, cfg.num_actions
         # values predicted per cell and colour: the cell's mean, or (resolution "pixel") each of its p x p pixels
         self.per_cell = p * p if cfg.resolution == "pixel" else 1
-        norm = cfg.norm == "group"
-        self.past = CellNet(cfg.history_frames, p, c, norm, cfg.stem)  # what the history predicts, the same for every action
+        self.past = CellNet(cfg.history_frames, p, c)  # what the history predicts, the same for every action
         self.passive = nn.Conv2d(c, 3 * self.per_cell, 1)
-        self.present = CellNet(1, p, c, norm, cfg.stem)  # what each action adds, read from x_t alone
+        self.present = CellNet(1, p, c)  # what each action adds, read from x_t alone
         self.heads = nn.Conv2d(c, a * 3 * self.per_cell, 1)
-        # where the action decides the next frame, read from x_t alone (control_mask)
-        self.control = nn.Conv2d(c, self.per_cell, 1) if cfg.control_mask else None
         # Per head: steps since it last won a transition, and a running mean of its wins per step. Buffers, so they
         # are checkpointed and a resumed run restarts the same heads at the same steps.
         self.register_buffer("idle_steps", torch.zeros(a, dtype=torch.long))
         self.register_buffer("recent_wins", torch.zeros(a))
-        if cfg.cap_steps:  # training steps taken, for when the cap ends (only then: older LAMs load as they were saved)
-            self.register_buffer("steps_taken", torch.zeros((), dtype=torch.long))
 
     @property
     def num_actions(self) -> int:
@@ -147,15 +138,11 @@ class LatentActionModel(nn.Module):
         n, a = len(history), self.num_actions
         features = self.past(history)
         passive = self.cells(history[:, -1:]) + self._grid(self.passive(features), 3)[:, None]
-        present = self.present(history[:, -1:])
-        effects = self._grid(self.heads(present).reshape(n * a, -1, *features.shape[-2:]), 3)
+        effects = self._grid(self.heads(self.present(history[:, -1:])).reshape(n * a, -1, *features.shape[-2:]), 3)
         effects = effects.view(n, a, *effects.shape[1:])
-        base = passive.detach() if self.cfg.passive_loss else passive  # with passive_loss the heads cannot move it
-        if self.control is None:
-            return passive, base + effects
-        # (N, 1, 1, R, R): 1 where the next frame is x_t + effect_a, 0 where it is the history's prediction
-        mask = torch.sigmoid(self._grid(self.control(present), 1))[:, None]
-        return passive, base + mask * (self.cells(history[:, -1:]) + effects - base)
+        if self.cfg.passive_loss:  # the heads add to the action-averaged future; they cannot move it
+            return passive, passive.detach() + effects
+        return passive, passive + effects
 
     def _histories(self, frames: Tensor) -> tuple[Tensor, Tensor]:
         """frames (B, T, 3, H, W) -> each transition's history (B, T-1, K, 3, H, W) and next frame
@@ -235,9 +222,8 @@ class LatentActionModel(nn.Module):
         first = self.cfg.history_frames - 1
         scored = self._scored(history[:, first:].flatten(0, 1), target[:, first:].flatten(0, 1))
         errors = scored["errors"]  # (N, A)
-        capped = self.cfg.max_share < 1 and self.training and (
-            not self.cfg.cap_steps or int(self.steps_taken) < self.cfg.cap_steps)
-        winners = self._capped_winners(errors.detach()) if capped else errors.argmin(dim=1)
+        winners = (self._capped_winners(errors.detach()) if self.cfg.max_share < 1 and self.training
+                   else errors.argmin(dim=1))
         best = errors.gather(1, winners[:, None]).mean()
         loss = (1 - self.cfg.spread) * best + self.cfg.spread * errors.mean()
         if self.cfg.passive_loss:
@@ -248,8 +234,6 @@ class LatentActionModel(nn.Module):
                 if dist.is_available() and dist.is_initialized():
                     dist.all_reduce(wins)  # every data-parallel rank must restart the same heads at the same step
                 self.idle_steps.add_(1).masked_fill_(wins > 0, 0)
-                if self.cfg.cap_steps:
-                    self.steps_taken.add_(1)
                 self.recent_wins.mul_(0.99).add_(wins.float(), alpha=0.01)
         metrics = {"loss": loss.item(), "psnr": psnr_from_mse(best.detach()).item(),
                    "code_usage": code_usage(winners, self.num_actions),

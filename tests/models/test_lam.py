@@ -145,6 +145,29 @@ def test_pixel_resolution_aligns_the_whole_frame_at_full_resolution():
     assert torch.allclose(aligned[..., :-1], scene[..., :-1], atol=1e-6)
 
 
+def test_smooth_cells_follow_a_sprite_one_pixel_at_a_time():
+    lam = _lam(resolution="smooth").eval()
+    frames = torch.full((5, 3, 16, 16), -1.0)
+    for step, x in enumerate(range(4, 9)):  # a 1x2 sprite stepping right across one 4x4 cell and into the next
+        frames[step, :, 4, x:x + 2] = 1.0
+    smooth, plain = lam.cells(frames)[:, 0, 1], _lam().cells(frames)[:, 0, 1]  # (5, 4): the row of cells it walks
+    assert all(not torch.equal(a, b) for a, b in zip(smooth, smooth[1:]))  # every step shows
+    assert torch.equal(plain[0], plain[1]) and torch.equal(plain[1], plain[2])  # inside one cell, a plain mean is blind
+    candidates = lam.predict_next(torch.rand(2, 2, 3, 16, 16) * 2 - 1)
+    assert candidates.shape == (2, 4, 3, 4, 4)
+
+
+def test_smooth_alignment_scores_the_cells_of_the_shifted_target():
+    lam = _lam(resolution="smooth", align_shift=2).eval()
+    scene = torch.rand(3, 3, 16, 16) * 2 - 1
+    padded = torch.nn.functional.pad(scene, (2, 2, 2, 2), mode="replicate")
+    for dy, dx in ((2, 2), (0, 3), (4, 1)):  # whichever offset is closest to the prediction is the one taken
+        shifted = lam.cells(padded[..., dy:dy + 16, dx:dx + 16])
+        aligned = lam._aligned(scene, shifted[:, None])
+        # the inner cells are equal; the border ones differ only in how the picture's edge is extended
+        assert torch.allclose(aligned[..., 1:-1, 1:-1], shifted[..., 1:-1, 1:-1], atol=1e-6)
+
+
 def test_capped_assignment_gives_every_head_a_share_of_the_transitions_it_predicts_best():
     lam = _lam(max_share=0.25).train()
     errors = torch.tensor([[0.1, 0.5, 0.6, 0.7]] * 6 + [[0.1, 0.11, 0.9, 0.2]] * 2, dtype=torch.float)
