@@ -88,6 +88,7 @@ class LAMConfig:
     passive_loss: bool = False  # the history's path learns on every transition, the heads on top (models/lam.py)
     align_shift: int = 0  # the target is shifted by up to this many pixels to meet the history's prediction (models/lam.py)
     resolution: str = "cell"  # heads predict and are scored on "cell" means, "smooth" cells or every "pixel" (models/lam.py)
+    hold: float = 0.0  # in training, a head also pays this share of its errors on the neighbouring transitions (models/lam.py)
     max_share: float = 1.0  # in training no head wins more than this share of a batch; 1: the best head always wins
 
     def __post_init__(self) -> None:

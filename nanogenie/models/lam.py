@@ -184,6 +184,22 @@ class LatentActionModel(nn.Module):
             room[head] -= 1
         return torch.tensor(winners, device=errors.device)
 
+    def _held(self, errors: Tensor) -> Tensor:
+        """errors (B, T', A) of consecutive transitions -> what the training assignment minimises: each
+        transition's errors relative to their mean over heads, plus `hold` x its neighbours' mean.
+
+        People hold keys, so a head that also explains the transitions on either side is the likelier
+        action; a head that explains one transition only because of where a sprite sits in its cell
+        (which alternates from frame to frame as it walks) is not. Only the assignment sees this:
+        inference scores each transition on its own, as on video with a fresh action every frame."""
+        relative = errors / errors.mean(dim=-1, keepdim=True).clamp_min(1e-12)
+        if relative.shape[1] == 1:
+            return relative
+        padded = F.pad(relative.transpose(1, 2), (1, 1))  # (B, A, T' + 2), zero beyond the clip
+        count = F.pad(torch.ones_like(relative[:, :, :1]).transpose(1, 2), (1, 1))
+        neighbours = (padded[..., :-2] + padded[..., 2:]) / (count[..., :-2] + count[..., 2:])
+        return relative + self.cfg.hold * neighbours.transpose(1, 2)
+
     def _aligned(self, target: Tensor, passive: Tensor) -> Tensor:
         """target (N, 3, H, W), passive (N, 1, 3, R, R) -> the target at the heads' resolution (N, 3, R, R),
         the whole frame shifted by the whole-pixel offset (up to `align_shift` each way) whose cell colours
@@ -222,8 +238,11 @@ class LatentActionModel(nn.Module):
         first = self.cfg.history_frames - 1
         scored = self._scored(history[:, first:].flatten(0, 1), target[:, first:].flatten(0, 1))
         errors = scored["errors"]  # (N, A)
-        winners = (self._capped_winners(errors.detach()) if self.cfg.max_share < 1 and self.training
-                   else errors.argmin(dim=1))
+        choice = errors.detach()
+        if self.cfg.hold and self.training:
+            choice = self._held(choice.view(len(frames), -1, choice.shape[-1])).flatten(0, 1)
+        winners = (self._capped_winners(choice) if self.cfg.max_share < 1 and self.training
+                   else choice.argmin(dim=1))
         best = errors.gather(1, winners[:, None]).mean()
         loss = (1 - self.cfg.spread) * best + self.cfg.spread * errors.mean()
         if self.cfg.passive_loss:

@@ -168,6 +168,19 @@ def test_smooth_alignment_scores_the_cells_of_the_shifted_target():
         assert torch.allclose(aligned[..., 1:-1, 1:-1], shifted[..., 1:-1, 1:-1], atol=1e-6)
 
 
+def test_hold_adds_the_neighbouring_transitions_relative_errors_to_the_training_assignment_only():
+    lam = _lam(hold=0.5, max_share=1.0)
+    errors = torch.tensor([[[1.0, 5.0], [1.5, 1.0], [1.0, 5.0]]])  # (1 clip, 3 transitions, 2 heads)
+    relative = errors / errors.mean(dim=-1, keepdim=True)
+    held = lam._held(errors)
+    assert torch.allclose(held[0, 0], relative[0, 0] + 0.5 * relative[0, 1])  # one neighbour at the clip's edge
+    assert torch.allclose(held[0, 1], relative[0, 1] + 0.5 * (relative[0, 0] + relative[0, 2]) / 2)
+    assert held[0, 1].argmin() == 0 and errors[0, 1].argmin() == 1  # the middle one joins its neighbours' head
+    frames = torch.rand(2, 5, 3, 16, 16) * 2 - 1
+    plain = _lam(max_share=1.0)  # the same weights (same seed): inference does not see the neighbours
+    assert torch.equal(lam.eval().infer_actions(frames), plain.eval().infer_actions(frames))
+
+
 def test_capped_assignment_gives_every_head_a_share_of_the_transitions_it_predicts_best():
     lam = _lam(max_share=0.25).train()
     errors = torch.tensor([[0.1, 0.5, 0.6, 0.7]] * 6 + [[0.1, 0.11, 0.9, 0.2]] * 2, dtype=torch.float)
