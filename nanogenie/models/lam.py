@@ -25,6 +25,10 @@ on the transitions it wins, and the choice is exact.
     predicts the average future a little better wins everything, learns the average and stays best:
     one code for thousands of steps. With a cap the other heads take what they predict relatively best,
     which is where they differ: a kind of change. Inference is the plain best head.
+  * With `hold` (the presets), training chooses a transition's head also by how well it explains the
+    transitions on either side: people hold keys, so that head is the likelier action, where one that
+    wins a single frame may be answering something else (a sprite's position in its cell, which
+    alternates as it walks). Inference scores each transition alone.
   * Heads that still win nothing get a small share (`spread`) of the loss, and a head idle for
     `reset_after` steps restarts as a perturbed copy of the busiest one.
   * The heads predict and are scored on a 16x16 grid of cell values (`resolution`). A plain p x p mean
