@@ -69,7 +69,7 @@ def inverse_model(channels: int, actions: int, width: int = 16) -> nn.Module:
     The full-resolution start sees a one-pixel step of a 2-pixel agent, which a first stride-2 layer
     would blur into its neighbours, and the maximum over the frame finds that agent wherever it is.
     No normalisation layer: one that normalises each feature over the whole frame left this model at
-    chance on such an agent (docs/lab/2026-12-03-ceiling.md)."""
+    chance on such an agent (docs/lab/2026-12-03-ceiling-and-cells.md)."""
     def conv(cin: int, cout: int, kernel: int = 3, stride: int = 1) -> nn.Module:
         return nn.Sequential(nn.Conv2d(cin, cout, kernel, stride, (kernel - 1) // 2 if stride == 1 else 1), nn.SiLU())
 
