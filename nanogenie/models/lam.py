@@ -197,12 +197,13 @@ class LatentActionModel(nn.Module):
         (which alternates from frame to frame as it walks) is not. Only the assignment sees this:
         inference scores each transition on its own, as on video with a fresh action every frame."""
         relative = errors / errors.mean(dim=-1, keepdim=True).clamp_min(1e-12)
-        if relative.shape[1] == 1:
+        steps = relative.shape[1]
+        if steps == 1:
             return relative
-        padded = F.pad(relative.transpose(1, 2), (1, 1))  # (B, A, T' + 2), zero beyond the clip
-        count = F.pad(torch.ones_like(relative[:, :, :1]).transpose(1, 2), (1, 1))
-        neighbours = (padded[..., :-2] + padded[..., 2:]) / (count[..., :-2] + count[..., 2:])
-        return relative + self.cfg.hold * neighbours.transpose(1, 2)
+        padded = F.pad(relative, (0, 0, 1, 1))  # (B, T' + 2, A), zero beyond the clip
+        count = torch.full((steps, 1), 2.0, device=errors.device)
+        count[[0, -1]] = 1.0  # the clip's first and last transitions have one neighbour each
+        return relative + self.cfg.hold * (padded[:, :-2] + padded[:, 2:]) / count
 
     def _aligned(self, target: Tensor, passive: Tensor) -> Tensor:
         """target (N, 3, H, W), passive (N, 1, 3, R, R) -> the target at the heads' resolution (N, 3, R, R),
