@@ -57,6 +57,22 @@ def test_rollout_episodes_start_from_a_reset_and_are_deterministic():
         assert frames[start, 4:7].max() < 200
 
 
+def test_rollout_shows_the_env_after_each_frame_without_changing_the_frames():
+    seen = []
+    frames, actions, ends = rollout("dungeon", 300, seed=2, policy="random",
+                                    observe=lambda env: seen.append((env.hero_x, env.hero_y, env.t)))
+    plain, plain_actions, _ = rollout("dungeon", 300, seed=2, policy="random")
+    assert np.array_equal(frames, plain) and np.array_equal(actions, plain_actions)
+    assert len(seen) == 300
+    starts = set(np.concatenate([[0], ends[:-1]]).tolist())
+    assert all((t == 0) == (i in starts) for i, (_, _, t) in enumerate(seen))  # a reset, then one step per frame
+    x, y = np.array([s[0] for s in seen]), np.array([s[1] for s in seen])
+    hero = np.all(frames == dungeon.HERO_PALETTE["H"], axis=-1)  # the hero's colour is its own
+    for i in (0, 1, 150, 299):  # the state read is the one the frame was drawn from
+        rows, cols = np.nonzero(hero[i])
+        assert (cols.min(), rows.min()) == (x[i], y[i])
+
+
 def test_rollout_cuts_the_last_episode_to_the_exact_length(capsys):
     frames, actions, ends = rollout("sonic", 5, seed=0, progress=True)
     assert len(frames) == 5 and list(ends) == [5] and list(actions[-1:]) == [-1]

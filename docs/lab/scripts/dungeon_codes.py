@@ -27,8 +27,8 @@ import torch
 
 from nanogenie.data import VideoData
 from nanogenie.data.pixels import to_model
-from nanogenie.envs.policy import StickyPolicy
 from nanogenie.envs.registry import make_env
+from nanogenie.envs.rollout import rollout
 from nanogenie.eval.evaluate import held_out_action_pairs
 from nanogenie.eval.held_out import EVAL_SEED_OFFSET, fresh_episodes
 from nanogenie.eval.lam_bench import load_lam
@@ -46,39 +46,22 @@ def direction(d: np.ndarray) -> np.ndarray:
 
 
 def rollout_with_state(frames: int, size: int, seed: int):
-    """nanogenie.envs.rollout.rollout(policy="random") step for step, plus the env's positions per frame.
+    """nanogenie.envs.rollout.rollout(policy="random"), plus the env's positions at every frame.
 
     Returns frames (N, H, W, 3), actions (N,) (-1 at each episode's last frame), episode_ends (E,),
     hero (N, 2) x,y, monsters (N, 4, 2) x,y (NaN for a monster the episode lacks); positions are
     world units at frame i, so frame i's displacement is pos[i+1] - pos[i] within an episode.
     """
-    env = make_env("dungeon", size)
-    episode_stream, policy_stream = np.random.SeedSequence(seed).spawn(2)
-    episode_rng = np.random.default_rng(episode_stream)
-    actor = StickyPolicy(env.num_actions, np.random.default_rng(policy_stream), 1, 1, weights=env.policy_weights)
-    out = np.empty((frames, size, size, 3), np.uint8)
-    actions = np.full(frames, -1, np.int16)
-    hero = np.zeros((frames, 2))
-    monsters = np.full((frames, MAX_MONSTERS, 2), np.nan)
-    ends = []
+    hero, monsters = [], []
 
-    def record(i: int) -> None:
-        hero[i] = env.hero_x, env.hero_y
-        monsters[i, :len(env.monster_pos)] = env.monster_pos  # copied: _move_monsters edits it in place
+    def record(env) -> None:
+        hero.append((env.hero_x, env.hero_y))
+        found = np.full((MAX_MONSTERS, 2), np.nan)
+        found[:len(env.monster_pos)] = env.monster_pos  # copied: _move_monsters edits it in place
+        monsters.append(found)
 
-    i = 0
-    while i < frames:
-        out[i] = env.reset(int(episode_rng.integers(2**31)))
-        record(i)
-        i += 1
-        while i < frames and not env.done:
-            action = actor.act()
-            actions[i - 1] = action
-            out[i] = env.step(action)
-            record(i)
-            i += 1
-        ends.append(i)
-    return out, actions, np.asarray(ends, np.int64), hero, monsters
+    out, actions, ends = rollout("dungeon", frames, size, seed, policy="random", observe=record)
+    return out, actions, ends, np.asarray(hero, np.float64), np.stack(monsters)
 
 
 def entropy_bits(counts: np.ndarray) -> float:
