@@ -89,8 +89,6 @@ class LAMConfig:
     align_shift: int = 0  # the target is shifted by up to this many pixels to meet the history's prediction (models/lam.py)
     resolution: str = "cell"  # heads predict and are scored on "cell" means, "smooth" cells or every "pixel" (models/lam.py)
     hold: float = 0.0  # in training, a head also pays this share of its errors on the neighbouring transitions (models/lam.py)
-    uncertainty: bool = False  # heads also predict each cell's variance and are scored by likelihood (models/lam.py)
-    agree: float = 0.0  # heads pay this x their L1 distance from the heads' mean, so they differ only where they must (models/lam.py)
     max_share: float = 1.0  # in training no head wins more than this share of a batch; 1: the best head always wins
 
     def __post_init__(self) -> None:
@@ -104,7 +102,6 @@ class LAMConfig:
                 f"lam width {self.width} must be a positive multiple of 8, at most {MAX_WIDTH}")
         require_range("lam", "num_actions", self.num_actions, 2, 256, "latent actions, one head each")
         require(0 <= self.spread < 1, f"lam spread must be in [0, 1), got {self.spread}")
-        require(self.agree >= 0, f"lam agree must be >= 0, got {self.agree}")
         require(1 / self.num_actions <= self.max_share <= 1,
                 f"lam max_share must be from 1 / num_actions ({1 / self.num_actions:.3f}) to 1, got {self.max_share}")
         require(self.resolution in ("cell", "smooth", "pixel"),

@@ -62,10 +62,6 @@ from torch import Tensor, nn
 from nanogenie.config import LAMConfig
 from nanogenie.metrics import code_usage, psnr_from_mse
 
-# With `uncertainty`, the least variance a head may claim for a cell, in units of [-1, 1] pixels squared (a standard
-# deviation of 0.01, about one 8-bit level): a cell predicted exactly must not weigh without bound.
-MIN_LOG_VAR = math.log(1e-4)
-
 
 def _conv(cin: int, cout: int, kernel: int = 3, stride: int = 1) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(cin, cout, kernel, stride, (kernel - 1) // 2 if stride == 1 else 1),
@@ -101,9 +97,7 @@ class LatentActionModel(nn.Module):
         self.past = CellNet(cfg.history_frames, p, c)  # what the history predicts, the same for every action
         self.passive = nn.Conv2d(c, 3 * self.per_cell, 1)
         self.present = CellNet(1, p, c)  # what each action adds, read from x_t alone
-        # per head and cell: 3 colour changes, and with `uncertainty` the log of how far off it expects to be
-        self.outputs = 4 if cfg.uncertainty else 3
-        self.heads = nn.Conv2d(c, a * self.outputs * self.per_cell, 1)
+        self.heads = nn.Conv2d(c, a * 3 * self.per_cell, 1)
         # Per head: steps since it last won a transition, and a running mean of its wins per step. Buffers, so they
         # are checkpointed and a resumed run restarts the same heads at the same steps.
         self.register_buffer("idle_steps", torch.zeros(a, dtype=torch.long))
@@ -143,19 +137,16 @@ class LatentActionModel(nn.Module):
         reward as much as the action itself); it must say what happens next in absolute terms."""
         return self._predict(history)[1]
 
-    def _predict(self, history: Tensor) -> tuple[Tensor, Tensor, Tensor | None]:
-        """history (N, K, 3, H, W) -> the passive prediction (N, 1, 3, R, R), the A candidates (N, A, 3, R, R)
-        and, with `uncertainty`, each candidate's log variance per cell (N, A, 1, R, R), else None."""
+    def _predict(self, history: Tensor) -> tuple[Tensor, Tensor]:
+        """history (N, K, 3, H, W) -> the passive prediction (N, 1, 3, R, R) and the A candidates (N, A, 3, R, R)."""
         n, a = len(history), self.num_actions
         features = self.past(history)
         passive = self.cells(history[:, -1:]) + self._grid(self.passive(features), 3)[:, None]
-        outputs = self.heads(self.present(history[:, -1:])).reshape(n * a, -1, *features.shape[-2:])
-        outputs = self._grid(outputs, self.outputs)
-        outputs = outputs.view(n, a, *outputs.shape[1:])
-        effects, log_var = outputs[:, :, :3], (outputs[:, :, 3:] if self.cfg.uncertainty else None)
+        effects = self._grid(self.heads(self.present(history[:, -1:])).reshape(n * a, -1, *features.shape[-2:]), 3)
+        effects = effects.view(n, a, *effects.shape[1:])
         if self.cfg.passive_loss:  # the heads add to the action-averaged future; they cannot move it
-            return passive, passive.detach() + effects, log_var
-        return passive, passive + effects, log_var
+            return passive, passive.detach() + effects
+        return passive, passive + effects
 
     def _histories(self, frames: Tensor) -> tuple[Tensor, Tensor]:
         """frames (B, T, 3, H, W) -> each transition's history (B, T-1, K, 3, H, W) and next frame
@@ -170,27 +161,11 @@ class LatentActionModel(nn.Module):
         return self._scored(history, target)["errors"]
 
     def _scored(self, history: Tensor, target: Tensor) -> dict[str, Tensor]:
-        """At the heads' resolution: each head's score (N, A) ("errors", lower is better), its mean squared
-        error (N, A) and the passive prediction's (N,), and with `agree` each transition's mean absolute
-        distance of the heads' predictions from their mean (N,).
-
-        The score is the squared error, or with `uncertainty` the Gaussian negative log-likelihood under the
-        head's own variance per cell (up to constants): a cell that no head can predict, like a spark that
-        turns at random, counts for little, and a cell a head is sure of counts for much. A small sprite
-        that the action moves exactly then outweighs a crowd of things that move on their own."""
-        passive, predicted, log_var = self._predict(history)
+        """Each head's squared error (N, A) and the passive prediction's (N,), at the heads' resolution."""
+        passive, predicted = self._predict(history)
         target = self._aligned(target.float(), passive.detach().float())[:, None]
-        squared = (predicted.float() - target).pow(2)  # (N, A, 3, R, R)
-        errors = squared.flatten(2).mean(dim=2)
-        if log_var is not None:
-            log_var = torch.logaddexp(log_var.float(), log_var.new_tensor(MIN_LOG_VAR).float())
-            errors = (squared * torch.exp(-log_var) + log_var).flatten(2).mean(dim=2)
-        scored = {"errors": errors, "squared": squared.flatten(2).mean(dim=2),
-                  "passive": (passive.float() - target).pow(2).flatten(1).mean(dim=1)}
-        if self.cfg.agree:
-            predicted = predicted.float()
-            scored["disagreement"] = (predicted - predicted.mean(dim=1, keepdim=True)).abs().flatten(1).mean(dim=1)
-        return scored
+        return {"errors": (predicted.float() - target).pow(2).flatten(2).mean(dim=2),
+                "passive": (passive.float() - target).pow(2).flatten(1).mean(dim=1)}
 
     def _capped_winners(self, errors: Tensor) -> Tensor:
         """errors (N, A) -> each transition's head (N,) when no head may win more than `max_share` of them.
@@ -221,10 +196,7 @@ class LatentActionModel(nn.Module):
         action; a head that explains one transition only because of where a sprite sits in its cell
         (which alternates from frame to frame as it walks) is not. Only the assignment sees this:
         inference scores each transition on its own, as on video with a fresh action every frame."""
-        # squared errors as a ratio to their mean (a transition's scale varies with how much moves); log-likelihoods
-        # as a difference from their mean, a log-likelihood ratio already
-        relative = (errors - errors.mean(dim=-1, keepdim=True) if self.cfg.uncertainty
-                    else errors / errors.mean(dim=-1, keepdim=True).clamp_min(1e-12))
+        relative = errors / errors.mean(dim=-1, keepdim=True).clamp_min(1e-12)
         steps = relative.shape[1]
         if steps == 1:
             return relative
@@ -280,8 +252,6 @@ class LatentActionModel(nn.Module):
         loss = (1 - self.cfg.spread) * best + self.cfg.spread * errors.mean()
         if self.cfg.passive_loss:
             loss = loss + scored["passive"].mean()
-        if self.cfg.agree:
-            loss = loss + self.cfg.agree * scored["disagreement"].mean()
         with torch.no_grad():
             wins = torch.bincount(winners, minlength=self.num_actions)
             if self.training:
@@ -289,8 +259,7 @@ class LatentActionModel(nn.Module):
                     dist.all_reduce(wins)  # every data-parallel rank must restart the same heads at the same step
                 self.idle_steps.add_(1).masked_fill_(wins > 0, 0)
                 self.recent_wins.mul_(0.99).add_(wins.float(), alpha=0.01)
-        squared = scored["squared"].gather(1, winners[:, None]).mean()
-        metrics = {"loss": loss.item(), "psnr": psnr_from_mse(squared.detach()).item(),
+        metrics = {"loss": loss.item(), "psnr": psnr_from_mse(best.detach()).item(),
                    "code_usage": code_usage(winners, self.num_actions),
                    "top_code_share": wins.max().item() / max(1, wins.sum().item()),  # 1 while collapsed on one code
                    "head_gap": (errors.mean() - best).item()}  # > 0 once the heads predict different futures

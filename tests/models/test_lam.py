@@ -93,7 +93,7 @@ def test_passive_loss_trains_the_history_path_on_every_transition_and_the_heads_
     lam = _lam(passive_loss=True).train()
     frames = torch.rand(2, 3, 3, 16, 16) * 2 - 1
     history = frames[:, :2]
-    passive, candidates, _ = lam._predict(history)
+    passive, candidates = lam._predict(history)
     assert torch.allclose(candidates - passive, lam.heads(lam.present(history[:, -1:])).unflatten(1, (4, 3)),
                           atol=1e-6)
     lam.heads.weight.grad = None
