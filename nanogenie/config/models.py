@@ -89,6 +89,8 @@ class LAMConfig:
     align_shift: int = 0  # the target is shifted by up to this many pixels to meet the history's prediction (models/lam.py)
     resolution: str = "cell"  # heads predict and are scored on "cell" means, "smooth" cells or every "pixel" (models/lam.py)
     hold: float = 0.0  # in training, a head also pays this share of its errors on the neighbouring transitions (models/lam.py)
+    effect: str = "add"  # a head "add"s a change per cell, or "shift"s each cell's content by up to max_shift (models/lam.py)
+    max_shift: int = 3  # with effect "shift": the farthest a head may move a cell's content, up/down/left/right, pixels
     max_share: float = 1.0  # in training no head wins more than this share of a batch; 1: the best head always wins
 
     def __post_init__(self) -> None:
@@ -104,6 +106,8 @@ class LAMConfig:
         require(0 <= self.spread < 1, f"lam spread must be in [0, 1), got {self.spread}")
         require(1 / self.num_actions <= self.max_share <= 1,
                 f"lam max_share must be from 1 / num_actions ({1 / self.num_actions:.3f}) to 1, got {self.max_share}")
+        require(self.effect in ("add", "shift"), f"lam effect must be 'add' or 'shift', got {self.effect!r}")
+        require_range("lam", "max_shift", self.max_shift, 1, self.image_size // 4, "pixels a head may move content")
         require(self.resolution in ("cell", "smooth", "pixel"),
                 f"lam resolution must be 'cell', 'smooth' or 'pixel', got {self.resolution!r}")
         require(0 <= self.align_shift < self.image_size // 4,

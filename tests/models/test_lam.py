@@ -195,3 +195,20 @@ def test_capped_assignment_gives_every_head_a_share_of_the_transitions_it_predic
         assert torch.equal(lam.eval().infer_actions(frames), lam._errors(*[t.flatten(0, 1) for t in lam._histories(frames)])
                            .argmin(dim=1).view(4, -1))  # inference is the plain best head
 
+
+
+def test_a_shifting_head_draws_a_sprite_stepping_a_pixel_exactly():
+    lam = _lam(effect="shift", resolution="smooth", align_shift=0, history_frames=1).eval()
+    with torch.no_grad():  # the history's path adds nothing; head h moves every cell's content by its own offset
+        lam.passive.weight.zero_()
+        lam.passive.bias.zero_()
+        lam.heads.weight.zero_()
+        bias = lam.heads.bias.view(lam.num_actions, len(lam.offsets)).fill_(-30.0)
+        for head, offset in enumerate([(0, 0), (0, 1), (0, -1), (1, 0)]):  # none, right, left, down
+            bias[head, lam.offsets.index(offset)] = 30.0
+    frames = torch.full((1, 3, 3, 16, 16), -1.0)
+    for t, (y, x) in enumerate([(6, 6), (6, 7), (7, 7)]):  # a 2x2 sprite steps right one pixel, then down one
+        frames[0, t, :, y:y + 2, x:x + 2] = 1.0
+    assert lam.infer_actions(frames).tolist() == [[1, 3]]
+    errors = lam._errors(frames[:, :1], frames[:, 1])  # (1, A): head 1 draws the step exactly
+    assert errors[0, 1] < 1e-10 < errors[0, 0]

@@ -5,9 +5,10 @@ import json
 import pytest
 
 from nanogenie.cli import build_parser, main
-from nanogenie.config import preset, with_overrides
+from nanogenie.config import WorldConfig, preset, with_overrides
 from nanogenie.errors import UserError
 from nanogenie.training.recipes import RECIPES, apply_recipe, read_recipe
+from nanogenie.world import SHIPPED_WORLDS
 
 
 def _args(*argv: str):
@@ -18,7 +19,10 @@ def _args(*argv: str):
 def test_each_shipped_world_has_a_recipe_whose_changes_apply_to_its_preset(name):
     recipe = read_recipe(RECIPES / f"{name}.toml")
     assert recipe["world"] == name
-    with_overrides(preset(recipe["preset"]), recipe["set"])  # a typo in a field name would raise
+    made = with_overrides(preset(recipe["preset"]), recipe["set"])  # a typo in a field name would raise
+    # the LAM the recipe trains is the shipped one's: a preset change must be pinned back in the recipe
+    meta = json.loads((SHIPPED_WORLDS / name / "world.json").read_text())
+    assert made.lam == WorldConfig.from_dict(meta.get("config", meta)).lam
 
 
 def test_a_recipe_fills_the_command_and_the_users_flags_come_after():
