@@ -39,12 +39,12 @@ def _cpu() -> WorldConfig:
     # learns from 3-frame clips (a transition and its history), scoring its heads after a whole-picture
     # offset of up to 3 pixels, so a camera's scroll is not an action, and no head may win more than a quarter
     # of a batch, so one head cannot win everything from the start; its history is the present frame alone, so
-    # that no part of it can learn the player's habit of holding a key, while the choice of head in training takes that
-    # habit as a hint: a head that also explains the neighbouring transition is the likelier action (`hold`, models/lam.py).
-    # A LAM head moves each cell's content by a few pixels rather than adding colour (`effect="shift"`), as an action
-    # moves a sprite, and is scored on cells through a tent filter, which follow a sprite one pixel at a time.
-    # The dynamics trains at its full 16-frame play context, each frame against a clean copy of its past. Each choice and the variants
-    # it beat: docs/lab/NOTES.md.
+    # that no part of it can learn the player's habit of holding a key, while the choice of head in training
+    # takes that habit as a hint: a head that also explains the neighbouring transition is the likelier action
+    # (`hold`, models/lam.py). A LAM head moves each cell's content by a few pixels rather than adding colour
+    # (`effect="shift"`), as an action moves a sprite, and is scored on cells through a tent filter, which
+    # follow a sprite one pixel at a time. The dynamics trains at its full 16-frame play context, each frame
+    # against a clean copy of its past. Each choice and the variants it beat: docs/lab/NOTES.md.
     return WorldConfig(
         tokenizer=TokenizerConfig(patch_size=8, levels=[8, 8, 6, 5], width=128, encoder_depth=4, decoder_depth=3,
                                   heads=4, encoder_temporal=False, moving_weight=10.0, encoder="local",

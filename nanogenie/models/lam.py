@@ -177,7 +177,7 @@ class LatentActionModel(nn.Module):
         m, size, p = self.cfg.max_shift, present.shape[-1], self.cfg.patch_size
         weights = logits.softmax(dim=2)
         if self.per_cell == 1:
-            moved = self._moved_cells(present, self.offsets, m)  # (N, S, 3, R, R)
+            moved = self._moved_cells(present, self.offsets)  # (N, S, 3, R, R)
         else:  # resolution "pixel": the moved frames themselves, a cell's pixels sharing its weights
             padded = F.pad(present, (m, m, m, m), mode="replicate")
             moved = torch.stack([padded[..., m - dy:m - dy + size, m - dx:m - dx + size] for dy, dx in self.offsets],
@@ -185,12 +185,13 @@ class LatentActionModel(nn.Module):
             weights = weights.repeat_interleave(p, -1).repeat_interleave(p, -2)
         return torch.einsum("nasyx,nscyx->nacyx", weights, moved) - self.cells(present)[:, None]
 
-    def _moved_cells(self, frames: Tensor, moves: list[tuple[int, int]], m: int) -> Tensor:
+    def _moved_cells(self, frames: Tensor, moves: list[tuple[int, int]]) -> Tensor:
         """frames (N, 3, H, W) -> (N, S, 3, H/p, W/p): the frames' p x p cell values (through the "smooth" filter when
-        set) with their content moved by each (dy, dx) of `moves` (|dy|, |dx| <= m), edges repeated: the pixel
-        at (y, x) shows what the frame had at (y - dy, x - dx). One pooling serves every move, since a moved
-        frame's cells are every p-th of the padded frame's p x p means."""
+        set) with their content moved by each (dy, dx) of `moves`, edges repeated: the pixel at (y, x) shows
+        what the frame had at (y - dy, x - dx). One pooling serves every move, since a moved frame's cells
+        are every p-th of the padded frame's p x p means."""
         p, size = self.cfg.patch_size, frames.shape[-1]
+        m = max(max(abs(dy), abs(dx)) for dy, dx in moves)
         means = F.avg_pool2d(self._blurred(F.pad(frames, (m, m, m, m), mode="replicate")), p, stride=1)
         return torch.stack([means[..., m - dy:m - dy + size:p, m - dx:m - dx + size:p] for dy, dx in moves], dim=1)
 
@@ -262,13 +263,13 @@ class LatentActionModel(nn.Module):
         if m == 0:
             return self.cells(target)
         p, size = self.cfg.patch_size, target.shape[-1]
-        padded = F.pad(target, (m, m, m, m), mode="replicate")
         offsets = [(dy, dx) for dy in range(2 * m + 1) for dx in range(2 * m + 1)]  # windows of the padded frame
-        shifted = self._moved_cells(target, [(m - dy, m - dx) for dy, dx in offsets], m)
+        shifted = self._moved_cells(target, [(m - dy, m - dx) for dy, dx in offsets])
         cell_passive = passive if self.per_cell == 1 else F.avg_pool2d(passive.flatten(0, 1), p)[:, None]
         best = (shifted - cell_passive).pow(2).flatten(2).mean(dim=2).argmin(dim=1)  # (N,)
         if self.per_cell == 1:
             return shifted[torch.arange(len(target), device=target.device), best]
+        padded = F.pad(target, (m, m, m, m), mode="replicate")  # resolution "pixel": the chosen window itself
         return torch.stack([padded[i, :, dy:dy + size, dx:dx + size]
                             for i, (dy, dx) in enumerate(offsets[j] for j in best.tolist())])
 
