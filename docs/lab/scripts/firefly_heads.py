@@ -6,7 +6,8 @@ RUN_FOLDER: a `nanogenie train --world firefly --stage lam` run (or a world bund
 firefly frames with a random action every frame (seed 12345), reading the agent's position from the env, and
 labels each transition by the argmin over heads of the squared error summed over all cells (what inference
 does), over the cells around the agent only (its 2x2 square at x_t and x_t+1, one pixel of margin), and over
-the other cells; then prints the share of the heads' disagreement (squared distance from their mean
+the other cells, and by the scores oracle_assign.py also tries (errors capped, errors over the heads' mean,
+over all cells or only the cells that tell the heads apart most); then prints the share of the heads' disagreement (squared distance from their mean
 prediction) that lies around the agent. Findings: docs/lab/2026-12-03-small-agents.md.
 """
 import argparse
@@ -27,6 +28,7 @@ valid = np.flatnonzero(actions[:-1] >= 0)
 valid = valid[valid + 1 < len(frames)]
 k, p = lam.cfg.history_frames, lam.cfg.patch_size
 full, near, far, share, truth = [], [], [], [], []
+extra = {}
 with torch.no_grad():
     for chunk in np.array_split(valid, max(1, len(valid) // 256)):
         hist = torch.stack([to_model(frames[max(0, i - k + 1):i + 1]) if i - k + 1 >= 0 else to_model(np.concatenate([frames[:1]] * (k - 1 - i) + [frames[:i + 1]])) for i in chunk])
@@ -45,10 +47,28 @@ with torch.no_grad():
         m = mask[:, None].float()
         full.append(err.flatten(2).sum(2).argmin(1)); near.append((err * m).flatten(2).sum(2).argmin(1))
         far.append((err * (1 - m)).flatten(2).sum(2).argmin(1))
+        ratio = (err + 1e-3) / (err.mean(1, keepdim=True) + 1e-3)  # each cell's error over the heads' mean error there
+        extra.setdefault("ratio, all cells", []).append(ratio.flatten(2).mean(2).argmin(1))
+        extra.setdefault("ratio, agent cells only", []).append((ratio * m + (1 - m)).flatten(2).mean(2).argmin(1))
+        for cap in (0.002, 0.005, 0.02):  # a cell's error counts up to `cap`: one no head explains gives each the same
+            extra.setdefault(f"error capped at {cap:g}", []).append(err.clamp(max=cap).flatten(2).sum(2).argmin(1))
+        spread = (ratio.max(1).values - ratio.min(1).values).flatten(1)  # (N, R R): how much a cell tells heads apart
+        for top in (4, 16):
+            keep = torch.zeros_like(spread).scatter_(1, spread.topk(top, dim=1).indices, 1.0)[:, None]
+            extra.setdefault(f"ratio, the {top} cells that tell heads apart most", []).append(
+                (ratio.flatten(2) * keep).sum(2).argmin(1))
+            hit = (keep[:, 0] * mask.flatten(1).float()).sum(1) / top
+            extra.setdefault(f"share of those {top} cells at the agent", []).append(hit)
         dis = (pred - pred.mean(1, keepdim=True)).pow(2).sum((1, 2))  # (N, R, R)
         share.append(((dis * mask).flatten(1).sum(1) / dis.flatten(1).sum(1).clamp_min(1e-12)))
         truth.append(actions[chunk])
 truth = np.concatenate(truth)
+for name, c in extra.items():
+    c = torch.cat(c).numpy()
+    if name.startswith("share"):
+        print(f"{name}: {c.mean():.3f}")
+    else:
+        print(f"{name:28s} probe {probe_accuracy(truth, c):.3f}  NMI {normalized_mutual_information(truth, c):.3f}")
 for name, c in (("argmin, all cells", full), ("argmin, agent cells only", near), ("argmin, other cells", far)):
     c = torch.cat(c).numpy()
     print(f"{name:28s} probe {probe_accuracy(truth, c):.3f}  NMI {normalized_mutual_information(truth, c):.3f}")

@@ -8,8 +8,11 @@ transition's head set to its true action (64 random transitions a step, AdamW 2e
 to 0.1), then labels 4,000 fresh frames with a random action every frame (seed 777) by the plain argmin over
 heads, as inference does. If this is low, no assignment can do better: the forward model is the limit.
 
+It also labels them by three other scores: each cell's error capped (a cell no head explains gives every head
+the same), and each cell's error over the heads' mean error there (as is, or its log), averaged over cells.
 On firefly it also labels by the argmin over the cells around the agent only (its 2x2 square at x_t and x_t+1,
-one pixel of margin) and over the other cells, and prints the green channel's true change at the agent's cells
+one pixel of margin) and over the other cells, prints how far the heads' errors spread per cell around the
+agent, at the other changed cells (the sparks) and at still ones, and prints the green channel's true change at the agent's cells
 beside the true action's head's. --no-sparks: firefly without its sparks. --nonorm: the LAM's GroupNorm
 replaced by identity. --ce W: W x the cross-entropy of the heads' scores (as logits, with a learned
 temperature) against the true action, added to the regression. --agree W: W x the heads' mean absolute
@@ -70,7 +73,7 @@ frames, actions, _ = rollout(args.world, 4000, 64, 777, policy="random",
                              observe=lambda env: pos.append((getattr(env, "agent_x", 0), getattr(env, "agent_y", 0))))
 pos = np.asarray(pos)
 ok = np.flatnonzero(actions[:-1] >= 0); ok = ok[ok >= k - 1]
-codes = []
+codes, scorings = [], {}
 lam.eval()
 with torch.no_grad():
     for chunk in np.array_split(ok, 16):
@@ -82,9 +85,33 @@ with torch.no_grad():
         for n, j in enumerate(chunk):
             for x, y in (pos[j], pos[j + 1]):
                 mask[n, max(0, y - 1) // 4:(y + 3) // 4 + 1, max(0, x - 1) // 4:(x + 3) // 4 + 1] = 1
+        for cap in (0.002, 0.005, 0.02):  # a cell's error counts up to `cap`: one no head explains gives each the same
+            scorings.setdefault(f"error capped at {cap:g}", []).append(err.clamp(max=cap).flatten(2).sum(2).argmin(1).numpy())
+        for eps in (1e-4, 1e-3, 1e-2):  # each cell's error against the heads' mean there: how much a head explains it
+            ratio = (err + eps) / (err.mean(1, keepdim=True) + eps)
+            scorings.setdefault(f"log ratio, eps {eps:g}", []).append(ratio.log().flatten(2).sum(2).argmin(1).numpy())
+            scorings.setdefault(f"ratio, eps {eps:g}", []).append(ratio.flatten(2).sum(2).argmin(1).numpy())
         codes.append(torch.stack([err.flatten(2).sum(2).argmin(1), (err * mask[:, None]).flatten(2).sum(2).argmin(1),
                                   (err * (1 - mask[:, None])).flatten(2).sum(2).argmin(1)], 1).numpy())
 codes = np.concatenate(codes)
+if args.world == "firefly":  # where the heads' errors differ: around the agent, at other changed cells, at still ones
+    chunk = ok[:512]
+    with torch.no_grad():
+        hist = torch.stack([to_model(frames[j - k + 1:j + 1]) for j in chunk])
+        passive, pred = lam._predict(hist)
+        tgt = lam._aligned(to_model(frames[chunk + 1]).float(), passive.float())[:, None]
+        err = (pred - tgt).pow(2).sum(2)  # (N, A, R, R)
+        changed = (lam.cells(to_model(frames[chunk + 1]).float()) - lam.cells(to_model(frames[chunk]).float())).abs().sum(1) > 0.05
+        mask = torch.zeros(len(chunk), *err.shape[-2:], dtype=torch.bool)
+        for n, j in enumerate(chunk):
+            for x, y in (pos[j], pos[j + 1]):
+                mask[n, max(0, y - 1) // 4:(y + 3) // 4 + 1, max(0, x - 1) // 4:(x + 3) // 4 + 1] = True
+        spread = err.max(1).values - err.min(1).values  # (N, R, R)
+        for name, m in (("agent", mask), ("other changed", changed & ~mask), ("still", ~changed & ~mask)):
+            print(f"   {name} cells: {m.float().mean():.3f} of cells, heads' error spread per cell "
+                  f"{spread[m].mean():.5f}, summed per frame {(spread * m).flatten(1).sum(1).mean():.4f}")
+for name, c in scorings.items():
+    print(f"   scored by {name}: probe {probe_accuracy(actions[ok], np.concatenate(c)):.3f}")
 for name, c in zip(("agent cells", "other cells"), codes[:, 1:].T):
     print(f"   {name}: probe {probe_accuracy(actions[ok], c):.3f}")
 codes = codes[:, 0]
