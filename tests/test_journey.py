@@ -51,7 +51,7 @@ def test_a_video_without_actions_becomes_a_world_played_with_proposed_then_bound
                  "--sequential"]) == 0
     bundle = out
     meta = json.loads((bundle / "world.json").read_text())
-    assert meta["keymap_origin"] == "proposed"  # no true actions, so the keys were proposed from what codes move
+    assert meta["keymap_origin"] == "video"  # no true actions: keys read from what each code's frames show moving
     proposed = load_keymap(bundle / "keymap.toml", meta["num_actions"])
     capsys.readouterr()
 

@@ -122,7 +122,7 @@ def propose_keys(world: Any, engine: Any) -> int:
     """`play --propose-keys`: propose a keymap, print the report, compare it with the world's own and save it:
     as the bundle's keymap.toml when it has none (or a proposed one) and can be written, else as the
     user's saved keymap for the world if there is none yet, else beside it as <world>.proposed.toml;
-    never over a fitted, hand-made or explorer-bound keymap."""
+    never over a fitted, video-read, hand-made or explorer-bound keymap."""
     from nanogenie.play.propose import agreement, propose_keymap, save_proposal
 
     proposal = propose_keymap(engine)

@@ -1,10 +1,14 @@
 """A proposed keymap for a world with no true actions: arrows and space bound by what each code does.
 
-How it decides. From a few start states (the prompt, then a few seeded random steps further each
+Training reads each code's motion from the video it trained on (`video_motion`): the transitions the LAM
+labels with a code, against all transitions. `play --propose-keys`, with no video at hand, reads it from
+the world's own rollouts, as follows.
+
+How it decides from rollouts. From a few start states (the prompt, then a few seeded random steps further each
 time), the engine rolls every latent action a for `frames` frames, all from the same state with the
 same noise (`Engine.explore`), so the futures differ only by their action. In a's own future, each
-step is explained by two shifts (`code_motion`): the whole picture's (the camera, counted only when the
-step changes much of the picture, as a scroll does) and then the shift of the pixels the camera leaves
+step is explained by two shifts (`code_motion`): the whole picture's (the camera, counted only when it
+explains most of what changed, as a scroll's does) and then the shift of the pixels the camera leaves
 unexplained (the thing that moves). The thing's motion in the world is its shift minus the camera's:
 a hero the camera keeps in the middle while the ground slides left is going right. a's motion
 (dx, dy) is that, averaged over steps and starts; its `strength`, how far its future is from the mean
@@ -19,8 +23,10 @@ It sees motion, not meaning: a small hero beside a scroll it does not fully expl
 than MAX_SHIFT a frame, or a code whose effect is a change of pose reads as weak; the explorer
 (`play --explore`) is there to bind those by eye. Against the shipped worlds' fitted keymaps
 (`nanogenie play --world pong --propose-keys`): pong 2 of 3 keys (up, down; idle is another of its
-still codes), sonic 1 of 6 (right; no code reads as moving up or down, the scroll's residue outweighs
-the hero, and left goes to another of the codes that drift left).
+still codes), sonic 0 of 6 (its codes are mixtures of its keys: each code's commonest true action covers
+25-54% of its transitions). Read from the video instead: pong 2 of 3 again, sonic 1 of 6; on a dungeon
+world trained from an H.264 clip, 4 of 4 arrows name the action their code stands for, where its rollouts
+bound 1 (docs/lab/2026-12-03-video-world.md).
 """
 
 from __future__ import annotations
@@ -40,7 +46,9 @@ ARROWS = {"left": (-1.0, 0.0), "right": (1.0, 0.0), "up": (0.0, -1.0), "down": (
 MIN_MOTION = 0.015  # of the frame's side per frame: ~1 px a frame on a 64 px frame
 MAX_SHIFT = 0.07  # of the frame's side, the most a thing moves in one frame: 4 px on a 64 px frame
 CHANGED = 0.1  # summed over channels, how far a code's future must be from the mean to mark a pixel
-SCROLL_AREA = 0.2  # of the picture's pixels a step must change for its whole-picture shift to be a scroll
+SCROLL_EXPLAINS = 0.5  # the whole picture's shift is the camera when it leaves at most this share of the changed pixels unexplained
+NEAR_BEST = 0.8  # of the largest excess: moves this close to it count as explaining as much
+MIN_EXCESS = 1.0  # pixels a transition: how much more of a move a code's video frames must show than all do
 TIE = 1e-4  # per pixel of shift: a still picture matches itself at every shift, so prefer none
 MIN_ALIGNMENT = 0.5  # cos 60 degrees: the motion must point that way more than sideways
 
@@ -111,8 +119,8 @@ def code_motion(futures: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
     Each step t-1 -> t of a code's own future is explained in two layers, each by the one shift (at
     most MAX_SHIFT of the frame's side) that best maps frame t-1 onto frame t: first the whole picture
-    (the camera: 0 unless the step changes at least SCROLL_AREA of the picture, as a scroll does and a
-    sprite on a plain background does not), then only the pixels that shift leaves unexplained (the
+    (the camera: 0 unless that shift explains most of the changed pixels, as a scroll's does and a
+    sprite's on a still scene does not), then only the pixels that shift leaves unexplained (the
     thing that moves in the scene: where it arrived and where it left). The thing's motion in the world is its
     shift minus the camera's; with nothing left unexplained, it is minus the camera's (the scene going
     left is the player going right). Motions are averaged over steps and starts. Ties go to the
@@ -124,15 +132,24 @@ def code_motion(futures: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return np.zeros((a, 2), np.float32), strength
     r = max(1, round(MAX_SHIFT * max(h, w)))
     prev, cur = x[:, :, :-1], x[:, :, 1:]
-    inside = np.ones(cur.shape[:-1], bool)  # (S, A, T-1, H, W)
-    changed = (np.abs(cur - prev).sum(axis=-1) > CHANGED).mean(axis=(-2, -1))  # (S, A, T-1)
-    camera = _best_shift(prev, cur, inside, r)  # (S, A, T-1, 2)
-    camera = np.where(changed[..., None] >= SCROLL_AREA, camera, 0.0)  # a sprite alone is no scroll
-    unexplained = np.abs(cur - _shifted(prev, camera, r)).sum(axis=-1) > CHANGED
+    camera, unexplained = _camera(prev, cur, r)  # (S, A, T-1, 2), (S, A, T-1, H, W)
     thing_seen = unexplained[..., r:h - r, r:w - r].any(axis=(-2, -1))  # (S, A, T-1)
     thing = _best_shift(prev, cur, unexplained, r)
     world = np.where(thing_seen[..., None], thing, 0.0) - camera
     return world.mean(axis=(0, 2)), strength
+
+
+def _camera(prev: np.ndarray, cur: np.ndarray, r: int) -> tuple[np.ndarray, np.ndarray]:
+    """Steps prev -> cur (..., H, W, 3) in [0, 1] -> the camera's shift (..., 2) and the pixels it leaves
+    unexplained (..., H, W). The camera is the whole picture's best shift when that explains at least
+    half of the changed pixels (a scroll; a plain sky changes nothing, so a scroll may change little of
+    the picture), else none (a sprite moving on a still scene)."""
+    changed = np.abs(cur - prev).sum(axis=-1) > CHANGED
+    camera = _best_shift(prev, cur, np.ones(changed.shape, bool), r)
+    unexplained = np.abs(cur - _shifted(prev, camera, r)).sum(axis=-1) > CHANGED
+    scroll = unexplained.sum(axis=(-2, -1)) <= SCROLL_EXPLAINS * changed.sum(axis=(-2, -1))
+    return (np.where(scroll[..., None], camera, 0.0).astype(np.float32),
+            np.where(scroll[..., None, None], unexplained, changed))
 
 
 def _best_shift(prev: np.ndarray, cur: np.ndarray, weight: np.ndarray, r: int) -> np.ndarray:
@@ -165,20 +182,75 @@ def _shifted(prev: np.ndarray, shift: np.ndarray, r: int) -> np.ndarray:
     return out
 
 
+def video_motion(prev: np.ndarray, cur: np.ndarray, codes: np.ndarray, num_actions: int
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Consecutive frames of a video prev, cur (N, H, W, 3) uint8 and the latent action of each transition
+    codes (N,) -> motion (A, 2) as (dx, dy) pixels per frame, strength (A,).
+
+    What the frames a code labels show moving, against all frames. Per transition, after the camera's
+    shift (as in `code_motion`), every changed pixel is counted at each shift of the previous frame that
+    explains it: a histogram of how far things moved in the world. Things that move on their own (a
+    monster, a ball) fill every code's histogram alike; the thing a code moves fills its own more. A code's
+    motion is the move its histogram holds most in excess of the average over all transitions (at least
+    MIN_EXCESS pixels a transition, else none); its strength, the share of the picture its transitions change."""
+    x_prev, x_cur = prev.astype(np.float32) / 255.0, cur.astype(np.float32) / 255.0
+    h, w = prev.shape[1:3]
+    r = max(1, round(MAX_SHIFT * max(h, w)))
+    changed = np.abs(x_cur - x_prev).sum(axis=-1) > CHANGED  # (N, H, W)
+    camera, unexplained = _camera(x_prev, x_cur, r)
+    camera = camera.astype(int)
+    inner = (slice(None), slice(r, h - r), slice(r, w - r))
+    span = 4 * r + 1  # world moves from -2r to 2r each way: a shift of at most r less the camera's
+    counts = np.zeros((len(prev), span, span), np.float32)  # (N, dy, dx) pixels explained by each world move
+    rows = np.arange(len(prev))
+    for dy in range(-r, r + 1):
+        for dx in range(-r, r + 1):
+            moved = x_prev[:, r - dy:h - r - dy, r - dx:w - r - dx]
+            hits = ((np.abs(x_cur[inner] - moved).sum(axis=-1) <= CHANGED) & unexplained[inner]).sum(axis=(1, 2))
+            counts[rows, dy - camera[:, 1] + 2 * r, dx - camera[:, 0] + 2 * r] += hits
+    average = counts.mean(axis=0)
+    motion, strength = np.zeros((num_actions, 2), np.float32), np.zeros(num_actions, np.float32)
+    for code in range(num_actions):
+        mine = codes == code
+        if not mine.any():
+            continue
+        excess = counts[mine].mean(axis=0) - average
+        excess[2 * r, 2 * r] = 0.0  # a thing that stays put in the world is no move
+        if excess.max() >= MIN_EXCESS:
+            # a plain sprite moved by s is also explained, pixel by pixel, by moves a little longer (its own
+            # inside); among the moves nearly as much in excess as the most, the shortest is the move
+            near = np.argwhere(excess >= NEAR_BEST * excess.max()) - 2 * r  # (M, 2) as (dy, dx)
+            dy, dx = min(near.tolist(), key=lambda m: (abs(m[0]) + abs(m[1]), -excess[m[0] + 2 * r, m[1] + 2 * r]))
+            motion[code] = (dx, dy)
+        strength[code] = changed[mine].mean()
+    return motion, strength
+
+
+def propose_from_video(prev: np.ndarray, cur: np.ndarray, codes: np.ndarray, num_actions: int) -> Proposal:
+    """The proposal from a video's transitions and their latent actions (see `video_motion`)."""
+    motion, strength = video_motion(prev, cur, codes, num_actions)
+    return propose_from_motion(motion, strength, max(prev.shape[1:3]))
+
+
 def propose_from_futures(futures: np.ndarray) -> Proposal:
     """The proposal for futures (S, A, T, H, W, 3) (see the module doc for the rule)."""
     motion, strength = code_motion(futures)
-    num_actions, side = motion.shape[0], max(futures.shape[-3:-1])
+    return propose_from_motion(motion, strength, max(futures.shape[-3:-1]))
+
+
+def propose_from_motion(motion: np.ndarray, strength: np.ndarray, side: int) -> Proposal:
+    """Keys for codes that move (A, 2) pixels a frame with strengths (A,), on a frame `side` pixels wide."""
+    num_actions = motion.shape[0]
     speed = np.linalg.norm(motion, axis=1)
     idle = int(min(range(num_actions), key=lambda c: (round(float(speed[c]), 3), strength[c], c)))
-    pairs = []  # (how far a code moves that way, arrow, code)
+    pairs = []  # (how far a code moves that way, its strength, arrow, code)
     for arrow, direction in ARROWS.items():
         for code in range(num_actions):
             along = float(motion[code] @ np.asarray(direction))
             if code != idle and along >= MIN_MOTION * side and along >= MIN_ALIGNMENT * speed[code]:
-                pairs.append((along, arrow, code))
-    chosen: dict[str, int] = {}
-    for _, arrow, code in sorted(pairs, key=lambda p: (-p[0], p[1], p[2])):
+                pairs.append((along, float(strength[code]), arrow, code))
+    chosen: dict[str, int] = {}  # equal moves go to the stronger code: the one that is that move more often
+    for _, _, arrow, code in sorted(pairs, key=lambda p: (-p[0], -p[1], p[2], p[3])):
         if arrow not in chosen and code not in chosen.values():
             chosen[arrow] = code
     bindings = {arrow: chosen[arrow] for arrow in ARROWS if arrow in chosen}
@@ -209,22 +281,26 @@ def agreement(proposal: Proposal, keymap: Keymap) -> tuple[int, int, list[str]]:
     return sum(ours.get(k) == theirs[k] for k in keys), len(keys), lines
 
 
-def write_proposed_keymap(world: World, device: str = "cpu") -> Proposal:
-    """Propose keys for a loaded bundle with no keymap (trained without true actions) and write them as
-    its keymap.toml; world.json says `"keymap_origin": "proposed"`. Prints the one-line summary."""
+def write_proposed_keymap(world: World, device: str = "cpu", proposal: Proposal | None = None,
+                          origin: str = "proposed") -> Proposal:
+    """Write `proposal` (default: one from the world's own rollouts) as the keymap.toml of a loaded bundle
+    with no keymap (trained without true actions); world.json's `keymap_origin` says `origin` ("video" for
+    keys read from the training video, which `play --propose-keys` does not replace). Prints the one-line
+    summary."""
     from nanogenie.play.engine import Engine
 
-    proposal = propose_keymap(Engine(world, device=device, seed=world.config.train.seed))
-    save_proposal(proposal, Path(world.path))
+    if proposal is None:
+        proposal = propose_keymap(Engine(world, device=device, seed=world.config.train.seed))
+    save_proposal(proposal, Path(world.path), origin)
     keys = ", ".join(f"{k} {c}" for k, c in proposal.bindings.items()) or "no arrows"
     print(f"proposed keymap (idle {proposal.idle}, {keys}) saved to {Path(world.path) / 'keymap.toml'}",
           file=sys.stderr)
     return proposal
 
 
-def save_proposal(proposal: Proposal, bundle: Path) -> Path:
+def save_proposal(proposal: Proposal, bundle: Path, origin: str = "proposed") -> Path:
     """The proposal as a bundle's keymap.toml (written atomically), noted in its world.json."""
     path = bundle / "keymap.toml"
     write_bytes(path, proposal.toml().encode())
-    update_world_meta(bundle, keymap_origin="proposed")
+    update_world_meta(bundle, keymap_origin=origin)
     return path

@@ -15,13 +15,16 @@ from nanogenie.config import WorldConfig
 from nanogenie.errors import UserError
 from nanogenie.eval.commands import control_figures
 from nanogenie.eval.evaluate import evaluate_world, held_out_action_pairs
-from nanogenie.play.propose import write_proposed_keymap
+from nanogenie.play.propose import Proposal, propose_from_video, write_proposed_keymap
 from nanogenie.training.keymap_fit import fitted_codes, keymap_toml
 from nanogenie.training.run_data import RunData
 from nanogenie.training.run_folder import RunFolder
+from nanogenie.training.stages import label_transitions, sequences
 from nanogenie.world import PACKAGED_KEYMAPS, World, load_world, save_world, update_world_meta
 
 PROMPT_FRAMES = 4  # frames play starts from: enough temporal context for the first generated frame
+PROPOSAL_TRANSITIONS = 1536  # the training video's transitions the proposed keys are read from, in pieces of
+PROPOSAL_PIECE = 16  # consecutive transitions, so the LAM sees each one's history
 
 
 def write_bundle(name: str, config: WorldConfig, run_folder: RunFolder, run: RunData, models: tuple, device: str,
@@ -44,7 +47,7 @@ def write_bundle(name: str, config: WorldConfig, run_folder: RunFolder, run: Run
                      action_names=run.data.action_names or []), keymap_toml=fitted, then=RESUME)
     world = load_world(out, device)  # evaluate exactly what was saved
     if fitted is None and packaged is None:  # no true actions: keys from what each latent action moves
-        write_proposed_keymap(world, device)
+        write_proposed_keymap(world, device, video_proposal(lam, run, config, device), origin="video")
     figures = evaluate_world(world, run.held_out, run.held_out_spans, device, seed=config.train.seed,
                              plots_dir=run_folder.plots)
     figures.update(control_figures(world, run.env, device))
@@ -53,6 +56,22 @@ def write_bundle(name: str, config: WorldConfig, run_folder: RunFolder, run: Run
     update_world_meta(out, then=RESUME, eval=figures, training=training)
     print(f"world saved to {out}", file=sys.stderr)
     print(json.dumps(figures))
+
+
+def video_proposal(lam, run: RunData, config: WorldConfig, device: str) -> Proposal:
+    """Keys read from the training video itself: a seeded sample of its transitions, each labelled by the
+    LAM, and what the frames of each code show moving (play/propose.py, `video_motion`). The video, not
+    the world's own rollouts, so that the keys do not wait on how well the dynamics draws a small hero."""
+    rng = np.random.default_rng(config.train.seed)
+    pieces = [seq[start:start + PROPOSAL_PIECE + 1]
+              for seq in sequences(run.splits["train"], config.train.frame_skip, 2)
+              for start in range(0, len(seq) - 1, PROPOSAL_PIECE)]
+    wanted = min(len(pieces), -(-PROPOSAL_TRANSITIONS // PROPOSAL_PIECE))
+    pieces = [pieces[i] for i in np.sort(rng.choice(len(pieces), wanted, replace=False))]
+    codes = torch.cat(label_transitions(lam, run.data, pieces, device, config.train.amp)).numpy()
+    before = np.concatenate([piece[:-1] for piece in pieces])
+    after = np.concatenate([piece[1:] for piece in pieces])
+    return propose_from_video(run.data.frames[before], run.data.frames[after], codes, config.lam.num_actions)
 
 
 def prompt_frames(run: RunData, config: WorldConfig) -> np.ndarray:

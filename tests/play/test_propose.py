@@ -1,7 +1,7 @@
 import numpy as np
 
 from nanogenie.play.keymap import load_keymap
-from nanogenie.play.propose import collect_futures, propose_keymap
+from nanogenie.play.propose import collect_futures, propose_from_video, propose_keymap
 
 BACKGROUND = np.kron(np.random.default_rng(0).integers(0, 2, (16, 16, 1)) * 50 + 20,
                      np.ones((2, 2, 3))).astype(np.uint8)  # (32, 32, 3): a still texture of 2 px blocks
@@ -86,3 +86,46 @@ def test_agreement_counts_the_keys_a_keymap_binds_that_the_proposal_binds_alike(
     fitted = parse_keymap("idle = 0\n[bindings]\nleft = 1\nright = 3\ndown = 2\nw = 3\n", 4)
     agree, total, lines = agreement(proposal, fitted)
     assert (agree, total) == (2, 4) and "right: proposed 2, keymap 3" in lines and "down: proposed -, keymap 2" in lines
+
+
+def test_keys_from_a_video_are_what_each_codes_frames_show_moving_beside_a_thing_that_moves_on_its_own():
+    rng = np.random.default_rng(0)
+    steps = {0: (0, 0), 1: (-2, 0), 2: (2, 0), 3: (0, -2), 4: (0, 2)}  # code -> the hero's (dx, dy)
+    background = np.kron(rng.integers(0, 2, (24, 24, 1)) * 50 + 20, np.ones((2, 2, 3))).astype(np.uint8)
+    prev, cur, codes = [], [], []
+    for _ in range(300):
+        code, wander = int(rng.integers(5)), steps[int(rng.integers(5))]  # a monster steps like a hero would
+        hero, monster = rng.integers(8, 16, 2), rng.integers(8, 36, 2) + (24, 0)  # hero left, monster right
+        for out, t in ((prev, 0), (cur, 1)):
+            frame = background.copy()
+            (hx, hy), (mx, my) = hero + t * np.asarray(steps[code]), monster + t * np.asarray(wander)
+            frame[hy:hy + 6, hx:hx + 6] = 160
+            frame[my:my + 8, mx:mx + 8] = 230  # larger than the hero: it changes more pixels
+            out.append(frame)
+        codes.append(code)
+    proposal = propose_from_video(np.stack(prev), np.stack(cur), np.asarray(codes), 5)
+    assert proposal.idle == 0
+    assert proposal.bindings == {"left": 1, "right": 2, "up": 3, "down": 4}
+    assert [(e.dx, e.dy) for e in proposal.effects] == [steps[c] for c in range(5)]
+
+
+def test_keys_from_a_scrolling_video_read_the_hero_the_camera_follows_as_moving_against_the_ground():
+    rng = np.random.default_rng(1)
+    steps = {0: (0, 0), 1: (-2, 0), 2: (2, 0), 3: (0, -2), 4: (0, 2)}  # code -> the hero's (dx, dy) in the world
+    ground = np.kron(rng.integers(0, 2, (5, 24, 1)) * 50 + 20, np.ones((2, 2, 3))).astype(np.uint8)  # (10, 48)
+    level = np.concatenate([np.full((38, 48, 3), 90, np.uint8), ground])  # a plain sky over the ground
+    prev, cur, codes = [], [], []
+    for _ in range(200):
+        code = int(rng.integers(5))
+        x, y = rng.integers(0, 48, 2)
+        for out, t in ((prev, 0), (cur, 1)):  # the camera keeps the hero in the middle: the level moves instead
+            sx, sy = x + t * steps[code][0], y + t * steps[code][1]
+            frame = np.roll(level, (-sy, -sx), axis=(0, 1))
+            frame[21:27, 21:27] = 200
+            out.append(frame)
+        codes.append(code)
+    prev, cur = np.stack(prev), np.stack(cur)
+    changed = (np.abs(cur.astype(int) - prev).sum(-1) > 25).mean(axis=(1, 2))
+    assert changed.max() < 0.2  # the plain sky keeps most of the picture the same while the level scrolls
+    proposal = propose_from_video(prev, cur, np.asarray(codes), 5)
+    assert proposal.bindings == {"left": 1, "right": 2, "up": 3, "down": 4} and proposal.idle == 0

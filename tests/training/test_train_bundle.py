@@ -206,6 +206,11 @@ def test_a_world_from_data_without_actions_gets_a_proposed_keymap(tmp_path, caps
     assert main(["train", "--world", "my_video", "--data", str(tmp_path / "video.h5"), "--preset", "tiny",
                  "--out", str(out), "--steps", "2", "--device", "cpu"]) == 0
     world = load_world(out)
-    assert world.meta["keymap_origin"] == "proposed" and world.keymap_path == out / "keymap.toml"
-    assert "Proposed by nanogenie" in world.keymap_path.read_text()
+    assert world.meta["keymap_origin"] == "video" and world.keymap_path == out / "keymap.toml"  # read from the video
+    keys = world.keymap_path.read_text()
+    assert "Proposed by nanogenie" in keys
     load_keymap(world.keymap_path, world.num_actions)
+    capsys.readouterr()
+    assert main(["play", "--world", str(out), "--propose-keys", "--device", "cpu"]) == 0  # from the world's rollouts
+    assert "; play it with --keymap" in capsys.readouterr().out  # saved beside: the keys read from the video stay
+    assert world.keymap_path.read_text() == keys
