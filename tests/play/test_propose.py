@@ -1,7 +1,7 @@
 import numpy as np
 
 from nanogenie.play.keymap import load_keymap
-from nanogenie.play.propose import collect_futures, propose_from_video, propose_keymap
+from nanogenie.play.propose import collect_futures, propose_from_motion, propose_from_video, propose_keymap
 
 BACKGROUND = np.kron(np.random.default_rng(0).integers(0, 2, (16, 16, 1)) * 50 + 20,
                      np.ones((2, 2, 3))).astype(np.uint8)  # (32, 32, 3): a still texture of 2 px blocks
@@ -129,3 +129,9 @@ def test_keys_from_a_scrolling_video_read_the_hero_the_camera_follows_as_moving_
     assert changed.max() < 0.2  # the plain sky keeps most of the picture the same while the level scrolls
     proposal = propose_from_video(prev, cur, np.asarray(codes), 5)
     assert proposal.bindings == {"left": 1, "right": 2, "up": 3, "down": 4} and proposal.idle == 0
+
+
+def test_two_codes_with_the_same_move_give_the_arrow_to_the_stronger():
+    motion = np.array([[0, 0], [0, 2], [0, 2]], np.float32)  # codes 1 and 2 both move the thing down 2 px
+    proposal = propose_from_motion(motion, np.array([0.01, 0.02, 0.05], np.float32), 64)
+    assert proposal.idle == 0 and proposal.bindings["down"] == 2 and proposal.bindings["space"] == 1
