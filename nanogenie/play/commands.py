@@ -122,19 +122,29 @@ def propose_keys(world: Any, engine: Any) -> int:
     """`play --propose-keys`: propose a keymap, print the report, compare it with the world's own and save it:
     as the bundle's keymap.toml when it has none (or a proposed one) and can be written, else as the
     user's saved keymap for the world if there is none yet, else beside it as <world>.proposed.toml;
-    never over a fitted, video-read, hand-made or explorer-bound keymap."""
+    never over a fitted, hand-made or explorer-bound keymap, nor over keys read from the training video
+    with keys read from rollouts. Reads the training video when world.json's file is still there, as
+    training does, else the world's own rollouts."""
     from nanogenie.play.propose import agreement, propose_keymap, save_proposal
+    from nanogenie.training.bundle import training_video, video_proposal
 
-    proposal = propose_keymap(engine)
+    video = training_video(world)
+    if video is not None:
+        print(f"reading keys from the training video {world.meta['data']['path']}")
+        device = str(next(world.lam.parameters()).device)
+        proposal, made = video_proposal(world.lam, *video, world.config, device), "video"
+    else:
+        print("reading keys from the world's own rollouts (its training video is not where world.json says)")
+        proposal, made = propose_keymap(engine), "proposed"
     print("\n".join(proposal.report()))
     current, origin = world.keymap_path, world.meta.get("keymap_origin")
     own = Path(world.path) / "keymap.toml"
     if current is not None:
         agree, total, lines = agreement(proposal, load_keymap(current, world.num_actions))
         print(f"agrees with {current} ({origin or 'fitted'}) on {agree} of {total} keys: " + "; ".join(lines))
-    replaceable = current is None or (current == own and origin == "proposed")
+    replaceable = current is None or (current == own and origin in {"proposed", made})
     if replaceable and os.access(world.path, os.W_OK):
-        print(f"proposed keymap saved to {save_proposal(proposal, Path(world.path))}")
+        print(f"proposed keymap saved to {save_proposal(proposal, Path(world.path), made)}")
         return 0
     saved = saved_keymap_path(world.name)  # play reads it first: only when nothing would be lost
     path = saved if replaceable and not saved.exists() else saved.with_suffix(".proposed.toml")

@@ -1,8 +1,8 @@
 """A proposed keymap for a world with no true actions: arrows and space bound by what each code does.
 
 Training reads each code's motion from the video it trained on (`video_motion`): the transitions the LAM
-labels with a code, against all transitions. `play --propose-keys`, with no video at hand, reads it from
-the world's own rollouts, as follows.
+labels with a code, against all transitions; so does `play --propose-keys` while that video is still
+where world.json says. With no video at hand it reads the world's own rollouts, as follows.
 
 How it decides from rollouts. From a few start states (the prompt, then a few seeded random steps further each
 time), the engine rolls every latent action a for `frames` frames, all from the same state with the

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import numpy as np
 import torch
 
 from nanogenie.atomic import RESUME
 from nanogenie.config import WorldConfig
+from nanogenie.data.hdf5 import VideoData, load_dataset
+from nanogenie.data.splits import Span
 from nanogenie.errors import UserError
 from nanogenie.eval.commands import control_figures
 from nanogenie.eval.evaluate import evaluate_world, held_out_action_pairs
@@ -47,7 +50,8 @@ def write_bundle(name: str, config: WorldConfig, run_folder: RunFolder, run: Run
                      action_names=run.data.action_names or []), keymap_toml=fitted, then=RESUME)
     world = load_world(out, device)  # evaluate exactly what was saved
     if fitted is None and packaged is None:  # no true actions: keys from what each latent action moves
-        write_proposed_keymap(world, device, video_proposal(lam, run, config, device), origin="video")
+        proposal = video_proposal(lam, run.data, run.splits["train"], config, device)
+        write_proposed_keymap(world, device, proposal, origin="video")
     figures = evaluate_world(world, run.held_out, run.held_out_spans, device, seed=config.train.seed,
                              plots_dir=run_folder.plots)
     figures.update(control_figures(world, run.env, device))
@@ -58,20 +62,35 @@ def write_bundle(name: str, config: WorldConfig, run_folder: RunFolder, run: Run
     print(json.dumps(figures))
 
 
-def video_proposal(lam, run: RunData, config: WorldConfig, device: str) -> Proposal:
-    """Keys read from the training video itself: a seeded sample of its transitions, each labelled by the
-    LAM, and what the frames of each code show moving (play/propose.py, `video_motion`). The video, not
-    the world's own rollouts, so that the keys do not wait on how well the dynamics draws a small hero."""
+def video_proposal(lam, data: VideoData, spans: list[Span], config: WorldConfig, device: str) -> Proposal:
+    """Keys read from the training video itself: a seeded sample of the transitions in `spans`, each
+    labelled by the LAM, and what the frames of each code show moving (play/propose.py, `video_motion`).
+    The video, not the world's own rollouts, so that the keys do not wait on how well the dynamics draws
+    a small hero."""
     rng = np.random.default_rng(config.train.seed)
-    pieces = [seq[start:start + PROPOSAL_PIECE + 1]
-              for seq in sequences(run.splits["train"], config.train.frame_skip, 2)
+    pieces = [seq[start:start + PROPOSAL_PIECE + 1] for seq in sequences(spans, config.train.frame_skip, 2)
               for start in range(0, len(seq) - 1, PROPOSAL_PIECE)]
+    if not pieces:
+        raise UserError("the training video has no two consecutive frames to read keys from")
     wanted = min(len(pieces), -(-PROPOSAL_TRANSITIONS // PROPOSAL_PIECE))
     pieces = [pieces[i] for i in np.sort(rng.choice(len(pieces), wanted, replace=False))]
-    codes = torch.cat(label_transitions(lam, run.data, pieces, device, config.train.amp)).numpy()
+    codes = torch.cat(label_transitions(lam, data, pieces, device, config.train.amp)).numpy()
     before = np.concatenate([piece[:-1] for piece in pieces])
     after = np.concatenate([piece[1:] for piece in pieces])
-    return propose_from_video(run.data.frames[before], run.data.frames[after], codes, config.lam.num_actions)
+    return propose_from_video(data.frames[before], data.frames[after], codes, config.lam.num_actions)
+
+
+def training_video(world: World) -> tuple[VideoData, list[Span]] | None:
+    """The file a world was trained on and its training spans, as world.json records them, when that file is
+    still where it was and has the world's frame size; else None."""
+    recorded = world.meta.get("data") or {}
+    path, spans = recorded.get("path"), (recorded.get("splits") or {}).get("train")
+    if not path or not spans or not Path(path).is_file():
+        return None
+    data = load_dataset(path)
+    if data.frames.shape[1] != world.config.tokenizer.image_size:
+        return None
+    return data, [tuple(span) for span in spans]
 
 
 def prompt_frames(run: RunData, config: WorldConfig) -> np.ndarray:

@@ -211,6 +211,12 @@ def test_a_world_from_data_without_actions_gets_a_proposed_keymap(tmp_path, caps
     assert "Proposed by nanogenie" in keys
     load_keymap(world.keymap_path, world.num_actions)
     capsys.readouterr()
-    assert main(["play", "--world", str(out), "--propose-keys", "--device", "cpu"]) == 0  # from the world's rollouts
-    assert "; play it with --keymap" in capsys.readouterr().out  # saved beside: the keys read from the video stay
+    assert main(["play", "--world", str(out), "--propose-keys", "--device", "cpu"]) == 0
+    said = capsys.readouterr().out
+    assert "reading keys from the training video" in said and f"saved to {world.keymap_path}" in said
+    assert world.keymap_path.read_text() == keys  # the same sample of the same video: the same keys
+    (tmp_path / "video.h5").rename(tmp_path / "moved.h5")
+    assert main(["play", "--world", str(out), "--propose-keys", "--device", "cpu"]) == 0
+    said = capsys.readouterr().out
+    assert "from the world's own rollouts" in said and "; play it with --keymap" in said  # saved beside them
     assert world.keymap_path.read_text() == keys
