@@ -11,7 +11,7 @@ import os
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -118,13 +118,13 @@ def proposed_keymap(engine: Any, world: Any) -> Keymap:
     return proposal.keymap()
 
 
-def propose_keys(world: Any, engine: Any) -> int:
+def propose_keys(world: Any, make: Callable[[], Any]) -> int:
     """`play --propose-keys`: propose a keymap, print the report, compare it with the world's own and save it:
     as the bundle's keymap.toml when it has none (or a proposed one) and can be written, else as the
     user's saved keymap for the world if there is none yet, else beside it as <world>.proposed.toml;
     never over a fitted, hand-made or explorer-bound keymap, nor over keys read from the training video
     with keys read from rollouts. Reads the training video when world.json's file is still there, as
-    training does, else the world's own rollouts."""
+    training does, else the world's own rollouts (the engine `make` builds only then)."""
     from nanogenie.play.propose import agreement, propose_keymap, save_proposal
     from nanogenie.training.bundle import training_video, video_proposal
 
@@ -135,7 +135,7 @@ def propose_keys(world: Any, engine: Any) -> int:
         proposal, made = video_proposal(world.lam, *video, world.config, device), "video"
     else:
         print("reading keys from the world's own rollouts (its training video is not where world.json says)")
-        proposal, made = propose_keymap(engine), "proposed"
+        proposal, made = propose_keymap(make()), "proposed"
     print("\n".join(proposal.report()))
     current, origin = world.keymap_path, world.meta.get("keymap_origin")
     own = Path(world.path) / "keymap.toml"
@@ -167,7 +167,7 @@ def play(args: argparse.Namespace) -> int:
     world = load_world(choices.world)
     print(f"world {world.name}: {Path(world.path).resolve()}")
     if args.propose_keys:
-        return propose_keys(world, make_engine(world, choices))
+        return propose_keys(world, lambda: make_engine(world, choices))
     keymap = choose_keymap(args.keymap, world) if (args.keymap or not args.headless) else None
     script: list[int] | None = None  # None: live play from the keys
     warmup, expected = 0, []

@@ -46,7 +46,7 @@ ARROWS = {"left": (-1.0, 0.0), "right": (1.0, 0.0), "up": (0.0, -1.0), "down": (
 MIN_MOTION = 0.015  # of the frame's side per frame: ~1 px a frame on a 64 px frame
 MAX_SHIFT = 0.07  # of the frame's side, the most a thing moves in one frame: 4 px on a 64 px frame
 CHANGED = 0.1  # summed over channels, how far a code's future must be from the mean to mark a pixel
-SCROLL_EXPLAINS = 0.5  # the whole picture's shift is the camera when it leaves at most this share of the changed pixels unexplained
+SCROLL_EXPLAINS = 0.5  # the whole picture's shift is the camera when it leaves at most this share of changed pixels
 NEAR_BEST = 0.8  # of the largest excess: moves this close to it count as explaining as much
 MIN_EXCESS = 1.0  # pixels a transition: how much more of a move a code's video frames must show than all do
 TIE = 1e-4  # per pixel of shift: a still picture matches itself at every shift, so prefer none
@@ -132,19 +132,19 @@ def code_motion(futures: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return np.zeros((a, 2), np.float32), strength
     r = max(1, round(MAX_SHIFT * max(h, w)))
     prev, cur = x[:, :, :-1], x[:, :, 1:]
-    camera, unexplained = _camera(prev, cur, r)  # (S, A, T-1, 2), (S, A, T-1, H, W)
+    changed = np.abs(cur - prev).sum(axis=-1) > CHANGED
+    camera, unexplained = _camera(prev, cur, changed, r)  # (S, A, T-1, 2), (S, A, T-1, H, W)
     thing_seen = unexplained[..., r:h - r, r:w - r].any(axis=(-2, -1))  # (S, A, T-1)
     thing = _best_shift(prev, cur, unexplained, r)
     world = np.where(thing_seen[..., None], thing, 0.0) - camera
     return world.mean(axis=(0, 2)), strength
 
 
-def _camera(prev: np.ndarray, cur: np.ndarray, r: int) -> tuple[np.ndarray, np.ndarray]:
-    """Steps prev -> cur (..., H, W, 3) in [0, 1] -> the camera's shift (..., 2) and the pixels it leaves
-    unexplained (..., H, W). The camera is the whole picture's best shift when that explains at least
-    half of the changed pixels (a scroll; a plain sky changes nothing, so a scroll may change little of
-    the picture), else none (a sprite moving on a still scene)."""
-    changed = np.abs(cur - prev).sum(axis=-1) > CHANGED
+def _camera(prev: np.ndarray, cur: np.ndarray, changed: np.ndarray, r: int) -> tuple[np.ndarray, np.ndarray]:
+    """Steps prev -> cur (..., H, W, 3) in [0, 1] and their changed pixels (..., H, W) -> the camera's shift
+    (..., 2) and the pixels it leaves unexplained (..., H, W). The camera is the whole picture's best shift
+    when that explains at least half of the changed pixels (a scroll; a plain sky changes nothing, so a
+    scroll may change little of the picture), else none (a sprite moving on a still scene)."""
     camera = _best_shift(prev, cur, np.ones(changed.shape, bool), r)
     unexplained = np.abs(cur - _shifted(prev, camera, r)).sum(axis=-1) > CHANGED
     scroll = unexplained.sum(axis=(-2, -1)) <= SCROLL_EXPLAINS * changed.sum(axis=(-2, -1))
@@ -197,7 +197,7 @@ def video_motion(prev: np.ndarray, cur: np.ndarray, codes: np.ndarray, num_actio
     h, w = prev.shape[1:3]
     r = max(1, round(MAX_SHIFT * max(h, w)))
     changed = np.abs(x_cur - x_prev).sum(axis=-1) > CHANGED  # (N, H, W)
-    camera, unexplained = _camera(x_prev, x_cur, r)
+    camera, unexplained = _camera(x_prev, x_cur, changed, r)
     camera = camera.astype(int)
     inner = (slice(None), slice(r, h - r), slice(r, w - r))
     span = 4 * r + 1  # world moves from -2r to 2r each way: a shift of at most r less the camera's

@@ -33,7 +33,8 @@ class RunData:
 
     def summary(self) -> dict:
         """What world.json records about the training data."""
-        return {"source": self.data.source, "path": self.data.path and str(Path(self.data.path).resolve()), "env": self.env, "frames": len(self.data),
+        path = self.data.path and str(Path(self.data.path).resolve())  # play --propose-keys reads it from anywhere
+        return {"source": self.data.source, "path": path, "env": self.env, "frames": len(self.data),
                 "episodes": len(self.data.episode_ends), "frame_size": int(self.data.frames.shape[1]),
                 "splits": {name: [list(s) for s in spans] for name, spans in self.splits.items()},
                 "held_out": self.held_out.source if self.held_out is not self.data else "test split"}
