@@ -11,6 +11,7 @@ import json
 import sys
 from pathlib import Path
 
+from nanogenie.atomic import write_bytes
 from nanogenie.data import load_dataset
 from nanogenie.device import resolve_device
 from nanogenie.errors import UserError
@@ -77,5 +78,5 @@ def evaluate(args: argparse.Namespace) -> int:
     text = json.dumps(figures, indent=2)
     print(text)
     if args.json:
-        Path(args.json).write_text(text + "\n")
+        write_bytes(args.json, (text + "\n").encode())
     return 0

@@ -12,6 +12,7 @@ import json
 import sys
 from pathlib import Path
 
+from nanogenie.atomic import write_bytes
 from nanogenie.errors import EXIT_CODE, UserError, report
 from nanogenie.world import SHIPPED_WORLDS
 
@@ -84,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         table = results_table()
         if args.write:
             path = Path(args.write)
-            path.write_text(replace_between_markers(path.read_text(), table))
+            write_bytes(path, replace_between_markers(path.read_text(), table).encode())
         else:
             print(table)
     except UserError as err:
