@@ -80,6 +80,7 @@ def test_moving_weight_needs_clips_of_two_frames():
     ("dynamics", "temperature", "hot", "dynamics.temperature must be float"),
     ("dynamics", "min_p", 1.0, "dynamics min_p must be in"),
     ("dynamics", "output", "softmax", "dynamics output must be 'joint' or 'channels'"),
+    ("dynamics", "codes", "hashed", "dynamics codes must be 'table' or 'digits'"),
     ("dynamics", "decode", "mean", "dynamics decode must be 'sampled' or 'expected'"),
     ("train", "action_figures_every", 0, "action_figures_every must be >= 1"),
     ("lam", "num_actions", 1.5, "lam.num_actions must be int"),

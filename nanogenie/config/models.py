@@ -138,6 +138,11 @@ class DynamicsConfig:
     # near miss on the grid costs only the channel it missed; a code's log-probability is the sum of its
     # channels' (models/dynamics.py)
     output: str = "joint"
+    # "table": each code has a vector of its own, in the input embedding and in the joint output layer.
+    # "digits": a code's vector is the sum of its FSQ digits' vectors plus its own correction (zero at the
+    # start), so what is learnt about a code is shared with the codes next to it on the grid
+    # (models/dynamics.py). The channel output keeps its own head; there "digits" is the input's alone.
+    codes: str = "table"
     # What play and eval draw for a generated token: its "sampled" code, or the "expected" one, the
     # probability-weighted mean of the codes it was drawn from; the KV cache keeps the sampled tokens
     # (models/maskgit.py)
@@ -154,6 +159,10 @@ class DynamicsConfig:
         require(self.width % self.heads == 0, f"dynamics width {self.width} must divide by heads {self.heads}")
         require(self.output in ("joint", "channels"),
                 f"dynamics output must be 'joint' or 'channels', got {self.output!r}")
+        require(self.codes in ("table", "digits"), f"dynamics codes must be 'table' or 'digits', got {self.codes!r}")
+        require(self.codes == "table" or math.prod(self.levels) == self.vocab_size,
+                f"dynamics codes 'digits' needs levels {self.levels} to make vocab_size {self.vocab_size} codes "
+                f"(a WorldConfig copies both from the tokenizer)")
         require(self.output == "joint" or math.prod(self.levels) == self.vocab_size,
                 f"dynamics output 'channels' needs levels {self.levels} to make vocab_size {self.vocab_size} codes "
                 f"(a WorldConfig copies both from the tokenizer)")

@@ -14,10 +14,16 @@ temperature, min_p and MaskGIT's confidence read them as they read joint logits.
 the channels' cross-entropies, so a near miss in one channel costs that channel alone, where the joint
 softmax counts it as wrong as any other code. Each channel stays a plain categorical: smoothing labels
 over a channel's neighbouring levels would make the sampled digits blur towards their neighbours.
+
+Code vectors (`codes`). "table": every code has its own input embedding and its own row of the joint
+head, learnt only from the tokens that are that code. "digits": both are built from the code's FSQ
+digits (`DigitCodes`): a code that is rare in the training clips starts from what its neighbours on the
+grid taught, and the output stays one joint softmax, so a token's digits are still drawn together.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import torch
@@ -44,6 +50,23 @@ MAX_CORRUPT_RATE = 0.1
 # cache. Every frame then trains the play-time case, for twice the tokens per clip.
 
 
+class DigitCodes(nn.Module):
+    """Vectors (V, D) for the V codes of an FSQ grid: each code's is the sum of its d digits' vectors and
+    a correction of its own that starts at zero. A gradient on one code moves every code that shares one
+    of its digits, and the correction lets a code learn what its digits do not say."""
+
+    def __init__(self, levels: list[int], width: int, std: float):
+        super().__init__()
+        digits = FSQ(levels).indices_to_digits(torch.arange(math.prod(levels)))  # (V, d)
+        first_row = torch.tensor([0, *itertools.accumulate(levels)][:-1])  # (d,) each channel's first row
+        self.register_buffer("rows", digits + first_row, persistent=False)  # (V, d), rebuilt from the config
+        self.digit_vectors = nn.Parameter(torch.randn(sum(levels), width) * std / math.sqrt(len(levels)))
+        self.own = nn.Parameter(torch.zeros(len(digits), width))
+
+    def forward(self) -> Tensor:
+        return self.digit_vectors[self.rows].sum(1) + self.own
+
+
 class DynamicsModel(nn.Module):
     def __init__(self, cfg: DynamicsConfig):
         super().__init__()
@@ -51,7 +74,11 @@ class DynamicsModel(nn.Module):
         d = cfg.width
         self.mask_id = cfg.vocab_size
         self.no_action = cfg.num_actions
-        self.token_embed = nn.Embedding(cfg.vocab_size + 1, d)
+        if cfg.codes == "digits":
+            self.code_vectors = DigitCodes(cfg.levels, d, std=1.0)  # the scale of nn.Embedding's start
+            self.mask_vector = nn.Parameter(torch.randn(d))
+        else:
+            self.token_embed = nn.Embedding(cfg.vocab_size + 1, d)
         self.pos = nn.Parameter(torch.randn(cfg.tokens_per_frame, d) * 0.02)  # (P, D)
         self.action_embed = nn.Embedding(cfg.num_actions + 1, d)
         adaln = cfg.action_conditioning == "adaln"
@@ -62,6 +89,9 @@ class DynamicsModel(nn.Module):
             # (V, d) each code's digits; rebuilt from the config, so not saved with the weights
             self.register_buffer("code_digits", FSQ(cfg.levels).indices_to_digits(torch.arange(cfg.vocab_size)),
                                  persistent=False)
+        elif cfg.codes == "digits":
+            self.head_codes = DigitCodes(cfg.levels, d, std=1 / math.sqrt(3 * d))  # the scale of nn.Linear's start
+            self.head_bias = nn.Parameter(torch.zeros(cfg.vocab_size))
         else:
             self.head = nn.Linear(d, cfg.vocab_size)
 
@@ -78,15 +108,27 @@ class DynamicsModel(nn.Module):
         commit (with a cache): only write the frame's K/V into the cache, return None.
         positions, frame_mask: the frames' absolute indices and who sees whom (see STTransformer).
         """
-        x = self.token_embed(tokens) + self.pos
+        x = self._embed(tokens) + self.pos
         action = self.action_embed(frame_actions)  # (B, T, D)
         if self.cfg.action_conditioning == "adaln":
             return self.transformer(x, positions, cond=action, cache=cache, commit=commit, frame_mask=frame_mask)
         return self.transformer(x + action.unsqueeze(2), positions, cache=cache, commit=commit, frame_mask=frame_mask)
 
+    def _embed(self, tokens: Tensor) -> Tensor:
+        """Token ids (...) with the mask id -> vectors (..., D)."""
+        if self.cfg.codes == "table":
+            return self.token_embed(tokens)
+        return F.embedding(tokens, torch.cat((self.code_vectors(), self.mask_vector[None])))
+
+    def _head(self, states: Tensor) -> Tensor:
+        """Final states (..., D) -> the head's outputs (..., V or sum(levels))."""
+        if self.cfg.output == "joint" and self.cfg.codes == "digits":
+            return F.linear(states, self.head_codes(), self.head_bias)
+        return self.head(states)
+
     def logits(self, states: Tensor) -> Tensor:
         """Final states (..., D) -> logits over the codes (..., V)."""
-        return self._over_codes(self.head(states))
+        return self._over_codes(self._head(states))
 
     def _over_codes(self, out: Tensor) -> Tensor:
         """The head's outputs (..., V or sum(levels)) -> logits over the codes (..., V); with channel heads,
@@ -190,7 +232,7 @@ class DynamicsModel(nn.Module):
             inputs, mask = self._training_inputs(tokens)
             states = self.hidden(inputs, frame_actions)  # (B, T, P, D)
             predicted = slice(None)
-        out = self.head(states[mask]).float()  # (N, V) or (N, sum(levels)): only masked positions, to save memory
+        out = self._head(states[mask]).float()  # (N, V) or (N, sum(levels)): only masked positions, to save memory
         targets = tokens[:, predicted][mask]
         if self.cfg.moving_weight == 1:
             loss = self._cross_entropy(out, targets, "mean")

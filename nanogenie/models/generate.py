@@ -39,7 +39,7 @@ class FrameGenerator:
 
     @property
     def device(self) -> torch.device:
-        return self.dynamics.head.weight.device
+        return self.dynamics.pos.device
 
     @torch.no_grad()
     def reset(self, context_tokens: Tensor, context_actions: Tensor) -> None:
@@ -47,7 +47,7 @@ class FrameGenerator:
         batch, frames = context_tokens.shape[:2]
         frame_actions = self.dynamics.frame_actions(context_actions.long())  # (B, T0)
         if self.use_cache:
-            dtype = self.dynamics.head.weight.dtype
+            dtype = self.dynamics.pos.dtype
             if self.cache is None or self.cache.keys[0].shape[0] != batch * self.dynamics.cfg.tokens_per_frame:
                 self.cache = self.dynamics.new_cache(batch, self.device, dtype)
             self.cache.reset()  # in place: buffers keep their storage across resets

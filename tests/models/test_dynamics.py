@@ -5,19 +5,21 @@ import torch
 
 from nanogenie.config import preset
 from nanogenie.models.dynamics import DynamicsModel
+from nanogenie.models.fsq import FSQ
 
 
-def _dynamics(conditioning="adaln", output="joint"):
+def _dynamics(conditioning="adaln", output="joint", codes="table"):
     torch.manual_seed(0)
-    cfg = dataclasses.replace(preset("tiny").dynamics, action_conditioning=conditioning, output=output)
+    cfg = dataclasses.replace(preset("tiny").dynamics, action_conditioning=conditioning, output=output, codes=codes)
     return DynamicsModel(cfg)
 
 
-@pytest.mark.parametrize("output", ["joint", "channels"])
+@pytest.mark.parametrize("output, codes", [("joint", "table"), ("channels", "table"), ("joint", "digits"),
+                                           ("channels", "digits")])
 @pytest.mark.parametrize("clean_context", [True, False])
 @pytest.mark.parametrize("conditioning", ["adaln", "add"])
-def test_shapes_and_loss(conditioning, clean_context, output):
-    dynamics = _dynamics(conditioning, output)
+def test_shapes_and_loss(conditioning, clean_context, output, codes):
+    dynamics = _dynamics(conditioning, output, codes)
     dynamics.cfg.clean_context = clean_context
     cfg = dynamics.cfg
     tokens = torch.randint(0, cfg.vocab_size, (3, 4, cfg.tokens_per_frame))
@@ -170,3 +172,19 @@ def test_a_channels_dynamics_learns():
         optimizer.step()
         losses.append(loss.item())
     assert sum(losses[-5:]) / 5 < 0.7 * sum(losses[:5]) / 5, losses
+
+
+def test_digit_codes_share_what_one_code_learns_with_its_neighbours_on_the_grid():
+    """With `codes="digits"`, a step on clips that are all one code moves the input vector of a code that
+    differs from it in one digit, and leaves alone a code that differs in every digit."""
+    dynamics = _dynamics(codes="digits")
+    code, neighbour, stranger = 0, 1, dynamics.cfg.vocab_size - 1  # digits all 0; the first 1; all the last
+    digits = FSQ(dynamics.cfg.levels).indices_to_digits(torch.tensor([code, neighbour, stranger]))
+    assert (digits[0] != digits[1]).sum() == 1 and (digits[0] != digits[2]).all()
+    dynamics._corrupted = lambda tokens: tokens  # no random codes in the context
+    before = dynamics.code_vectors().detach().clone()
+    tokens = torch.full((2, 3, dynamics.cfg.tokens_per_frame), code)
+    dynamics.training_loss(tokens, torch.zeros(2, 2, dtype=torch.long))[0].backward()
+    torch.optim.SGD(dynamics.parameters(), lr=1.0).step()
+    moved = (dynamics.code_vectors().detach() - before).abs().sum(-1)
+    assert moved[code] > 0 and moved[neighbour] > 0 and moved[stranger] == 0

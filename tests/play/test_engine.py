@@ -14,17 +14,17 @@ from nanogenie.world import build_models, load_world
 from world_helpers import save_random_world
 
 
-def _bundle(tmp_path, decoder_temporal=False, prompt_frames=3, conv_channels=(), output="joint"):
+def _bundle(tmp_path, decoder_temporal=False, prompt_frames=3, conv_channels=(), output="joint", codes="table"):
     torch.manual_seed(0)
     config = preset("tiny")
     config.tokenizer = dataclasses.replace(config.tokenizer, decoder_temporal=decoder_temporal,
                                            conv_channels=list(conv_channels))
-    config.dynamics.output = output
+    config.dynamics.output, config.dynamics.codes = output, codes
     tokenizer, lam, dynamics = build_models(config)
     with torch.no_grad():  # trained-like: actions matter, logits peaked enough for varied samples
         for block in dynamics.transformer.blocks:
             block.adaln.weight.normal_(std=0.1)
-        dynamics.head.weight.mul_(4)
+        (dynamics.head_codes.digit_vectors if codes == "digits" else dynamics.head.weight).mul_(4)
     prompt = np.random.default_rng(0).integers(0, 256, (prompt_frames, 16, 16, 3), dtype=np.uint8)
     path = save_random_world(tmp_path / "tiny_world", config, prompt, models=(tokenizer, lam, dynamics), fps=10)
     return load_world(path)
@@ -63,11 +63,11 @@ def test_same_seed_same_frames_across_resets_and_engines(tmp_path):
     assert not all(np.array_equal(a, b) for a, b in zip(first, different_actions))
 
 
-@pytest.mark.parametrize("output", ["joint", "channels"])
-def test_engine_frames_equal_the_uncached_reference(tmp_path, output):
+@pytest.mark.parametrize("output, codes", [("joint", "table"), ("channels", "table"), ("joint", "digits")])
+def test_engine_frames_equal_the_uncached_reference(tmp_path, output, codes):
     """The engine's KV-cached frames are those of FrameGenerator's reference path, which recomputes the
     whole context at every MaskGIT pass, fed the same noise and decoded by the world's tokenizer."""
-    world = _bundle(tmp_path, output=output)
+    world = _bundle(tmp_path, output=output, codes=codes)
     actions = [0, 1, 3, 3, 2, 0, 1, 1, 2, 3]  # past the 4-frame context
     engine = Engine(world, device="cpu", seed=7)
     played = _play(engine, actions)
@@ -100,12 +100,14 @@ def test_expected_decoding_changes_the_picture_only(tmp_path):
 
 
 # The compiled decoder with and without its cache, and with the convolutional pixel head; the channel
-# heads' log-probabilities compiled into the dynamics' pass, with the picture drawn from expected codes.
-@pytest.mark.parametrize("decoder_temporal, conv_channels, output, decode", [
-    (False, [], "joint", "sampled"), (True, [], "joint", "sampled"), (False, [4, 8], "joint", "sampled"),
-    (False, [], "channels", "expected")])
-def test_compiled_engine_equals_eager(tmp_path, decoder_temporal, conv_channels, output, decode):
-    world = _bundle(tmp_path, decoder_temporal, conv_channels=conv_channels, output=output)
+# heads' log-probabilities compiled into the dynamics' pass, with the picture drawn from expected codes;
+# code vectors built from their digits.
+@pytest.mark.parametrize("decoder_temporal, conv_channels, output, decode, codes", [
+    (False, [], "joint", "sampled", "table"), (True, [], "joint", "sampled", "table"),
+    (False, [4, 8], "joint", "sampled", "table"), (False, [], "channels", "expected", "table"),
+    (False, [], "joint", "sampled", "digits")])
+def test_compiled_engine_equals_eager(tmp_path, decoder_temporal, conv_channels, output, decode, codes):
+    world = _bundle(tmp_path, decoder_temporal, conv_channels=conv_channels, output=output, codes=codes)
     actions = [0, 1, 3, 3, 2, 0, 1, 1, 2, 3]  # past the 4-frame context: the ring cache wraps
     eager = _play(Engine(world, device="cpu", seed=7, decode=decode), actions)
     compiled = Engine(world, device="cpu", seed=7, compile=True, decode=decode)
@@ -162,13 +164,13 @@ def test_single_frame_prompt_and_world_models_left_untouched(tmp_path):
     assert torch.equal(world.dynamics.head.weight, weights) and world.dynamics.head.weight.dtype == torch.float32
 
 
-@pytest.mark.parametrize("output", ["joint", "channels"])
-def test_bf16_models_run(tmp_path, monkeypatch, output):
+@pytest.mark.parametrize("output, codes", [("joint", "table"), ("channels", "table"), ("joint", "digits")])
+def test_bf16_models_run(tmp_path, monkeypatch, output, codes):
     """The CUDA path's bf16 models, exercised here on CPU: frames come out sane and deterministic."""
     monkeypatch.setattr(engine_module, "model_dtype", lambda device: torch.bfloat16)
-    world = _bundle(tmp_path, output=output)
+    world = _bundle(tmp_path, output=output, codes=codes)
     engine = Engine(world, device="cpu")
-    assert engine.dynamics.head.weight.dtype == torch.bfloat16
+    assert engine.dynamics.pos.dtype == torch.bfloat16
     assert engine.generator.cache.keys[0].dtype == torch.bfloat16
     frames = _play(engine, [0, 1, 2, 3, 0, 1])
     engine.reset()
@@ -177,10 +179,11 @@ def test_bf16_models_run(tmp_path, monkeypatch, output):
 
 @pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-@pytest.mark.parametrize("decoder_temporal, output, decode", [(False, "joint", "sampled"), (True, "joint", "sampled"),
-                                                               (False, "channels", "expected")])
-def test_cuda_graph_equals_eager(tmp_path, decoder_temporal, output, decode):
-    world = _bundle(tmp_path, decoder_temporal, output=output)
+@pytest.mark.parametrize("decoder_temporal, output, decode, codes", [
+    (False, "joint", "sampled", "table"), (True, "joint", "sampled", "table"),
+    (False, "channels", "expected", "table"), (False, "joint", "sampled", "digits")])
+def test_cuda_graph_equals_eager(tmp_path, decoder_temporal, output, decode, codes):
+    world = _bundle(tmp_path, decoder_temporal, output=output, codes=codes)
     actions = [i * 7 % 4 for i in range(20)]
     graph = Engine(world, device="cuda", seed=5, decode=decode)
     eager = Engine(world, device="cuda", seed=5, decode=decode)

@@ -105,7 +105,7 @@ def cached_last_frame_logits(dynamics: DynamicsModel, tokens: torch.Tensor, acti
     """The play engine's way (models/generate.py): the clean frames 0..T-2 committed into the KV cache,
     then the fully masked frame T-1 -> logits (B, P, V)."""
     frame_actions = dynamics.frame_actions(actions)  # (B, T)
-    cache = dynamics.new_cache(tokens.shape[0], tokens.device, dynamics.head.weight.dtype)
+    cache = dynamics.new_cache(tokens.shape[0], tokens.device, dynamics.pos.dtype)
     cache.reset()
     for t in range(tokens.shape[1] - 1):
         dynamics.commit_frame(tokens[:, t], frame_actions[:, t], cache)
