@@ -160,12 +160,11 @@ class DynamicsConfig:
         require(self.output in ("joint", "channels"),
                 f"dynamics output must be 'joint' or 'channels', got {self.output!r}")
         require(self.codes in ("table", "digits"), f"dynamics codes must be 'table' or 'digits', got {self.codes!r}")
-        require(self.codes == "table" or math.prod(self.levels) == self.vocab_size,
-                f"dynamics codes 'digits' needs levels {self.levels} to make vocab_size {self.vocab_size} codes "
-                f"(a WorldConfig copies both from the tokenizer)")
-        require(self.output == "joint" or math.prod(self.levels) == self.vocab_size,
-                f"dynamics output 'channels' needs levels {self.levels} to make vocab_size {self.vocab_size} codes "
-                f"(a WorldConfig copies both from the tokenizer)")
+        reads_digits = [f"{name} {value!r}" for name, value in (("output", self.output), ("codes", self.codes))
+                        if value in ("channels", "digits")]  # the options that read a code as its FSQ digits
+        require(not reads_digits or math.prod(self.levels) == self.vocab_size,
+                f"dynamics {' and '.join(reads_digits)} needs levels {self.levels} to make vocab_size "
+                f"{self.vocab_size} codes (a WorldConfig copies both from the tokenizer)")
         require(self.decode in ("sampled", "expected"),
                 f"dynamics decode must be 'sampled' or 'expected', got {self.decode!r}")
         require(self.action_conditioning in ("adaln", "add"),
