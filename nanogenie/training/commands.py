@@ -27,7 +27,8 @@ from nanogenie.training.loop import check_batches_split, train_stage
 from nanogenie.training.run_data import RunData, prepare_run_data, simulator_names
 from nanogenie.training.run_folder import RunFolder
 from nanogenie.training.stages import (check_true_actions, dynamics_stage, dynamics_validation, pixel_stage,
-                                       pixel_validation, precompute_tokens_and_actions, validation_figures)
+                                       pixel_validation, validation_figures)
+from nanogenie.training.token_cache import dynamics_inputs
 from nanogenie.world import build_models, user_worlds_dir
 
 LAM_BESIDE = "the LAM's training in a second process beside the tokenizer"  # how messages name its process
@@ -184,7 +185,8 @@ def _train_stage(name: str, module: torch.nn.Module, models: tuple, args: argpar
     train_spans = run.splits["train"]
     if name == "dynamics":
         began = time.perf_counter()
-        tokens, actions, starts = precompute_tokens_and_actions(tokenizer, lam, run.data, train_spans, config, device, dist)
+        tokens, actions, starts = dynamics_inputs(run_folder.dynamics_inputs_file, tokenizer, lam, run.data, train_spans,
+                                                  config, device, dist)
         if dist.is_main:
             run_folder.record_minutes("dynamics_precompute", time.perf_counter() - began)
         stage = dynamics_stage(module, tokens, actions, starts, config, steps)

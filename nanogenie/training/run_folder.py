@@ -42,6 +42,7 @@ class RunFolder:
         self.log_file = self.path / "log.jsonl"
         self.data_file = self.path / "data.h5"
         self.splits_file = self.path / "splits.json"
+        self.dynamics_inputs_file = self.path / "dynamics_inputs.npz"  # training/token_cache.py
         self.plots = self.path / "plots"
 
     def weights(self, stage: str) -> Path:

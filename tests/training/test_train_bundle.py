@@ -48,6 +48,7 @@ def test_train_writes_a_loadable_bundle_with_eval_keymap_and_plots(trained):
     assert bundle_files == {"world.json", "tokenizer.safetensors", "lam.safetensors", "dynamics.safetensors",
                             "prompt.npz", "keymap.toml"}  # checkpoints stay inside run/
     run = trained / "run"
+    assert (run / "dynamics_inputs.npz").is_file()  # a resumed dynamics stage reads its tokens from there
     assert {"losses.png", "reconstructions.png", "rollout.png", "latent_actions.png"} <= {
         p.name for p in (run / "plots").iterdir()}
     records = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
