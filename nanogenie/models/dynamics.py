@@ -53,7 +53,11 @@ MAX_CORRUPT_RATE = 0.1
 class DigitCodes(nn.Module):
     """Vectors (V, D) for the V codes of an FSQ grid: each code's is the sum of its d digits' vectors and
     a correction of its own that starts at zero. A gradient on one code moves every code that shares one
-    of its digits, and the correction lets a code learn what its digits do not say."""
+    of its digits, and the correction lets a code learn what its digits do not say.
+
+    In eval mode, outside autograd, the vectors are built once (when the module enters eval mode or loads
+    weights) rather than at every call: play calls the model several times a frame, and rebuilding them
+    each time cost it a third of its frame rate. Weights changed in place in eval mode need `.eval()` again."""
 
     def __init__(self, levels: list[int], width: int, std: float):
         super().__init__()
@@ -62,9 +66,25 @@ class DigitCodes(nn.Module):
         self.register_buffer("rows", digits + first_row, persistent=False)  # (V, d), rebuilt from the config
         self.digit_vectors = nn.Parameter(torch.randn(sum(levels), width) * std / math.sqrt(len(levels)))
         self.own = nn.Parameter(torch.zeros(len(digits), width))
+        self.register_buffer("built", torch.empty(0), persistent=False)  # (V, D) in eval mode, else empty
+        self.register_load_state_dict_post_hook(lambda module, _: module._rebuild())
 
     def forward(self) -> Tensor:
+        if not self.training and not torch.is_grad_enabled() and self.built.numel():
+            return self.built
+        return self._vectors()
+
+    def _vectors(self) -> Tensor:
         return self.digit_vectors[self.rows].sum(1) + self.own
+
+    def train(self, mode: bool = True) -> DigitCodes:
+        super().train(mode)
+        self._rebuild()
+        return self
+
+    @torch.no_grad()
+    def _rebuild(self) -> None:
+        self.built = self.own.new_empty(0) if self.training else self._vectors()
 
 
 class DynamicsModel(nn.Module):

@@ -188,3 +188,22 @@ def test_digit_codes_share_what_one_code_learns_with_its_neighbours_on_the_grid(
     torch.optim.SGD(dynamics.parameters(), lr=1.0).step()
     moved = (dynamics.code_vectors().detach() - before).abs().sum(-1)
     assert moved[code] > 0 and moved[neighbour] > 0 and moved[stranger] == 0
+
+
+def test_digit_codes_built_once_in_eval_mode_follow_the_weights_loaded():
+    """In eval mode the code vectors are built once, not at every call; they must be the current weights'
+    after loading, and training mode must build them afresh (with gradients) at every call."""
+    dynamics, other = _dynamics(codes="digits"), _dynamics(codes="digits")
+    with torch.no_grad():
+        for p in other.parameters():
+            p.add_(torch.randn_like(p))
+    dynamics.eval()
+    tokens = torch.randint(0, dynamics.cfg.vocab_size, (2, 3, dynamics.cfg.tokens_per_frame))
+    actions = torch.zeros(2, 2, dtype=torch.long)
+    dynamics.load_state_dict(other.state_dict())
+    with torch.no_grad():
+        assert torch.equal(dynamics.code_vectors(), dynamics.code_vectors._vectors())
+        assert torch.equal(dynamics.head_codes(), dynamics.head_codes._vectors())
+        assert torch.equal(dynamics(tokens, actions), other.eval()(tokens, actions))
+    dynamics.train()
+    assert dynamics.code_vectors.built.numel() == 0 and dynamics.code_vectors().requires_grad
