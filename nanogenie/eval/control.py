@@ -60,6 +60,8 @@ def control_accuracy(world, env_name: str, keymap_path: Path, device: str, state
         if context is None:
             continue
         truth = held_controls(env, controls)
+        if truth is None:
+            continue
         generated = held_codes(world, context, [codes[a] for a in controls], device, seed)  # (C, 3, H, W)
         tallies.append(pairs_told_apart(frame_distances(generated, truth), truth))
     return accuracy_and_error(np.array(tallies, dtype=np.float64).reshape(-1, 2))
@@ -76,15 +78,22 @@ def accuracy_and_error(tallies: np.ndarray, seed: int = 0) -> tuple[float | None
     return round(tallies[:, 0].sum() / tallies[:, 1].sum(), 4), round(float(ratios.std()), 4)
 
 
-def held_controls(env, actions: list[int]) -> list[np.ndarray]:
-    """The simulator's frame after each action is held for HOLD steps from env's state (env untouched)."""
-    truth = []
+def held_controls(env, actions: list[int]) -> list[np.ndarray] | None:
+    """The simulator's frame after each action is held for HOLD steps from env's state (env untouched), or
+    None if one of them ends the episode first."""
+    truth = [played(env, [action] * HOLD) for action in actions]
+    return None if any(frames is None for frames in truth) else [frames[-1] for frames in truth]
+
+
+def played(env, actions: list[int]) -> list[np.ndarray] | None:
+    """The frames a copy of env shows after each of `actions` (env untouched), or None if the episode ends
+    before the last: a state a step from a pit has no frames to compare after it."""
+    sim, frames = copy.deepcopy(env), []
     for action in actions:
-        sim = copy.deepcopy(env)
-        for _ in range(HOLD):
-            frame = sim.step(action)
-        truth.append(frame)
-    return truth
+        if sim.done:
+            return None
+        frames.append(sim.step(action))
+    return frames
 
 
 def held_codes(world, context: list[np.ndarray], codes: list[int], device: str, seed: int) -> torch.Tensor:

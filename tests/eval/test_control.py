@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from nanogenie.eval.control import accuracy_and_error, keymap_codes
+from nanogenie.eval.control import HOLD, accuracy_and_error, held_controls, keymap_codes, played
 
 
 def test_each_true_control_gets_its_main_chords_latent_action(tmp_path):
@@ -24,3 +24,27 @@ def test_accuracy_pools_the_pairs_and_its_error_measures_the_spread_over_states(
 def test_nothing_scored_gives_no_figures():
     assert accuracy_and_error(np.zeros((5, 2))) == (None, None)
     assert accuracy_and_error(np.zeros((0, 2))) == (None, None)
+
+
+
+class _EndsAfter:
+    """A simulator whose episode ends at its `length`-th step."""
+
+    def __init__(self, length: int):
+        self.length, self.t, self.done = length, 0, False
+
+    def step(self, action: int) -> np.ndarray:
+        assert not self.done, "stepped past the episode's end"
+        self.t += 1
+        self.done = self.t >= self.length
+        return np.full((4, 4, 3), self.t, np.uint8)
+
+
+def test_a_state_whose_episode_ends_inside_the_keys_gives_no_frames():
+    """Held-out states near an episode's end (sonic a few steps from a pit) are skipped, not stepped past
+    the end: `played` and `held_controls` say None there, and leave the state as it was."""
+    env = _EndsAfter(length=HOLD)
+    assert [f[0, 0, 0] for f in played(env, [0] * HOLD)] == list(range(1, HOLD + 1))
+    assert played(env, [0] * (HOLD + 1)) is None
+    assert held_controls(_EndsAfter(length=HOLD - 1), [0, 1]) is None
+    assert len(held_controls(env, [0, 1])) == 2 and env.t == 0 and not env.done
