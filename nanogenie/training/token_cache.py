@@ -57,6 +57,7 @@ def dynamics_inputs(path: Path, tokenizer: torch.nn.Module, lam: torch.nn.Module
            "spans": [list(span) for span in spans], "frame_skip": config.train.frame_skip,
            "clip_frames": config.train.dynamics.clip_frames, "actions": config.train.dynamics_actions,
            "device": torch.device(device).type, "amp": config.train.amp}
+
     def compute() -> Inputs:
         return precompute_tokens_and_actions(tokenizer, lam, data, spans, config, device, dist)
 
