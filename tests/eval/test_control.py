@@ -26,7 +26,6 @@ def test_nothing_scored_gives_no_figures():
     assert accuracy_and_error(np.zeros((0, 2))) == (None, None)
 
 
-
 class _EndsAfter:
     """A simulator whose episode ends at its `length`-th step."""
 
