@@ -16,7 +16,8 @@ agent, at the other changed cells (the sparks) and at still ones, and prints the
 beside the true action's head's. --no-sparks: firefly without its sparks. --nonorm: the LAM's GroupNorm
 replaced by identity. --ce W: W x the cross-entropy of the heads' scores (as logits, with a learned
 temperature) against the true action, added to the regression. --agree W: W x the heads' mean absolute
-distance from their mean prediction, added to the loss. Findings: docs/lab/2026-12-03-small-agents.md.
+distance from their mean prediction, added to the loss. With lam.passive_loss=true the history's path also learns the
+plain next frame on every transition, as training_loss does. Findings: docs/lab/2026-12-03-small-agents.md.
 """
 import argparse, dataclasses, time
 import numpy as np, torch
@@ -62,6 +63,8 @@ for step in range(args.steps):
     scored = lam._scored(hist, to_model(frames[i + 1]))
     truth = torch.as_tensor(actions[i], dtype=torch.long)
     loss = scored["errors"].gather(1, truth[:, None]).mean()
+    if cfg.passive_loss:  # as training_loss: the history's path learns the plain next frame on every transition
+        loss = loss + scored["passive"].mean()
     if args.ce:
         loss = loss + args.ce * torch.nn.functional.cross_entropy(-scored["errors"] / log_temp.exp(), truth)
     if args.agree:
