@@ -23,9 +23,8 @@ sparks = []
 frames, actions, _ = rollout("firefly", args.frames, 64, 12345, policy="random",
                              observe=lambda env: sparks.append([(env.px(x), env.px(y)) for x, y in env.pos.tolist()]))
 k = lam.cfg.history_frames
-valid = np.flatnonzero(actions[:-1] >= 0)
-valid = valid[(valid >= k - 1) & (valid + 1 < len(frames))]
-valid = valid[[len(sparks[i]) == len(sparks[i + 1]) for i in valid]]  # within one episode
+valid = np.flatnonzero(actions[:-1] >= 0)  # an episode's last frame has action -1: no transition crosses episodes
+valid = valid[valid >= k - 1]
 codes = []
 with torch.no_grad():
     for chunk in np.array_split(valid, max(1, len(valid) // 256)):
