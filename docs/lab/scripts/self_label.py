@@ -1,0 +1,152 @@
+"""Does an inverse model trained on a LAM's own codes name the action better than the LAM?
+
+    python docs/lab/scripts/self_label.py RUN WORLD [--minutes 5 | --steps 700] [--rounds 1] [--hold H --reach R]
+
+RUN is a LAM run folder (`nanogenie train --stage lam --out RUN`), WORLD the simulator it trained on.
+The LAM labels every transition of its own training data (RUN/run/data.h5, sticky actions); the ceiling's
+CNN (x_t-1, x_t, x_t+1 -> code) is trained on those codes, with no true action, for --minutes of one
+thread (or exactly --steps steps, the learning rate on a cosine to zero). Both are scored on fresh
+random-action episodes (probe and NMI against the true action). With --rounds R > 1 the CNN's own labels of
+the training data replace the codes and a fresh CNN trains again. With --hold the codes are chosen as LAM
+training chooses them, with the neighbouring transitions' errors (models/lam.py, `_held`).
+Results: docs/lab/2026-12-03-inverse-on-codes.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from nanogenie.data import load_dataset
+from nanogenie.data.pixels import to_model
+from nanogenie.eval.evaluate import lam_figures
+from nanogenie.eval.held_out import fresh_episodes
+from nanogenie.eval.lam_bench import BATCH, inputs, inverse_model, load_lam, transitions
+from nanogenie.metrics import normalized_mutual_information, probe_accuracy
+from nanogenie.training.stages import label_transitions
+
+
+def lam_codes(lam, data, config, hold: float, reach: int) -> np.ndarray:
+    """(N,) the LAM's code of x_t -> x_t+1 at every t, -1 at each episode's last frame. With `hold`, a
+    transition's head is chosen as training chooses it: its errors relative to the heads' mean, plus `hold`
+    x the mean of the same over the `reach` transitions on either side (people hold keys)."""
+    seqs = [np.arange(start, end) for start, end in data.episodes() if end - start >= 2]
+    codes = np.full(len(data), -1, np.int16)
+    if hold == 0:
+        for index, label in zip(seqs, label_transitions(lam, data, seqs, "cpu", config.train.amp)):
+            codes[index[:-1]] = label.numpy()
+        return codes
+    lam.eval()
+    extra = lam.cfg.history_frames - 1
+    with torch.no_grad():
+        for index in seqs:
+            parts = []
+            for start in range(0, len(index) - 1, 256):
+                first = max(0, start - extra)
+                frames = to_model(data.frames[index[first:start + 257]])[None]
+                history, target = lam._histories(frames)
+                parts.append(lam._errors(history.flatten(0, 1), target.flatten(0, 1))[start - first:])
+            errors = torch.cat(parts)  # (n, A)
+            relative = errors / errors.mean(dim=1, keepdim=True).clamp_min(1e-12)
+            padded = F.pad(relative, (0, 0, reach, reach))
+            ones = F.pad(torch.ones(len(relative), 1), (0, 0, reach, reach))
+            around = sum(padded[reach + d:reach + d + len(relative)] for d in range(-reach, reach + 1) if d)
+            count = sum(ones[reach + d:reach + d + len(relative)] for d in range(-reach, reach + 1) if d)
+            codes[index[:-1]] = (relative + hold * around / count.clamp_min(1)).argmin(dim=1).numpy()
+    return codes
+
+
+@torch.no_grad()
+def predict(model, data, index: np.ndarray) -> np.ndarray:
+    model.eval()
+    out = torch.cat([model(inputs(data, index[i:i + 256], False)).argmax(1)
+                     for i in range(0, len(index), 256)])
+    model.train()
+    return out.numpy()
+
+
+def train_on_codes(train, held, truth_index: np.ndarray, actions: int, minutes: float, seed: int,
+                   steps: int | None = None):
+    """Yields (model, step, minutes, held-out predictions) every minute and at the end; with `steps`, it
+    trains exactly that many steps with the learning rate on a cosine to zero, reporting every 100 steps."""
+    torch.manual_seed(seed)
+    index = transitions(train)
+    model = inverse_model(12, actions)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    generator = torch.Generator().manual_seed(seed)
+    began, step, next_report = time.perf_counter(), 0, 0.0
+    while True:
+        elapsed = time.perf_counter() - began
+        done = step >= steps if steps else elapsed >= minutes * 60
+        if (step % 100 == 0 if steps else elapsed >= next_report) or done:
+            yield model, step, elapsed / 60, predict(model, held, truth_index)
+            next_report += 60
+            if done:
+                return
+        if steps:
+            for group in optimizer.param_groups:
+                group["lr"] = 1e-3 * 0.5 * (1 + np.cos(np.pi * step / steps))
+        pick = index[torch.randint(len(index), (BATCH,), generator=generator).numpy()]
+        codes = torch.from_numpy(train.actions[pick].astype(np.int64))
+        loss = F.cross_entropy(model(inputs(train, pick, False)), codes)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        step += 1
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("run")
+    parser.add_argument("world")
+    parser.add_argument("--minutes", type=float, default=5.0)
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--steps", type=int, default=None, help="train exactly this many steps, lr on a cosine")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--hold", type=float, default=0.0)
+    parser.add_argument("--reach", type=int, default=1)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    lam, config = load_lam(args.run)
+    train = load_dataset(str(Path(args.run) / "run" / "data.h5"))
+    held = fresh_episodes(args.world, config)
+    truth_index = transitions(held)
+    truth = held.actions[truth_index].astype(np.int64)
+    print(json.dumps({"model": "lam", **lam_figures(lam, held, held.episodes(), config, "cpu")}), flush=True)
+    began = time.perf_counter()
+    codes = lam_codes(lam, train, config, args.hold, args.reach)
+    coded = codes[codes >= 0]
+    known = train.actions[codes >= 0] if train.actions is not None else None
+    if known is not None and (known >= 0).all():  # the training data's own (sticky) actions, for reference only
+        print(json.dumps({"codes_vs_training_actions_probe": round(probe_accuracy(known, coded), 4)}), flush=True)
+    shares = np.bincount(coded, minlength=lam.num_actions) / len(coded)
+    print(json.dumps({"labelled": len(coded), "seconds": round(time.perf_counter() - began, 1),
+                      "shares": np.round(shares, 3).tolist()}), flush=True)
+    for round_ in range(args.rounds):
+        pseudo = dataclasses.replace(train, actions=codes)
+        for model, step, minutes, predicted in train_on_codes(pseudo, held, truth_index, lam.num_actions,
+                                                              args.minutes, args.seed + round_, args.steps):
+            shares = np.bincount(predicted, minlength=lam.num_actions) / len(predicted)
+            print(json.dumps({"model": "idm", "round": round_, "step": step, "minutes": round(minutes, 2),
+                              "probe": round(probe_accuracy(truth, predicted), 4),
+                              "nmi": round(normalized_mutual_information(truth, predicted), 4),
+                              "codes_5pct": int((shares >= 0.05).sum())}), flush=True)
+        if round_ == args.rounds - 1:
+            break
+        index = transitions(pseudo)
+        relabel = np.full(len(train), -1, np.int16)
+        relabel[index] = predict(model, train, index)
+        agree = float((relabel[index] == codes[index]).mean())
+        print(json.dumps({"round": round_, "agree_with_previous": round(agree, 4)}), flush=True)
+        codes = relabel
+
+
+if __name__ == "__main__":
+    main()
