@@ -1,8 +1,10 @@
 """Does an inverse model trained on a LAM's own codes name the action better than the LAM?
 
-    python docs/lab/scripts/self_label.py RUN WORLD [--minutes 5 | --steps 700] [--rounds 1] [--hold H --reach R]
+    python docs/lab/scripts/self_label.py RUN [WORLD] [--minutes 5 | --steps 700] [--rounds 1] [--hold H --reach R]
+        [--data TRAIN.h5 --held-out RANDOM.h5]
 
-RUN is a LAM run folder (`nanogenie train --stage lam --out RUN`), WORLD the simulator it trained on.
+RUN is a LAM run folder (`nanogenie train --stage lam --out RUN`), WORLD the simulator it trained on
+(or --held-out FILE, and --data FILE for a run trained with `--data`).
 The LAM labels every transition of its own training data (RUN/run/data.h5, sticky actions); the ceiling's
 CNN (x_t-1, x_t, x_t+1 -> code) is trained on those codes, with no true action, for --minutes of one
 thread (or exactly --steps steps, the learning rate on a cosine to zero). Both are scored on fresh
@@ -105,7 +107,9 @@ def train_on_codes(train, held, truth_index: np.ndarray, actions: int, minutes: 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("run")
-    parser.add_argument("world")
+    parser.add_argument("world", nargs="?", help="the simulator the LAM trained on: its fresh random-action episodes")
+    parser.add_argument("--held-out", help="or score on this .h5 (a fresh action every frame) instead of WORLD's")
+    parser.add_argument("--data", help="the LAM's training data, when not RUN/run/data.h5")
     parser.add_argument("--minutes", type=float, default=5.0)
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--steps", type=int, default=None, help="train exactly this many steps, lr on a cosine")
@@ -115,8 +119,8 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     lam, config = load_lam(args.run)
-    train = load_dataset(str(Path(args.run) / "run" / "data.h5"))
-    held = fresh_episodes(args.world, config)
+    train = load_dataset(args.data or str(Path(args.run) / "run" / "data.h5"))
+    held = load_dataset(args.held_out) if args.held_out else fresh_episodes(args.world, config)
     truth_index = transitions(held)
     truth = held.actions[truth_index].astype(np.int64)
     print(json.dumps({"model": "lam", **lam_figures(lam, held, held.episodes(), config, "cpu")}), flush=True)
