@@ -92,6 +92,9 @@ class LAMConfig:
     effect: str = "add"  # a head "add"s a change per cell, or "shift"s each cell's content by up to max_shift (models/lam.py)
     max_shift: int = 3  # with effect "shift": the farthest a head may move a cell's content, up/down/left/right, pixels
     max_share: float = 1.0  # in training no head wins more than this share of a batch; 1: the best head always wins
+    # after the heads, an inverse model learns to name their codes from x_t-1, x_t, x_t+1, and names them from
+    # then on (models/lam.py; its schedule: train.lam_inverse)
+    inverse: bool = False
 
     def __post_init__(self) -> None:
         require_positive("lam", image_size=self.image_size, patch_size=self.patch_size)

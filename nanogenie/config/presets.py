@@ -14,10 +14,11 @@ def _tiny() -> WorldConfig:
     return WorldConfig(
         tokenizer=TokenizerConfig(image_size=16, patch_size=4, width=32, encoder_depth=1, decoder_depth=1,
                                   heads=2, levels=[4, 4], context_frames=4),
-        lam=LAMConfig(patch_size=4, width=8, num_actions=4, reset_after=5, align_shift=1),
+        lam=LAMConfig(patch_size=4, width=8, num_actions=4, reset_after=5, align_shift=1, inverse=True),
         dynamics=DynamicsConfig(width=32, depth=2, heads=2, context_frames=4, maskgit_steps=2),
         train=TrainConfig(data_frames=400, tokenizer=StageConfig(steps=20, clip_frames=2, batch_size=4),
                           lam=StageConfig(steps=20, clip_frames=3, batch_size=4, lr=2e-3, weight_decay=0.0),
+                          lam_inverse=StageConfig(steps=10, clip_frames=3, batch_size=4),
                           dynamics=StageConfig(steps=20, clip_frames=4, batch_size=4),
                           checkpoint_every=10, warmup_steps=2, eval_episodes=2,
                           eval_clips=4, log_every=1),
@@ -38,19 +39,22 @@ def _cpu() -> WorldConfig:
     # only where its patch does, and a convolutional head draws the frame without patch seams. The LAM
     # learns from 3-frame clips (a transition and its history), scoring its heads after a whole-picture
     # offset of up to 3 pixels, so a camera's scroll is not an action, and no head may win more than a quarter
-    # of a batch, so one head cannot win everything from the start; its history is the present frame alone, so
-    # that no part of it can learn the player's habit of holding a key, while the choice of head in training
-    # takes that habit as a hint: a head that also explains the neighbouring transition is the likelier action
-    # (`hold`, models/lam.py). A LAM head moves each cell's content by a few pixels rather than adding colour
+    # of a batch, so one head cannot win everything from the start; its history is two frames, so that it sees
+    # what keeps moving on its own (a hero's momentum, a scroll), which the present frame alone cannot tell from
+    # a key's effect. The choice of head in training takes the player's habit of holding a key as a hint: a
+    # head that also explains the neighbouring transition is the likelier action (`hold`, models/lam.py). A LAM
+    # head moves each cell's content by a few pixels rather than adding colour
     # (`effect="shift"`), as an action moves a sprite, and is scored on cells through a tent filter, which
-    # follow a sprite one pixel at a time. The dynamics trains at its full 16-frame play context, each frame
-    # against a clean copy of its past. Each choice and the variants it beat: docs/lab/NOTES.md.
+    # follow a sprite one pixel at a time. Then an inverse model learns the heads' codes and names them from
+    # then on (`inverse`), which names the action more often than the heads that made the codes. The
+    # dynamics trains at its full 16-frame play context, each frame against a clean copy of its past. Each
+    # choice and the variants it beat: docs/lab/NOTES.md.
     return WorldConfig(
         tokenizer=TokenizerConfig(patch_size=8, levels=[8, 8, 6, 5], width=128, encoder_depth=4, decoder_depth=3,
                                   heads=4, encoder_temporal=False, moving_weight=10.0, encoder="local",
                                   conv_channels=[16, 32, 64], conv_encoder=False),
-        lam=LAMConfig(width=32, history_frames=1, align_shift=3, max_share=0.25, hold=0.5, effect="shift",
-                      resolution="smooth"),
+        lam=LAMConfig(width=32, history_frames=2, align_shift=3, max_share=0.25, hold=0.5, effect="shift",
+                      resolution="smooth", inverse=True),
         dynamics=DynamicsConfig(width=128, depth=4, heads=4, maskgit_steps=4),
         train=TrainConfig(data_frames=30_000, tokenizer=StageConfig(steps=5000, clip_frames=2, batch_size=8),
                           lam=StageConfig(steps=LAM_CPU_STEPS, clip_frames=3, batch_size=32, lr=2e-3, weight_decay=0.0),
@@ -62,8 +66,8 @@ def _gpu() -> WorldConfig:
     # Larger models for a CUDA machine: same data contract, wider and deeper.
     return WorldConfig(
         tokenizer=TokenizerConfig(width=256, encoder_depth=6, decoder_depth=6, heads=8),
-        lam=LAMConfig(width=64, history_frames=1, align_shift=3, max_share=0.25, hold=0.5, effect="shift",
-                      resolution="smooth"),
+        lam=LAMConfig(width=64, history_frames=2, align_shift=3, max_share=0.25, hold=0.5, effect="shift",
+                      resolution="smooth", inverse=True),
         dynamics=DynamicsConfig(width=512, depth=12, heads=8, maskgit_steps=8),
         train=TrainConfig(data_frames=200_000, tokenizer=StageConfig(steps=20_000, clip_frames=4, batch_size=32, lr=6e-4),
                           lam=StageConfig(steps=20_000, clip_frames=3, batch_size=64, lr=2e-3, weight_decay=0.0),

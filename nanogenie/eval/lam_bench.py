@@ -26,7 +26,6 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from nanogenie.config import WorldConfig, preset
 from nanogenie.data import VideoData, load_dataset, split_spans
@@ -35,6 +34,7 @@ from nanogenie.data.simulated import simulated_data
 from nanogenie.errors import UserError
 from nanogenie.eval.held_out import describe_fresh, fresh_episodes, held_out_fraction, held_out_spans
 from nanogenie.metrics import normalized_mutual_information
+from nanogenie.models.inverse import PAST_CHANNELS, TRANSITION_CHANNELS, InverseModel, transition_channels
 
 BATCH = 32
 
@@ -55,31 +55,8 @@ def transitions(data: VideoData, spans: list[tuple[int, int]] | None = None) -> 
 
 def inputs(data: VideoData, index: np.ndarray, past_only: bool) -> torch.Tensor:
     """(N, C, H, W): x_t-1, x_t (and x_t+1, x_t+1 - x_t unless past_only) as channels."""
-    prev, now = to_model(data.frames[index - 1]), to_model(data.frames[index])
-    if past_only:
-        return torch.cat((prev, now), dim=1)
-    after = to_model(data.frames[index + 1])
-    return torch.cat((prev, now, after, after - now), dim=1)
-
-
-def inverse_model(channels: int, actions: int, width: int = 16) -> nn.Module:
-    """(N, channels, H, W) -> action logits (N, actions): two full-resolution convolutions, two stride-2
-    ones, then the largest and the mean response of each feature anywhere in the frame, and an MLP.
-
-    The full-resolution start sees a one-pixel step of a 2-pixel agent, which a first stride-2 layer
-    would blur into its neighbours, and the maximum over the frame finds that agent wherever it is.
-    No normalisation layer: one that normalises each feature over the whole frame left this model at
-    chance on such an agent (docs/lab/2026-12-03-ceiling-and-cells.md)."""
-    def conv(cin: int, cout: int, kernel: int = 3, stride: int = 1) -> nn.Module:
-        return nn.Sequential(nn.Conv2d(cin, cout, kernel, stride, (kernel - 1) // 2 if stride == 1 else 1), nn.SiLU())
-
-    class GlobalPool(nn.Module):
-        def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, C, h, w) -> (N, 2C)
-            return torch.cat((x.amax(dim=(2, 3)), x.mean(dim=(2, 3))), dim=1)
-
-    return nn.Sequential(conv(channels, 2 * width), conv(2 * width, 2 * width), conv(2 * width, 4 * width, 4, 2),
-                         conv(4 * width, 4 * width, 4, 2), GlobalPool(), nn.Linear(8 * width, 256), nn.SiLU(),
-                         nn.Linear(256, actions))
+    after = None if past_only else to_model(data.frames[index + 1])
+    return transition_channels(to_model(data.frames[index - 1]), to_model(data.frames[index]), after)
 
 
 def scores(truth: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
@@ -101,7 +78,7 @@ def train_inverse_model(train: VideoData, train_spans: list | None, held_out: Vi
         raise UserError("no labelled transitions of three frames in one episode to train or score on; "
                         "the data needs episodes of at least 3 frames with recorded actions")
     actions = int(max(train.actions.max(), held_out.actions.max())) + 1
-    model = inverse_model(6 if past_only else 12, actions)
+    model = InverseModel(actions, PAST_CHANNELS if past_only else TRANSITION_CHANNELS)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
     generator = torch.Generator().manual_seed(seed)
     truth = held_out.actions[held_index].astype(np.int64)

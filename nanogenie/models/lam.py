@@ -16,11 +16,12 @@ on the transitions it wins, and the choice is exact.
     and the A heads read x_t alone. A head that could read the history could mean "keep doing what the
     last frames show", which sticky training data rewards as much as "up" but which fails on any other
     data; a head that sees only the present can only say what happens next in absolute terms.
-  * The presets give the history's path the present frame alone (K = 1). With K = 2 it sees the
-    velocities of a ball or a scroll, but also the player's last move, and people hold keys: on their
-    video the last move is usually the next one, the history's path learns to continue the hero, and
-    the heads are left with the moments a key changed, relative to that. What moves on its own is
-    common to every head's error, so the choice of head does not need it explained.
+  * The presets give the history's path two frames (K = 2): it sees the velocities of a ball, a scroll or
+    a hero's momentum. It also sees the player's last move, and people hold keys, so on their video it
+    can learn to continue the hero and leave the heads only the moments a key changed. With the present
+    frame alone (K = 1) that cannot happen, but a hero's own drift is then left to the heads: sonic's
+    probe fell from 0.41 to 0.29, while dungeon and pong scored alike either way
+    (docs/lab/2026-12-04-inverse-phase.md).
   * No head may win more than `max_share` of a training batch. Under a plain argmin the head that
     predicts the average future a little better wins everything, learns the average and stays best:
     one code for thousands of steps. With a cap the other heads take what they predict relatively best,
@@ -53,6 +54,13 @@ on the transitions it wins, and the choice is exact.
     textured scene that error outweighs any sprite. The offset is chosen before any head is scored, so
     no head can win by it; what is left to explain is what moved against the picture.
 
+With `inverse` (the presets), the heads are only the first phase. Once they are trained they label every transition
+of the training data, and an inverse model (models/inverse.py: x_t-1, x_t, x_t+1 -> code) learns those labels;
+from then on it names the codes. The heads' argmin decides each transition alone, by a whole frame's squared
+error, so one unrelated cell can swing it; a classifier trained on their noisy codes learns what the codes share
+and names the action more often than the heads do (sonic 0.38 -> 0.43, dungeon 0.83 -> 0.86, pong unchanged;
+docs/lab/2026-12-03-inverse-on-codes.md). It sharpens a signal the codes carry; it cannot make one up.
+
 The net reads the history at full resolution, as a grid of p x p cells (pixel-unshuffle: a 64x64 frame
 is 16x16 cells of 48 values), and predicts the next frame as a change from x_t, per cell or per pixel.
 Measured figures for each option: docs/lab/2026-12-02-latent-actions.md, 2026-12-03-history-leak.md.
@@ -69,6 +77,7 @@ from torch import Tensor, nn
 
 from nanogenie.config import LAMConfig
 from nanogenie.metrics import code_usage, psnr_from_mse
+from nanogenie.models.inverse import InverseModel, transition_channels
 
 
 def _conv(cin: int, cout: int, kernel: int = 3, stride: int = 1) -> nn.Sequential:
@@ -118,10 +127,24 @@ class LatentActionModel(nn.Module):
         # are checkpointed and a resumed run restarts the same heads at the same steps.
         self.register_buffer("idle_steps", torch.zeros(a, dtype=torch.long))
         self.register_buffer("recent_wins", torch.zeros(a))
+        if cfg.inverse:
+            # Named only when the heads are trained (a second phase); until then the heads name them. The
+            # flag is saved with the weights, so a LAM whose second phase never finished still reads by its heads.
+            self.inverse = InverseModel(a).requires_grad_(False)  # it trains in its own phase, which turns this on
+            self.register_buffer("inverse_trained", torch.zeros((), dtype=torch.bool))
 
     @property
     def num_actions(self) -> int:
         return self.cfg.num_actions
+
+    @property
+    def reads_by_inverse(self) -> bool:
+        return self.cfg.inverse and bool(self.inverse_trained)
+
+    @property
+    def frames_before(self) -> int:
+        """Frames before x_t that naming the transition x_t -> x_t+1 reads: the history's, or x_t-1 for the inverse."""
+        return max(self.cfg.history_frames - 1, int(self.cfg.inverse))
 
     def cells(self, frames: Tensor) -> Tensor:
         """frames (..., 3, H, W) -> the frames at the resolution the heads predict (..., 3, R, R): each p x p
@@ -274,10 +297,23 @@ class LatentActionModel(nn.Module):
                             for i, (dy, dx) in enumerate(offsets[j] for j in best.tolist())])
 
     def infer_actions(self, frames: Tensor) -> Tensor:
-        """frames (B, T, 3, H, W) in [-1, 1] -> actions (B, T-1) long in [0, num_actions)."""
+        """frames (B, T, 3, H, W) in [-1, 1] -> actions (B, T-1) long in [0, num_actions): the inverse model's
+        once it is trained, else the heads'. Before the clip's first frame, the clip's first frame stands in."""
+        if self.reads_by_inverse:
+            return self.inverse(self.transitions(frames)).argmax(dim=1).view(frames.shape[0], -1)
+        return self.head_actions(frames)
+
+    def head_actions(self, frames: Tensor) -> Tensor:
+        """frames (B, T, 3, H, W) -> (B, T-1): the head that predicted each next frame best."""
         history, target = self._histories(frames)
         errors = self._errors(history.flatten(0, 1), target.flatten(0, 1))  # (B (T-1), A)
         return errors.argmin(dim=1).view(frames.shape[0], -1)
+
+    @staticmethod
+    def transitions(frames: Tensor) -> Tensor:
+        """frames (B, T, 3, H, W) -> the inverse model's input for each transition (B (T-1), 12, H, W)."""
+        before = torch.cat((frames[:, :1], frames[:, :-2]), dim=1)
+        return transition_channels(before.flatten(0, 1), frames[:, :-1].flatten(0, 1), frames[:, 1:].flatten(0, 1))
 
     def training_loss(self, frames: Tensor) -> tuple[Tensor, dict[str, float]]:
         """Winner-take-all next-frame loss on clips (B, T, 3, H, W); only transitions whose whole

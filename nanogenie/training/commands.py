@@ -15,19 +15,19 @@ from typing import Callable
 
 import torch
 
-from nanogenie.config import STAGES, WorldConfig, preset, with_overrides
+from nanogenie.config import LAM_INVERSE, STAGES, WorldConfig, preset, with_overrides
 from nanogenie.data import ClipDataset
 from nanogenie.errors import UserError
 from nanogenie.eval.evaluate import lam_figures
 from nanogenie.training import launch
 from nanogenie.training.bundle import write_bundle
-from nanogenie.training.checkpoint import load_weights_file
+from nanogenie.training.checkpoint import load_weights_file, save_weights_atomic
 from nanogenie.training.distributed import Distributed, setup_distributed
-from nanogenie.training.loop import check_batches_split, train_stage
+from nanogenie.training.loop import Stage, check_batches_split, train_stage
 from nanogenie.training.run_data import RunData, prepare_run_data, simulator_names
 from nanogenie.training.run_folder import RunFolder
-from nanogenie.training.stages import (check_true_actions, dynamics_stage, dynamics_validation, pixel_stage,
-                                       pixel_validation, validation_figures)
+from nanogenie.training.stages import (check_true_actions, dynamics_stage, dynamics_validation, inverse_stage,
+                                       inverse_validation, pixel_stage, pixel_validation, validation_figures)
 from nanogenie.training.token_cache import dynamics_inputs
 from nanogenie.world import build_models, user_worlds_dir
 
@@ -171,14 +171,18 @@ def _train_stage(name: str, module: torch.nn.Module, models: tuple, args: argpar
                  run_folder: RunFolder, run: RunData, to_run: list[str], dist: Distributed, progress_row: int,
                  on_step: Callable[[], None] | None = None) -> None:
     """Train one stage of the run, or load its weights when it is not to run (or finished, on --resume)."""
-    from nanogenie.training.plots import plot_held_out_figures, plot_losses  # matplotlib: only when training
-
     steps = config.train.stage(name).steps
     weights = run_folder.weights(name)
     if name not in to_run or (args.resume and run_folder.stage_finished(name, steps)):
         if weights.is_file():
             load_weights_file(module, weights)
             module.eval()
+        if name == "lam" and config.lam.inverse and weights.is_file():
+            if "lam" in to_run:
+                _train_lam_inverse(module, args, config, run_folder, run, dist, progress_row, on_step)
+            elif not module.reads_by_inverse and "dynamics" in to_run:
+                raise UserError(f"the LAM in {run_folder.path} has not finished its second phase (its inverse "
+                                f"model); finish it with --stage lam --resume")
         return
     device = dist.device
     tokenizer, lam, _ = models
@@ -194,7 +198,17 @@ def _train_stage(name: str, module: torch.nn.Module, models: tuple, args: argpar
     else:
         stage = pixel_stage(name, module, run.data, train_spans, config, device, steps)
         held_out = pixel_validation(module, name, run.held_out, run.held_out_spans, config, device)
-    stage.evaluate = _held_out_figures(name, module, held_out, run, config, device, steps)
+    stage.evaluate = _held_out_figures(module, held_out, run, config, device, steps,
+                                       lam if name == "lam" else None)
+    _train_and_plot(stage, args, config, run_folder, dist, progress_row, on_step)
+    if name == "lam" and config.lam.inverse:
+        _train_lam_inverse(module, args, config, run_folder, run, dist, progress_row, on_step)
+
+
+def _train_and_plot(stage: Stage, args: argparse.Namespace, config: WorldConfig, run_folder: RunFolder,
+                    dist: Distributed, progress_row: int, on_step: Callable[[], None] | None) -> None:
+    from nanogenie.training.plots import plot_held_out_figures, plot_losses  # matplotlib: only when training
+
     train_stage(stage, config.train, run_folder, dist, args.resume, run_folder.log(writes=dist.is_main),
                 progress_row=progress_row, on_step=None if on_step is None else lambda stage, step: on_step())
     if dist.is_main:
@@ -202,17 +216,46 @@ def _train_stage(name: str, module: torch.nn.Module, models: tuple, args: argpar
         plot_held_out_figures(run_folder.log_file, run_folder.plots / "held_out.png")
 
 
-def _held_out_figures(name: str, module: torch.nn.Module, batches: list, run: RunData, config: WorldConfig,
-                      device: str, steps: int) -> Callable[[int], dict[str, float | None]]:
-    """What a stage logs at each checkpoint: its validation loss on held-out clips, and for the LAM on
-    data with true actions its lam_nmi and lam_probe_accuracy (every action_figures_every steps and at
-    the last)."""
+def _train_lam_inverse(lam: torch.nn.Module, args: argparse.Namespace, config: WorldConfig, run_folder: RunFolder,
+                       run: RunData, dist: Distributed, progress_row: int, on_step: Callable[[], None] | None) -> None:
+    """The LAM stage's second phase (lam.inverse): the trained heads label the training transitions, an inverse
+    model learns those codes, and the LAM's weights are written again, now naming codes by the inverse model.
+    Until then lam.safetensors names them by the heads, so a phase cut short resumes from its own checkpoints."""
+    if lam.reads_by_inverse:  # a resumed run whose LAM finished both phases
+        return
+    steps = config.train.lam_inverse.steps
+    began = time.perf_counter()
+    lam.inverse.requires_grad_(True)
+    if args.resume and run_folder.stage_finished(LAM_INVERSE, steps):
+        load_weights_file(lam.inverse, run_folder.weights(LAM_INVERSE))
+    else:
+        stage = inverse_stage(lam, run.data, run.splits["train"], config, dist.device, steps, dist)
+        if dist.is_main:
+            run_folder.record_minutes("lam_inverse_labels", time.perf_counter() - began)
+        held_out = inverse_validation(lam, run.held_out, run.held_out_spans, config, dist.device)
+        lam.inverse_trained.fill_(True)  # the phase's held-out action figures are the inverse model's
+        stage.evaluate = _held_out_figures(lam.inverse, held_out, run, config, dist.device, steps, lam)
+        _train_and_plot(stage, args, config, run_folder, dist, progress_row, on_step)
+    lam.inverse_trained.fill_(True)
+    lam.inverse.requires_grad_(False)
+    lam.eval()
+    if dist.is_main:
+        save_weights_atomic(lam, run_folder.weights("lam"))
+    dist.barrier()
+
+
+def _held_out_figures(module: torch.nn.Module, batches: list, run: RunData, config: WorldConfig,
+                      device: str, steps: int, lam: torch.nn.Module | None = None
+                      ) -> Callable[[int], dict[str, float | None]]:
+    """What a stage logs at each checkpoint: its validation loss on held-out clips, and with a `lam` (its
+    stage and its second phase) on data with true actions the LAM's lam_nmi and lam_probe_accuracy (every
+    action_figures_every steps and at the last)."""
     every = config.train.action_figures_every
 
     def evaluate(step: int) -> dict[str, float | None]:
         figures = validation_figures(module, batches)
-        if name == "lam" and run.held_out.actions is not None and (step % every == 0 or step == steps):
-            figures.update(lam_figures(module, run.held_out, run.held_out_spans, config, device))
+        if lam is not None and run.held_out.actions is not None and (step % every == 0 or step == steps):
+            figures.update(lam_figures(lam, run.held_out, run.held_out_spans, config, device))
         return figures
 
     return evaluate

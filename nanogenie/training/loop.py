@@ -43,12 +43,12 @@ class Stage:
     evaluate: Callable[[int], dict[str, float]] | None = None
 
 
-def lr_at(step: int, base_lr: float, warmup: int, total: int) -> float:
-    """Linear warmup to base_lr, then cosine decay to 10% of it at `total`."""
+def lr_at(step: int, base_lr: float, warmup: int, total: int, final: float = 0.1) -> float:
+    """Linear warmup to base_lr, then cosine decay to `final` x base_lr at `total`."""
     if step < warmup:
         return base_lr * (step + 1) / warmup
     progress = min(1.0, (step - warmup) / max(1, total - warmup))
-    return base_lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
+    return base_lr * (final + (1 - final) * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
 def step_seed(seed: int, stage: str, step: int, rank: int = 0) -> int:
@@ -122,7 +122,8 @@ def train_stage(stage: Stage, cfg: TrainConfig, run_folder: RunFolder, dist: Dis
     began = time.perf_counter()
     try:
         for step in range(start, stage.steps):
-            lr = lr_at(step, stage_cfg.lr, cfg.warmup_steps, stage.steps)
+            warmup = cfg.warmup_steps if stage_cfg.warmup_steps is None else stage_cfg.warmup_steps
+            lr = lr_at(step, stage_cfg.lr, warmup, stage.steps, stage_cfg.final_lr)
             for group in optimizer.param_groups:
                 group["lr"] = lr
             batch = stage.sample(torch.Generator().manual_seed(step_seed(cfg.seed, stage.name, step)),

@@ -15,7 +15,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from nanogenie.atomic import RESUME, write_bytes
-from nanogenie.config import STAGES
+from nanogenie.config import STAGES, stage_parts
 from nanogenie.data.pixels import to_stored
 from nanogenie.training.run_folder import read_records
 
@@ -34,11 +34,17 @@ def _save(fig: Figure, path: Path) -> Path:
     return Path(path)
 
 
+def _stages_in(records: list[dict]) -> list[str]:
+    """The stages (and the LAM's second phase, after the LAM) that have records, in training order."""
+    order = [part for stage in STAGES for part in stage_parts(stage)]
+    return [s for s in order if any(r["stage"] == s for r in records)]
+
+
 def plot_losses(log_path: Path, out: Path) -> Path | None:
     """One panel per stage: training loss against optimizer step, and the validation loss on held-out
     clips at each checkpoint beside it (log scale when they span decades)."""
     records = read_log(log_path)
-    stages = [s for s in STAGES if any(r["stage"] == s for r in records)]
+    stages = _stages_in(records)
     if not stages:
         return None
     fig = Figure(figsize=(4 * len(stages), 3.2), layout="constrained")
@@ -61,20 +67,25 @@ def plot_losses(log_path: Path, out: Path) -> Path | None:
 
 
 def plot_held_out_figures(log_path: Path, out: Path) -> Path | None:
-    """The LAM's held-out lam_nmi and lam_probe_accuracy, logged at its checkpoints, against step."""
+    """The LAM's held-out lam_nmi and lam_probe_accuracy, logged at its checkpoints, against step: one panel
+    for its heads, one for its inverse model when it has one."""
     rows = [r for r in read_log(log_path) if any(k.startswith("lam_") for k in r.get("eval", {}))]
-    if not rows:
+    stages = _stages_in(rows)
+    if not stages:
         return None
-    fig = Figure(figsize=(5, 3.2), layout="constrained")
-    ax = fig.add_subplot(1, 1, 1)
-    for name in sorted({k for r in rows for k in r["eval"] if k.startswith("lam_")}):
-        points = [(r["step"], r["eval"][name]) for r in rows if name in r["eval"]]
-        ax.plot(*zip(*points), marker="o", ms=3, lw=1.2, label=name)
-    ax.set_ylim(0, 1)
-    ax.set_xlabel("step")
-    ax.set_title(f"{rows[0]['stage']}: held-out figures")
-    ax.legend()
-    ax.grid(alpha=0.3)
+    fig = Figure(figsize=(5 * len(stages), 3.2), layout="constrained")
+    for i, stage in enumerate(stages):
+        ax = fig.add_subplot(1, len(stages), i + 1)
+        mine = [r for r in rows if r["stage"] == stage]
+        for name in ("lam_probe_accuracy", "lam_nmi"):  # the figures of one value (code shares are a list)
+            points = [(r["step"], r["eval"][name]) for r in mine if r["eval"].get(name) is not None]
+            if points:
+                ax.plot(*zip(*points), marker="o", ms=3, lw=1.2, label=name)
+        ax.set_ylim(0, 1)
+        ax.set_xlabel("step")
+        ax.set_title(f"{stage}: held-out figures")
+        ax.legend()
+        ax.grid(alpha=0.3)
     return _save(fig, out)
 
 

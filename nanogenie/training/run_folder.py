@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from nanogenie.atomic import RESUME, disk_full, is_disk_full, is_temp, write_all, write_bytes
-from nanogenie.config import WorldConfig
+from nanogenie.config import WorldConfig, stage_parts
 from nanogenie.errors import UserError
 from nanogenie.training.checkpoint import checkpoint_step, latest_checkpoint
 from nanogenie.training.launch import lock_run_dir, unlock_run_dir
@@ -111,6 +111,7 @@ class RunFolder:
 
     def fresh_start(self, stages: list[str]) -> None:
         """A new (not resumed) run forgets the old checkpoints and weights of the stages it retrains."""
+        stages = [part for stage in stages for part in stage_parts(stage)]
         for stage in stages:
             self.forget_checkpoints(stage)
             self.weights(stage).unlink(missing_ok=True)

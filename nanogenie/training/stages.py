@@ -1,4 +1,5 @@
-"""The three stages as `Stage`s for the shared loop, and the once-per-run pre-computation for dynamics.
+"""The three stages (and the LAM's second phase) as `Stage`s for the shared loop, and the once-per-run
+pre-computation for dynamics.
 
 Shape legend: B batch, T clip frames, P tokens per frame, N frames of a sequence.
 The dynamics model never sees pixels: the trained tokenizer encodes the training frames once and the
@@ -12,12 +13,13 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from nanogenie.config import WorldConfig
+from nanogenie.config import LAM_INVERSE, WorldConfig
 from nanogenie.data import ClipDataset, VideoData
 from nanogenie.data.pixels import to_model
 from nanogenie.data.splits import Span
 from nanogenie.device import autocast_for
 from nanogenie.errors import UserError
+from nanogenie.models.inverse import transition_channels
 from nanogenie.training.distributed import Distributed
 from nanogenie.training.loop import Stage, sample_indices
 
@@ -162,13 +164,13 @@ def label_transitions(lam, data: VideoData, seqs: list[np.ndarray], device: str,
                       chunk: int = 256, dist: Distributed | None = None) -> list[torch.Tensor]:
     """The LAM's action for every transition of each sequence: one (N-1,) long tensor per sequence.
 
-    Each transition gets its whole history (the LAM's `history_frames` before it, where the sequence
+    Each transition gets the frames before it that the LAM reads (`frames_before`, where the sequence
     has them), however the sequence is cut into chunks of `chunk` transitions. With `dist`, every
     rank must call it: each labels every world_size-th sequence and all receive every label.
     """
     dist = dist or Distributed()
     lam.eval()
-    extra = lam.cfg.history_frames - 1
+    extra = lam.frames_before
     labelled = {}  # sequence number -> (N-1,), this rank's share
     with autocast_for(device, amp):
         for k in range(dist.rank, len(seqs), dist.world_size):
@@ -180,6 +182,41 @@ def label_transitions(lam, data: VideoData, seqs: list[np.ndarray], device: str,
             labelled[k] = torch.cat(parts) if parts else torch.zeros(0, dtype=torch.long)
     labelled = dist.merge(labelled)
     return [labelled[k] for k in range(len(seqs))]
+
+
+def inverse_stage(lam, data: VideoData, spans: list[Span], config: WorldConfig, device: str, steps: int,
+                  dist: Distributed | None = None) -> Stage:
+    """The LAM's second phase: its inverse model learns to name the heads' code of x_t -> x_t+1 from x_t-1,
+    x_t and x_t+1, on every transition of the training spans (read every `frame_skip`-th frame, as the heads
+    trained). The heads label them all once, here; with `dist` the ranks share that work."""
+    seqs = sequences(spans, config.train.frame_skip, 3)
+    codes = label_transitions(lam, data, seqs, device, config.train.amp, dist=dist)
+    # (M, 3) frame indices x_t-1, x_t, x_t+1 of every transition with a frame before it, and its code (M,)
+    triples = np.concatenate([np.stack((index[:-2], index[1:-1], index[2:]), axis=1) for index in seqs])
+    targets = torch.cat([c[1:] for c in codes]).to(device)
+    batch_size = config.train.lam_inverse.batch_size
+
+    def sample(generator: torch.Generator, rank: int, world_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+        picks = sample_indices(len(triples), batch_size, generator, rank, world_size)
+        prev, now, after = (to_model(data.frames[triples[picks, i]]).to(device) for i in range(3))
+        return transition_channels(prev, now, after), targets[picks]
+
+    return Stage(LAM_INVERSE, lam.inverse, lam.inverse.training_loss, sample, steps)
+
+
+@torch.no_grad()
+def inverse_validation(lam, data: VideoData, spans: list[Span], config: WorldConfig, device: str
+                       ) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Held-out batches for the LAM's inverse model: transitions (B, 12, H, W) of fixed held-out clips of 3 frames,
+    each with its heads' code (B,), so that val_accuracy says how often the inverse model names the heads' code."""
+    frames, _ = held_out_clips(data, spans, 3, config.train.frame_skip, count=4 * VALIDATION_CLIPS)
+    frames = frames.to(device)
+    lam.eval()
+    with autocast_for(device, config.train.amp):
+        codes = lam.head_actions(frames)[:, 1]  # (C,): x_1 -> x_2, which has x_0 before it
+    inputs = transition_channels(frames[:, 0], frames[:, 1], frames[:, 2])
+    batch = config.train.lam_inverse.batch_size
+    return list(zip(inputs.split(batch), codes.split(batch)))
 
 
 def precompute_tokens_and_actions(tokenizer, lam, data: VideoData, spans: list[Span], config: WorldConfig,

@@ -212,3 +212,30 @@ def test_a_shifting_head_draws_a_sprite_stepping_a_pixel_exactly():
     assert lam.infer_actions(frames).tolist() == [[1, 3]]
     errors = lam._errors(frames[:, :1], frames[:, 1])  # (1, A): head 1 draws the step exactly
     assert errors[0, 1] < 1e-10 < errors[0, 0]
+
+
+def test_the_inverse_model_names_codes_once_trained_and_the_heads_until_then():
+    lam = _lam(inverse=True).eval()
+    frames = torch.rand(2, 5, 3, 16, 16) * 2 - 1
+    assert not lam.reads_by_inverse and torch.equal(lam.infer_actions(frames), lam.head_actions(frames))
+    lam.inverse_trained.fill_(True)
+    inputs = lam.transitions(frames)  # (B (T-1), 12, H, W): x_t-1, x_t, x_t+1, x_t+1 - x_t
+    assert inputs.shape == (8, 12, 16, 16)
+    assert torch.equal(inputs[0, :3], frames[0, 0]) and torch.equal(inputs[1, :3], frames[0, 0])  # x_0 before x_0
+    assert torch.equal(inputs[2, :3], frames[0, 1]) and torch.equal(inputs[2, 6:9], frames[0, 3])
+    by_inverse = lam.inverse(inputs).argmax(dim=1).view(2, 4)
+    assert torch.equal(lam.infer_actions(frames), by_inverse)
+    assert lam.frames_before == 1 == _lam(history_frames=1, inverse=True).frames_before
+    assert _lam(history_frames=1, inverse=False).frames_before == 0
+
+
+def test_the_inverse_model_is_saved_with_its_flag_and_a_lam_without_it_has_neither():
+    trained = _lam(inverse=True)
+    trained.inverse_trained.fill_(True)
+    state = trained.state_dict()
+    assert state["inverse_trained"].item() and any(k.startswith("inverse.") for k in state)
+    loaded = _lam(inverse=True)
+    loaded.load_state_dict(state)
+    assert loaded.reads_by_inverse
+    assert not any(k.startswith("inverse") for k in _lam(inverse=False).state_dict())  # older files still load
+    assert not any(p.requires_grad for p in loaded.inverse.parameters())  # the heads' optimizer leaves it alone

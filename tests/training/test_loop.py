@@ -7,7 +7,7 @@ import torch.multiprocessing as mp
 from safetensors.torch import load_file
 
 from nanogenie import atomic
-from nanogenie.config import StageConfig, TrainConfig
+from nanogenie.config import StageConfig, TrainConfig, preset, with_overrides
 from nanogenie.errors import UserError
 from nanogenie.training import checkpoint as ckpt
 from nanogenie.training.distributed import Distributed, free_port, setup_distributed
@@ -34,6 +34,15 @@ def test_lr_schedule_warms_up_then_decays():
     assert lrs[0] == pytest.approx(0.25) and lrs[3] == pytest.approx(1.0)
     assert all(a >= b for a, b in zip(lrs[3:], lrs[4:]))
     assert lrs[-1] > 0.1 - 1e-9
+    to_zero = [lr_at(s, 1.0, 0, 20, final=0.0) for s in range(21)]  # a stage's own final_lr and warmup
+    assert to_zero[0] == 1.0 and to_zero[10] == pytest.approx(0.5) and to_zero[20] == pytest.approx(0.0)
+
+
+def test_a_stage_may_set_its_own_warmup_and_final_lr():
+    config = with_overrides(preset("tiny"), ["train.lam_inverse.warmup_steps=0", "train.lam_inverse.final_lr=0"])
+    assert config.train.lam_inverse.warmup_steps == 0 and config.train.lam.warmup_steps is None
+    with pytest.raises(UserError, match="final_lr"):
+        with_overrides(preset("tiny"), ["train.lam.final_lr=2"])
 
 
 def test_training_lowers_loss_and_logs(tmp_path):

@@ -52,8 +52,8 @@ def test_train_writes_a_loadable_bundle_with_eval_keymap_and_plots(trained):
     assert {"losses.png", "reconstructions.png", "rollout.png", "latent_actions.png"} <= {
         p.name for p in (run / "plots").iterdir()}
     records = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
-    assert {r["stage"] for r in records} == {"tokenizer", "lam", "dynamics"}
-    assert all(np.isfinite(r["loss"]) and r["step"] <= 4 for r in records)
+    assert {r["stage"] for r in records} == {"tokenizer", "lam", "lam_inverse", "dynamics"}
+    assert all(np.isfinite(r["loss"]) and r["step"] <= (10 if r["stage"] == "lam_inverse" else 4) for r in records)
     training = world.meta["training"]  # where and how long each stage trained
     assert training["device"] == "cpu" and {"tokenizer", "lam", "dynamics", "dynamics_precompute"} <= set(
         training["minutes"])  # and the two stages' wall minutes side by side, on a CPU with 2+ threads
@@ -125,7 +125,7 @@ def test_stage_alone_continues_from_saved_weights(trained, tmp_path):
     assert all(torch.equal(before[k], after[k]) for k in before)  # the tokenizer was not retrained
     assert (run / "checkpoints" / "lam" / "step_00000002").is_dir()
     logged = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
-    assert {r["stage"] for r in logged} == {"tokenizer", "lam", "dynamics"}  # other stages' history is kept
+    assert {r["stage"] for r in logged} == {"tokenizer", "lam", "lam_inverse", "dynamics"}  # other stages' history is kept
     assert max(r["step"] for r in logged if r["stage"] == "lam") == 2
 
 
@@ -136,12 +136,18 @@ def test_lam_stage_learns_from_pixels_alone_and_logs_held_out_figures(tmp_path):
     run = out / "run"
     assert (run / "lam.safetensors").is_file() and not (run / "tokenizer.safetensors").exists()
     logged = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
-    checkpoints = [r for r in logged if "eval" in r]  # checkpoint_every=10 in the tiny preset
-    assert [r["step"] for r in checkpoints] == [10, 20, 30] and all(r["stage"] == "lam" for r in checkpoints)
+    checkpoints = [r for r in logged if "eval" in r and r["stage"] == "lam"]  # checkpoint_every=10 in the tiny preset
+    assert [r["step"] for r in checkpoints] == [10, 20, 30]
     assert set(checkpoints[0]["eval"]) == {"val_loss", "val_psnr"}  # action figures every 20 steps and at the last
+    action_figures = {"lam_nmi", "lam_probe_accuracy", "lam_code_shares"}
     for r in checkpoints[1:]:
-        assert set(r["eval"]) == {"lam_nmi", "lam_probe_accuracy", "lam_code_shares", "val_loss", "val_psnr"}
+        assert set(r["eval"]) == action_figures | {"val_loss", "val_psnr"}
         assert 0 <= r["eval"]["lam_nmi"] <= 1 and 0 <= r["eval"]["lam_probe_accuracy"] <= 1
+    # then the second phase: the inverse model learns the heads' codes (val_accuracy: how often it names them)
+    second = [r for r in logged if "eval" in r and r["stage"] == "lam_inverse"]
+    assert [r["step"] for r in second] == [10]
+    assert set(second[0]["eval"]) == action_figures | {"val_loss", "val_accuracy"}
+    assert load_file(str(run / "lam.safetensors"))["inverse_trained"].item()  # the LAM now names codes by it
     assert (run / "plots" / "held_out.png").is_file()
 
 

@@ -63,12 +63,8 @@ def test_a_failing_lam_beside_the_tokenizer_stops_the_run_at_once_with_one_line(
     assert not (tmp_path / "w" / "run" / "tokenizer.safetensors").exists()  # said then, not 5000 steps later
 
 
-@pytest.mark.slow
-def test_killed_training_resumes_from_its_last_checkpoint(tmp_path):
-    out = tmp_path / "w"
-    command = [sys.executable, "-m", "nanogenie.cli", "train", "--world", "sonic", "--preset", "tiny",
-               "--out", str(out), "--stage", "tokenizer", "--steps", "150", "--device", "cpu"]
-    checkpoints = out / "run" / "checkpoints" / "tokenizer"
+def _kill_at_first_checkpoint(command: list[str], checkpoints: Path) -> None:
+    """Start a training and kill -9 it as soon as `checkpoints` holds a step."""
     child = subprocess.Popen(command, env=child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60
@@ -78,6 +74,15 @@ def test_killed_training_resumes_from_its_last_checkpoint(tmp_path):
     finally:
         child.wait()
     assert child.returncode == -signal.SIGKILL, "the run ended before it could be killed"
+
+
+@pytest.mark.slow
+def test_killed_training_resumes_from_its_last_checkpoint(tmp_path):
+    out = tmp_path / "w"
+    command = [sys.executable, "-m", "nanogenie.cli", "train", "--world", "sonic", "--preset", "tiny",
+               "--out", str(out), "--stage", "tokenizer", "--steps", "150", "--device", "cpu"]
+    checkpoints = out / "run" / "checkpoints" / "tokenizer"
+    _kill_at_first_checkpoint(command, checkpoints)
     steps_at_kill = sorted(int(p.name.split("_")[1]) for p in checkpoints.glob("step_*"))
     assert steps_at_kill and steps_at_kill[-1] < 150
     resumed = subprocess.run(command + ["--resume"], env=child_env(), capture_output=True, text=True, timeout=120)
@@ -85,6 +90,25 @@ def test_killed_training_resumes_from_its_last_checkpoint(tmp_path):
     first = int(resumed.stderr.split("resuming from step ")[1].split()[0])
     assert first == steps_at_kill[-1]  # continues from the newest checkpoint, at most one interval lost
     assert (checkpoints / "step_00000150").is_dir() and (out / "run" / "tokenizer.safetensors").is_file()
+
+
+@pytest.mark.slow
+def test_a_lam_killed_in_its_second_phase_resumes_it_and_ends_as_an_uninterrupted_run(tmp_path):
+    def command(out: Path) -> list[str]:
+        return [sys.executable, "-m", "nanogenie.cli", "train", "--world", "pong", "--preset", "tiny", "--out",
+                str(out), "--stage", "lam", "--set", "train.lam_inverse.steps=80", "--device", "cpu"]
+
+    killed, whole = tmp_path / "killed", tmp_path / "whole"
+    _kill_at_first_checkpoint(command(killed), killed / "run" / "checkpoints" / "lam_inverse")
+    assert not load_file(str(killed / "run" / "lam.safetensors"))["inverse_trained"].item()  # still the heads'
+    resumed = subprocess.run(command(killed) + ["--resume"], env=child_env(), capture_output=True, text=True,
+                             timeout=120)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "lam_inverse: resuming from step" in resumed.stderr and "lam: resuming" not in resumed.stderr
+    subprocess.run(command(whole), env=child_env(), capture_output=True, check=True, timeout=120)
+    got, want = (load_file(str(out / "run" / "lam.safetensors")) for out in (killed, whole))
+    assert got["inverse_trained"].item() and set(got) == set(want)
+    assert all(torch.equal(got[k], want[k]) for k in want)  # the phase replays exactly what it would have done
 
 
 @pytest.mark.slow

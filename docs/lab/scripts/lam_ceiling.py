@@ -32,7 +32,8 @@ from torch import nn
 
 from nanogenie.config import preset
 from nanogenie.data import VideoData
-from nanogenie.eval.lam_bench import inputs, inverse_model, transitions
+from nanogenie.eval.lam_bench import inputs, transitions
+from nanogenie.models.inverse import PAST_CHANNELS, TRANSITION_CHANNELS, InverseModel
 from nanogenie.data.simulated import simulated_data
 from nanogenie.metrics import normalized_mutual_information
 from nanogenie.models.lam import LatentActionModel
@@ -107,7 +108,7 @@ def main() -> None:
         model = SupervisedHeads(LatentActionModel(lam_config))
         optimizer = torch.optim.AdamW(model.parameters(), lr=config.train.lam.lr, weight_decay=config.train.lam.weight_decay)
     else:
-        model = inverse_model(6 if past_only else 12, len(train.action_names))
+        model = InverseModel(len(train.action_names), PAST_CHANNELS if past_only else TRANSITION_CHANNELS)
         model(inputs(train, train_index[:2], past_only))  # materialise the lazy layer before the optimizer
         optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
     generator = torch.Generator().manual_seed(config.train.seed)

@@ -1,7 +1,7 @@
 """Does an inverse model trained on a LAM's own codes name the action better than the LAM?
 
     python docs/lab/scripts/self_label.py RUN [WORLD] [--minutes 5 | --steps 700] [--rounds 1] [--hold H --reach R]
-        [--data TRAIN.h5 --held-out RANDOM.h5]
+        [--keep F] [--smoothing S] [--data TRAIN.h5 --held-out RANDOM.h5]
 
 RUN is a LAM run folder (`nanogenie train --stage lam --out RUN`), WORLD the simulator it trained on
 (or --held-out FILE, and --data FILE for a run trained with `--data`).
@@ -30,23 +30,27 @@ from nanogenie.data import load_dataset
 from nanogenie.data.pixels import to_model
 from nanogenie.eval.evaluate import lam_figures
 from nanogenie.eval.held_out import fresh_episodes
-from nanogenie.eval.lam_bench import BATCH, inputs, inverse_model, load_lam, transitions
+from nanogenie.eval.lam_bench import BATCH, inputs, load_lam, transitions
 from nanogenie.metrics import normalized_mutual_information, probe_accuracy
+from nanogenie.models.inverse import InverseModel
 from nanogenie.training.stages import label_transitions
 
 
-def lam_codes(lam, data, config, hold: float, reach: int) -> np.ndarray:
+def lam_codes(lam, data, config, hold: float, reach: int, keep: float = 1.0) -> np.ndarray:
     """(N,) the LAM's code of x_t -> x_t+1 at every t, -1 at each episode's last frame. With `hold`, a
     transition's head is chosen as training chooses it: its errors relative to the heads' mean, plus `hold`
-    x the mean of the same over the `reach` transitions on either side (people hold keys)."""
+    x the mean of the same over the `reach` transitions on either side (people hold keys). With `keep` < 1,
+    only that share of each code's transitions keeps its code, those where the chosen head beats the next best
+    by the widest margin (relative to the heads' mean error); the others get -1 (unlabelled)."""
     seqs = [np.arange(start, end) for start, end in data.episodes() if end - start >= 2]
     codes = np.full(len(data), -1, np.int16)
-    if hold == 0:
+    margins = np.zeros(len(data), np.float32)
+    if hold == 0 and keep == 1:
         for index, label in zip(seqs, label_transitions(lam, data, seqs, "cpu", config.train.amp)):
             codes[index[:-1]] = label.numpy()
         return codes
     lam.eval()
-    extra = lam.cfg.history_frames - 1
+    extra = lam.frames_before
     with torch.no_grad():
         for index in seqs:
             parts = []
@@ -61,7 +65,15 @@ def lam_codes(lam, data, config, hold: float, reach: int) -> np.ndarray:
             ones = F.pad(torch.ones(len(relative), 1), (0, 0, reach, reach))
             around = sum(padded[reach + d:reach + d + len(relative)] for d in range(-reach, reach + 1) if d)
             count = sum(ones[reach + d:reach + d + len(relative)] for d in range(-reach, reach + 1) if d)
-            codes[index[:-1]] = (relative + hold * around / count.clamp_min(1)).argmin(dim=1).numpy()
+            chosen = relative + hold * around / count.clamp_min(1)
+            codes[index[:-1]] = chosen.argmin(dim=1).numpy()
+            ranked = chosen.sort(dim=1).values
+            margins[index[:-1]] = (ranked[:, 1] - ranked[:, 0]).numpy()
+    if keep < 1:
+        for code in range(lam.num_actions):
+            mine = np.flatnonzero(codes == code)
+            drop = mine[np.argsort(margins[mine])[:int(round(len(mine) * (1 - keep)))]]
+            codes[drop] = -1
     return codes
 
 
@@ -75,12 +87,12 @@ def predict(model, data, index: np.ndarray) -> np.ndarray:
 
 
 def train_on_codes(train, held, truth_index: np.ndarray, actions: int, minutes: float, seed: int,
-                   steps: int | None = None):
+                   steps: int | None = None, smoothing: float = 0.0):
     """Yields (model, step, minutes, held-out predictions) every minute and at the end; with `steps`, it
     trains exactly that many steps with the learning rate on a cosine to zero, reporting every 100 steps."""
     torch.manual_seed(seed)
     index = transitions(train)
-    model = inverse_model(12, actions)
+    model = InverseModel(actions)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
     generator = torch.Generator().manual_seed(seed)
     began, step, next_report = time.perf_counter(), 0, 0.0
@@ -97,7 +109,7 @@ def train_on_codes(train, held, truth_index: np.ndarray, actions: int, minutes: 
                 group["lr"] = 1e-3 * 0.5 * (1 + np.cos(np.pi * step / steps))
         pick = index[torch.randint(len(index), (BATCH,), generator=generator).numpy()]
         codes = torch.from_numpy(train.actions[pick].astype(np.int64))
-        loss = F.cross_entropy(model(inputs(train, pick, False)), codes)
+        loss = F.cross_entropy(model(inputs(train, pick, False)), codes, label_smoothing=smoothing)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -116,16 +128,20 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--hold", type=float, default=0.0)
     parser.add_argument("--reach", type=int, default=1)
+    parser.add_argument("--keep", type=float, default=1.0, help="train on this share of each code's clearest cases")
+    parser.add_argument("--smoothing", type=float, default=0.0, help="label smoothing of the CNN's cross-entropy")
     args = parser.parse_args()
     torch.set_num_threads(1)
     lam, config = load_lam(args.run)
+    if lam.cfg.inverse:  # a LAM of the product's two phases: this script studies its heads' codes
+        lam.inverse_trained.fill_(False)
     train = load_dataset(args.data or str(Path(args.run) / "run" / "data.h5"))
     held = load_dataset(args.held_out) if args.held_out else fresh_episodes(args.world, config)
     truth_index = transitions(held)
     truth = held.actions[truth_index].astype(np.int64)
     print(json.dumps({"model": "lam", **lam_figures(lam, held, held.episodes(), config, "cpu")}), flush=True)
     began = time.perf_counter()
-    codes = lam_codes(lam, train, config, args.hold, args.reach)
+    codes = lam_codes(lam, train, config, args.hold, args.reach, args.keep)
     coded = codes[codes >= 0]
     known = train.actions[codes >= 0] if train.actions is not None else None
     if known is not None and (known >= 0).all():  # the training data's own (sticky) actions, for reference only
@@ -136,7 +152,8 @@ def main() -> None:
     for round_ in range(args.rounds):
         pseudo = dataclasses.replace(train, actions=codes)
         for model, step, minutes, predicted in train_on_codes(pseudo, held, truth_index, lam.num_actions,
-                                                              args.minutes, args.seed + round_, args.steps):
+                                                              args.minutes, args.seed + round_, args.steps,
+                                                              args.smoothing):
             shares = np.bincount(predicted, minlength=lam.num_actions) / len(predicted)
             print(json.dumps({"model": "idm", "round": round_, "step": step, "minutes": round(minutes, 2),
                               "probe": round(probe_accuracy(truth, predicted), 4),
