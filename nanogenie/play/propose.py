@@ -51,6 +51,8 @@ NEAR_BEST = 0.8  # of the largest excess: moves this close to it count as explai
 MIN_EXCESS = 1.0  # pixels a transition: how much more of a move a code's video frames must show than all do
 TIE = 1e-4  # per pixel of shift: a still picture matches itself at every shift, so prefer none
 MIN_ALIGNMENT = 0.5  # cos 60 degrees: the motion must point that way more than sideways
+MIN_SHARE = 0.01  # of a video's transitions: what a code labels fewer of is what those few frames did (a scene
+# cut moves everything), not what the code does, and a key bound to it would seldom have been seen in training
 
 
 class Explorable(Protocol):
@@ -227,9 +229,11 @@ def video_motion(prev: np.ndarray, cur: np.ndarray, codes: np.ndarray, num_actio
 
 
 def propose_from_video(prev: np.ndarray, cur: np.ndarray, codes: np.ndarray, num_actions: int) -> Proposal:
-    """The proposal from a video's transitions and their latent actions (see `video_motion`)."""
+    """The proposal from a video's transitions and their latent actions (see `video_motion`); a key goes only
+    to a code that labels at least MIN_SHARE of them."""
     motion, strength = video_motion(prev, cur, codes, num_actions)
-    return propose_from_motion(motion, strength, max(prev.shape[1:3]))
+    seen = np.bincount(codes, minlength=num_actions) >= MIN_SHARE * len(codes)
+    return propose_from_motion(motion, strength, max(prev.shape[1:3]), seen)
 
 
 def propose_from_futures(futures: np.ndarray) -> Proposal:
@@ -238,14 +242,17 @@ def propose_from_futures(futures: np.ndarray) -> Proposal:
     return propose_from_motion(motion, strength, max(futures.shape[-3:-1]))
 
 
-def propose_from_motion(motion: np.ndarray, strength: np.ndarray, side: int) -> Proposal:
-    """Keys for codes that move (A, 2) pixels a frame with strengths (A,), on a frame `side` pixels wide."""
+def propose_from_motion(motion: np.ndarray, strength: np.ndarray, side: int, seen: np.ndarray | None = None
+                        ) -> Proposal:
+    """Keys for codes that move (A, 2) pixels a frame with strengths (A,), on a frame `side` pixels wide; only
+    the codes `seen` (A,) bool (all, without it) get a key or idle."""
     num_actions = motion.shape[0]
+    bindable = [c for c in range(num_actions) if seen is None or seen[c]] or list(range(num_actions))
     speed = np.linalg.norm(motion, axis=1)
-    idle = int(min(range(num_actions), key=lambda c: (round(float(speed[c]), 3), strength[c], c)))
+    idle = int(min(bindable, key=lambda c: (round(float(speed[c]), 3), strength[c], c)))
     pairs = []  # (how far a code moves that way, its strength, arrow, code)
     for arrow, direction in ARROWS.items():
-        for code in range(num_actions):
+        for code in bindable:
             along = float(motion[code] @ np.asarray(direction))
             if code != idle and along >= MIN_MOTION * side and along >= MIN_ALIGNMENT * speed[code]:
                 pairs.append((along, float(strength[code]), arrow, code))
@@ -254,7 +261,7 @@ def propose_from_motion(motion: np.ndarray, strength: np.ndarray, side: int) -> 
         if arrow not in chosen and code not in chosen.values():
             chosen[arrow] = code
     bindings = {arrow: chosen[arrow] for arrow in ARROWS if arrow in chosen}
-    left = [c for c in range(num_actions) if c != idle and c not in bindings.values()]
+    left = [c for c in bindable if c != idle and c not in bindings.values()]
     if left:
         strongest = max(left, key=lambda c: (strength[c], -c))
         if strength[strongest] > strength[idle]:

@@ -88,13 +88,13 @@ def test_agreement_counts_the_keys_a_keymap_binds_that_the_proposal_binds_alike(
     assert (agree, total) == (2, 4) and "right: proposed 2, keymap 3" in lines and "down: proposed -, keymap 2" in lines
 
 
-def test_keys_from_a_video_are_what_each_codes_frames_show_moving_beside_a_thing_that_moves_on_its_own():
-    rng = np.random.default_rng(0)
-    steps = {0: (0, 0), 1: (-2, 0), 2: (2, 0), 3: (0, -2), 4: (0, 2)}  # code -> the hero's (dx, dy)
+def _hero_and_monster_video(rng: np.random.Generator, steps: dict, transitions: int) -> tuple[list, list, list]:
+    """Frames before and after (each a list of (48, 48, 3)) and codes of `transitions` random moves of a hero,
+    beside a larger monster that steps like a hero would."""
     background = np.kron(rng.integers(0, 2, (24, 24, 1)) * 50 + 20, np.ones((2, 2, 3))).astype(np.uint8)
     prev, cur, codes = [], [], []
-    for _ in range(300):
-        code, wander = int(rng.integers(5)), steps[int(rng.integers(5))]  # a monster steps like a hero would
+    for _ in range(transitions):
+        code, wander = int(rng.integers(5)), steps[int(rng.integers(5))]
         hero, monster = rng.integers(8, 16, 2), rng.integers(8, 36, 2) + (24, 0)  # hero left, monster right
         for out, t in ((prev, 0), (cur, 1)):
             frame = background.copy()
@@ -103,6 +103,24 @@ def test_keys_from_a_video_are_what_each_codes_frames_show_moving_beside_a_thing
             frame[my:my + 8, mx:mx + 8] = 230  # larger than the hero: it changes more pixels
             out.append(frame)
         codes.append(code)
+    return prev, cur, codes
+
+
+def test_a_code_seen_on_a_single_transition_of_the_video_gets_no_key():
+    rng = np.random.default_rng(0)
+    steps = {0: (0, 0), 1: (-2, 0), 2: (2, 0), 3: (0, -2), 4: (0, 2)}
+    prev, cur, codes = _hero_and_monster_video(rng, steps, 300)
+    cut = np.roll(prev[0], (-4, 1), axis=(0, 1))  # one cut: everything jumps 4 px up, a farther move than code 3's
+    prev, cur, codes = prev + [prev[0]], cur + [cut], codes + [5]
+    proposal = propose_from_video(np.stack(prev), np.stack(cur), np.asarray(codes), 6)
+    assert proposal.bindings == {"left": 1, "right": 2, "up": 3, "down": 4} and proposal.idle == 0
+    assert proposal.effects[5].key == ""
+
+
+def test_keys_from_a_video_are_what_each_codes_frames_show_moving_beside_a_thing_that_moves_on_its_own():
+    rng = np.random.default_rng(0)
+    steps = {0: (0, 0), 1: (-2, 0), 2: (2, 0), 3: (0, -2), 4: (0, 2)}  # code -> the hero's (dx, dy)
+    prev, cur, codes = _hero_and_monster_video(rng, steps, 300)
     proposal = propose_from_video(np.stack(prev), np.stack(cur), np.asarray(codes), 5)
     assert proposal.idle == 0
     assert proposal.bindings == {"left": 1, "right": 2, "up": 3, "down": 4}
