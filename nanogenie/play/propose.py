@@ -18,6 +18,7 @@ Then: idle = the code that moves least (ties: the weaker); each arrow takes the 
 points most its way, within 60 degrees and at least MIN_MOTION of the frame's side per frame (an arrow
 stays unbound rather than bound to a code that moves nothing its way), each code once; space = the
 strongest code left, if it changes the picture more than idle does; the rest stay on the digit keys.
+From a video, a code on fewer than MIN_SHARE of the sampled transitions gets neither a key nor idle.
 
 It sees motion, not meaning: a small hero beside a scroll it does not fully explain, a move faster
 than MAX_SHIFT a frame, or a code whose effect is a change of pose reads as weak; the explorer
