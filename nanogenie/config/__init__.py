@@ -5,15 +5,15 @@ a field added here must have a default that keeps old bundles loading.
 
     checks.py        the checks every value passes (`require_range`...) and the shared upper bounds
     models.py        TokenizerConfig, LAMConfig, DynamicsConfig
-    training.py      STAGES, LAM_INVERSE, stage_parts, StageConfig, TrainConfig
+    training.py      STAGES, LAM_INVERSE, PARTS, stage_parts, StageConfig, TrainConfig
     world_config.py  WorldConfig, its JSON round trip and `--set` changes
     presets.py       tiny, cpu, gpu
 """
 
 from nanogenie.config.models import DynamicsConfig, LAMConfig, TokenizerConfig
 from nanogenie.config.presets import LAM_CPU_STEPS, PRESETS, preset
-from nanogenie.config.training import LAM_INVERSE, STAGES, StageConfig, TrainConfig, stage_parts
+from nanogenie.config.training import LAM_INVERSE, PARTS, STAGES, StageConfig, TrainConfig, stage_parts
 from nanogenie.config.world_config import WorldConfig, with_overrides
 
-__all__ = ["DynamicsConfig", "LAMConfig", "LAM_CPU_STEPS", "LAM_INVERSE", "PRESETS", "STAGES", "StageConfig",
+__all__ = ["DynamicsConfig", "LAMConfig", "LAM_CPU_STEPS", "LAM_INVERSE", "PARTS", "PRESETS", "STAGES", "StageConfig",
            "TokenizerConfig", "TrainConfig", "WorldConfig", "preset", "stage_parts", "with_overrides"]

@@ -15,6 +15,9 @@ def stage_parts(name: str) -> tuple[str, ...]:
     return (name, LAM_INVERSE) if name == "lam" else (name,)
 
 
+PARTS = tuple(part for stage in STAGES for part in stage_parts(stage))  # each with its schedule, in training order
+
+
 @dataclass
 class StageConfig:
     """How one stage trains: `steps` optimizer steps on batches of `batch_size` clips of `clip_frames`."""
@@ -82,7 +85,7 @@ class TrainConfig:
     compile: bool = False  # torch.compile the models on CUDA
 
     def __post_init__(self) -> None:
-        for name in (*STAGES, LAM_INVERSE):
+        for name in PARTS:
             self.stage(name).check(f"train.{name}")
         require_range("train", "data_frames", self.data_frames, 1, 1_000_000,
                       "frames generated into memory, ~12 GB at 64x64")
@@ -102,5 +105,5 @@ class TrainConfig:
 
     def stage(self, name: str) -> StageConfig:
         """A stage's schedule; also the LAM's second phase (LAM_INVERSE), which trains as a stage of its own."""
-        require(name in (*STAGES, LAM_INVERSE), f"unknown stage {name!r}; the stages are {', '.join(STAGES)}")
+        require(name in PARTS, f"unknown stage {name!r}; the stages are {', '.join(STAGES)}")
         return getattr(self, name)

@@ -11,7 +11,7 @@ from typing import Any
 
 from nanogenie.config.checks import require
 from nanogenie.config.models import DynamicsConfig, LAMConfig, TokenizerConfig
-from nanogenie.config.training import LAM_INVERSE, STAGES, StageConfig, TrainConfig
+from nanogenie.config.training import PARTS, StageConfig, TrainConfig
 
 
 @dataclass
@@ -63,7 +63,7 @@ class WorldConfig:
             require(isinstance(section, dict), f"config section {f.name!r} must be an object, got {section!r}")
             given = dict(section)
             if sub_cls is TrainConfig:
-                for stage in (*STAGES, LAM_INVERSE):
+                for stage in PARTS:
                     if stage in given:
                         require(isinstance(given[stage], dict), f"config section 'train.{stage}' must be an object, "
                                                                 f"got {given[stage]!r}")

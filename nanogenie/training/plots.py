@@ -15,7 +15,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from nanogenie.atomic import RESUME, write_bytes
-from nanogenie.config import STAGES, stage_parts
+from nanogenie.config import PARTS
 from nanogenie.data.pixels import to_stored
 from nanogenie.training.run_folder import read_records
 
@@ -36,8 +36,7 @@ def _save(fig: Figure, path: Path) -> Path:
 
 def _stages_in(records: list[dict]) -> list[str]:
     """The stages (and the LAM's second phase, after the LAM) that have records, in training order."""
-    order = [part for stage in STAGES for part in stage_parts(stage)]
-    return [s for s in order if any(r["stage"] == s for r in records)]
+    return [s for s in PARTS if any(r["stage"] == s for r in records)]
 
 
 def plot_losses(log_path: Path, out: Path) -> Path | None:
