@@ -1,6 +1,7 @@
 """Does an inverse model trained on a LAM's own codes name the action better than the LAM?
 
     python docs/lab/scripts/self_label.py RUN [WORLD] [--minutes 5 | --steps 700] [--rounds 1] [--hold H --reach R]
+        [--no-past] [--truth] [--beta2 B] [--gce Q] [--ensemble K]
         [--keep F] [--smoothing S] [--data TRAIN.h5 --held-out RANDOM.h5]
 
 RUN is a LAM run folder (`nanogenie train --stage lam --out RUN`), WORLD the simulator it trained on
@@ -10,8 +11,11 @@ CNN (x_t-1, x_t, x_t+1 -> code) is trained on those codes, with no true action, 
 thread (or exactly --steps steps, the learning rate on a cosine to zero). Both are scored on fresh
 random-action episodes (probe and NMI against the true action). With --rounds R > 1 the CNN's own labels of
 the training data replace the codes and a fresh CNN trains again. With --hold the codes are chosen as LAM
-training chooses them, with the neighbouring transitions' errors (models/lam.py, `_held`).
-Results: docs/lab/2026-12-03-inverse-on-codes.md.
+training chooses them, with the neighbouring transitions' errors (models/lam.py, `_held`). --no-past hides x_t-1
+from the CNN; --truth trains it on the data's recorded actions instead (the ceiling at the same steps); --beta2 and
+--gce change its optimizer and loss; --ensemble K trains K CNNs of successive seeds and scores their averaged
+probabilities.
+Results: docs/lab/2026-12-03-inverse-on-codes.md, docs/lab/2026-12-04-phase-noise.md.
 """
 
 from __future__ import annotations
@@ -77,10 +81,21 @@ def lam_codes(lam, data, config, hold: float, reach: int, keep: float = 1.0) -> 
     return codes
 
 
+GCE = 0.0  # --gce Q: the CNN's loss is generalised cross-entropy with exponent Q, not cross-entropy
+BETA2 = 0.999  # --beta2: AdamW's second-moment decay (the shared training loop's is 0.95)
+NO_PAST = False  # --no-past: the CNN sees x_t, x_t+1 and their change, not x_t-1
+
+
+def cnn_inputs(data, index: np.ndarray) -> torch.Tensor:
+    """(N, 12 or 9, H, W): the ceiling's channels, without x_t-1's three under --no-past."""
+    channels = inputs(data, index, False)
+    return channels[:, 3:] if NO_PAST else channels
+
+
 @torch.no_grad()
 def predict(model, data, index: np.ndarray) -> np.ndarray:
     model.eval()
-    out = torch.cat([model(inputs(data, index[i:i + 256], False)).argmax(1)
+    out = torch.cat([model(cnn_inputs(data, index[i:i + 256])).argmax(1)
                      for i in range(0, len(index), 256)])
     model.train()
     return out.numpy()
@@ -92,8 +107,8 @@ def train_on_codes(train, held, truth_index: np.ndarray, actions: int, minutes: 
     trains exactly that many steps with the learning rate on a cosine to zero, reporting every 100 steps."""
     torch.manual_seed(seed)
     index = transitions(train)
-    model = InverseModel(actions)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    model = InverseModel(actions, channels=9 if NO_PAST else 12)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, BETA2))
     generator = torch.Generator().manual_seed(seed)
     began, step, next_report = time.perf_counter(), 0, 0.0
     while True:
@@ -109,11 +124,38 @@ def train_on_codes(train, held, truth_index: np.ndarray, actions: int, minutes: 
                 group["lr"] = 1e-3 * 0.5 * (1 + np.cos(np.pi * step / steps))
         pick = index[torch.randint(len(index), (BATCH,), generator=generator).numpy()]
         codes = torch.from_numpy(train.actions[pick].astype(np.int64))
-        loss = F.cross_entropy(model(inputs(train, pick, False)), codes, label_smoothing=smoothing)
+        logits = model(cnn_inputs(train, pick))
+        if GCE:  # generalised cross-entropy (1 - p_code^q) / q: a wrong label's pull is bounded (Zhang & Sabuncu 2018)
+            chosen = logits.softmax(dim=1).gather(1, codes[:, None]).squeeze(1)
+            loss = ((1 - chosen.clamp_min(1e-6) ** GCE) / GCE).mean()
+        else:
+            loss = F.cross_entropy(logits, codes, label_smoothing=smoothing)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
         step += 1
+
+
+@torch.no_grad()
+def probabilities(model, data, index: np.ndarray) -> torch.Tensor:
+    model.eval()
+    return torch.cat([model(cnn_inputs(data, index[i:i + 256])).softmax(1) for i in range(0, len(index), 256)])
+
+
+def ensemble(args, pseudo, held, truth, truth_index, classes) -> None:
+    """--ensemble K: K CNNs on the same codes, seeds seed..seed+K-1; each one's probe, and the probe of their
+    averaged probabilities."""
+    members = []
+    for member in range(args.ensemble):
+        for model, step, minutes, predicted in train_on_codes(pseudo, held, truth_index, classes, args.minutes,
+                                                              args.seed + member, args.steps, args.smoothing):
+            pass
+        members.append(probabilities(model, held, truth_index))
+        mean = torch.stack(members).mean(0).argmax(1).numpy()
+        print(json.dumps({"model": "idm", "member": member, "minutes": round(minutes, 2),
+                          "probe": round(probe_accuracy(truth, predicted), 4),
+                          "ensemble_probe": round(probe_accuracy(truth, mean), 4),
+                          "ensemble_nmi": round(normalized_mutual_information(truth, mean), 4)}), flush=True)
 
 
 def main() -> None:
@@ -129,6 +171,12 @@ def main() -> None:
     parser.add_argument("--hold", type=float, default=0.0)
     parser.add_argument("--reach", type=int, default=1)
     parser.add_argument("--keep", type=float, default=1.0, help="train on this share of each code's clearest cases")
+    parser.add_argument("--ensemble", type=int, default=1, help="train this many CNNs and average them")
+    parser.add_argument("--gce", type=float, default=0.0, help="generalised cross-entropy's exponent q (0: plain)")
+    parser.add_argument("--beta2", type=float, default=0.999, help="AdamW's second-moment decay")
+    parser.add_argument("--no-past", action="store_true", help="the CNN does not see x_t-1")
+    parser.add_argument("--truth", action="store_true",
+                        help="train on the data's true (sticky) actions instead of the codes: the ceiling at these steps")
     parser.add_argument("--smoothing", type=float, default=0.0, help="label smoothing of the CNN's cross-entropy")
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -141,20 +189,27 @@ def main() -> None:
     truth = held.actions[truth_index].astype(np.int64)
     print(json.dumps({"model": "lam", **lam_figures(lam, held, held.episodes(), config, "cpu")}), flush=True)
     began = time.perf_counter()
-    codes = lam_codes(lam, train, config, args.hold, args.reach, args.keep)
+    global NO_PAST, BETA2, GCE
+    NO_PAST, BETA2, GCE = args.no_past, args.beta2, args.gce
+    codes = (train.actions.astype(np.int16) if args.truth
+             else lam_codes(lam, train, config, args.hold, args.reach, args.keep))
     coded = codes[codes >= 0]
     known = train.actions[codes >= 0] if train.actions is not None else None
     if known is not None and (known >= 0).all():  # the training data's own (sticky) actions, for reference only
         print(json.dumps({"codes_vs_training_actions_probe": round(probe_accuracy(known, coded), 4)}), flush=True)
-    shares = np.bincount(coded, minlength=lam.num_actions) / len(coded)
+    classes = max(lam.num_actions, int(coded.max()) + 1)
+    shares = np.bincount(coded, minlength=classes) / len(coded)
     print(json.dumps({"labelled": len(coded), "seconds": round(time.perf_counter() - began, 1),
                       "shares": np.round(shares, 3).tolist()}), flush=True)
+    if args.ensemble > 1:
+        ensemble(args, dataclasses.replace(train, actions=codes), held, truth, truth_index, classes)
+        return
     for round_ in range(args.rounds):
         pseudo = dataclasses.replace(train, actions=codes)
-        for model, step, minutes, predicted in train_on_codes(pseudo, held, truth_index, lam.num_actions,
+        for model, step, minutes, predicted in train_on_codes(pseudo, held, truth_index, classes,
                                                               args.minutes, args.seed + round_, args.steps,
                                                               args.smoothing):
-            shares = np.bincount(predicted, minlength=lam.num_actions) / len(predicted)
+            shares = np.bincount(predicted, minlength=classes) / len(predicted)
             print(json.dumps({"model": "idm", "round": round_, "step": step, "minutes": round(minutes, 2),
                               "probe": round(probe_accuracy(truth, predicted), 4),
                               "nmi": round(normalized_mutual_information(truth, predicted), 4),
