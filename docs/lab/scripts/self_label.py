@@ -93,12 +93,17 @@ def cnn_inputs(data, index: np.ndarray) -> torch.Tensor:
 
 
 @torch.no_grad()
-def predict(model, data, index: np.ndarray) -> np.ndarray:
+def probabilities(model, data, index: np.ndarray) -> torch.Tensor:
+    """(N, classes): the CNN's probabilities of each code for the transitions at `index`."""
     model.eval()
-    out = torch.cat([model(cnn_inputs(data, index[i:i + 256])).argmax(1)
-                     for i in range(0, len(index), 256)])
+    out = torch.cat([model(cnn_inputs(data, index[i:i + 256])).softmax(1) for i in range(0, len(index), 256)])
     model.train()
-    return out.numpy()
+    return out
+
+
+@torch.no_grad()
+def predict(model, data, index: np.ndarray) -> np.ndarray:
+    return probabilities(model, data, index).argmax(1).numpy()
 
 
 def train_on_codes(train, held, truth_index: np.ndarray, actions: int, minutes: float, seed: int,
@@ -134,12 +139,6 @@ def train_on_codes(train, held, truth_index: np.ndarray, actions: int, minutes: 
         loss.backward()
         optimizer.step()
         step += 1
-
-
-@torch.no_grad()
-def probabilities(model, data, index: np.ndarray) -> torch.Tensor:
-    model.eval()
-    return torch.cat([model(cnn_inputs(data, index[i:i + 256])).softmax(1) for i in range(0, len(index), 256)])
 
 
 def ensemble(args, pseudo, held, truth, truth_index, classes) -> None:
