@@ -81,46 +81,49 @@ def lam_codes(lam, data, config, hold: float, reach: int, keep: float = 1.0) -> 
     return codes
 
 
-GCE = 0.0  # --gce Q: the CNN's loss is generalised cross-entropy with exponent Q, not cross-entropy
-BETA2 = 0.999  # --beta2: AdamW's second-moment decay (the shared training loop's is 0.95)
-NO_PAST = False  # --no-past: the CNN sees x_t, x_t+1 and their change, not x_t-1
+@dataclasses.dataclass(frozen=True)
+class CnnSetup:
+    """How the CNN that learns the codes is built and trained (the script's --no-past, --beta2, --gce)."""
+    no_past: bool = False  # it sees x_t, x_t+1 and their change, not x_t-1
+    beta2: float = 0.999  # AdamW's second-moment decay (the shared training loop's is 0.95)
+    gce: float = 0.0  # > 0: generalised cross-entropy with this exponent q, not cross-entropy
 
 
-def cnn_inputs(data, index: np.ndarray) -> torch.Tensor:
+def cnn_inputs(data, index: np.ndarray, setup: CnnSetup) -> torch.Tensor:
     """(N, 12 or 9, H, W): the ceiling's channels, without x_t-1's three under --no-past."""
     channels = inputs(data, index, False)
-    return channels[:, 3:] if NO_PAST else channels
+    return channels[:, 3:] if setup.no_past else channels
 
 
 @torch.no_grad()
-def probabilities(model, data, index: np.ndarray) -> torch.Tensor:
+def probabilities(model, data, index: np.ndarray, setup: CnnSetup) -> torch.Tensor:
     """(N, classes): the CNN's probabilities of each code for the transitions at `index`."""
     model.eval()
-    out = torch.cat([model(cnn_inputs(data, index[i:i + 256])).softmax(1) for i in range(0, len(index), 256)])
+    out = torch.cat([model(cnn_inputs(data, index[i:i + 256], setup)).softmax(1)
+                     for i in range(0, len(index), 256)])
     model.train()
     return out
 
 
-@torch.no_grad()
-def predict(model, data, index: np.ndarray) -> np.ndarray:
-    return probabilities(model, data, index).argmax(1).numpy()
+def predict(model, data, index: np.ndarray, setup: CnnSetup) -> np.ndarray:
+    return probabilities(model, data, index, setup).argmax(1).numpy()
 
 
 def train_on_codes(train, held, truth_index: np.ndarray, actions: int, minutes: float, seed: int,
-                   steps: int | None = None, smoothing: float = 0.0):
+                   steps: int | None = None, smoothing: float = 0.0, setup: CnnSetup = CnnSetup()):
     """Yields (model, step, minutes, held-out predictions) every minute and at the end; with `steps`, it
     trains exactly that many steps with the learning rate on a cosine to zero, reporting every 100 steps."""
     torch.manual_seed(seed)
     index = transitions(train)
-    model = InverseModel(actions, channels=9 if NO_PAST else 12)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, BETA2))
+    model = InverseModel(actions, channels=9 if setup.no_past else 12)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, setup.beta2))
     generator = torch.Generator().manual_seed(seed)
     began, step, next_report = time.perf_counter(), 0, 0.0
     while True:
         elapsed = time.perf_counter() - began
         done = step >= steps if steps else elapsed >= minutes * 60
         if (step % 100 == 0 if steps else elapsed >= next_report) or done:
-            yield model, step, elapsed / 60, predict(model, held, truth_index)
+            yield model, step, elapsed / 60, predict(model, held, truth_index, setup)
             next_report += 60
             if done:
                 return
@@ -129,10 +132,10 @@ def train_on_codes(train, held, truth_index: np.ndarray, actions: int, minutes: 
                 group["lr"] = 1e-3 * 0.5 * (1 + np.cos(np.pi * step / steps))
         pick = index[torch.randint(len(index), (BATCH,), generator=generator).numpy()]
         codes = torch.from_numpy(train.actions[pick].astype(np.int64))
-        logits = model(cnn_inputs(train, pick))
-        if GCE:  # generalised cross-entropy (1 - p_code^q) / q: a wrong label's pull is bounded (Zhang & Sabuncu 2018)
+        logits = model(cnn_inputs(train, pick, setup))
+        if setup.gce:  # generalised cross-entropy (1 - p_code^q) / q: a wrong label's pull is bounded (Zhang & Sabuncu 2018)
             chosen = logits.softmax(dim=1).gather(1, codes[:, None]).squeeze(1)
-            loss = ((1 - chosen.clamp_min(1e-6) ** GCE) / GCE).mean()
+            loss = ((1 - chosen.clamp_min(1e-6) ** setup.gce) / setup.gce).mean()
         else:
             loss = F.cross_entropy(logits, codes, label_smoothing=smoothing)
         optimizer.zero_grad()
@@ -141,15 +144,16 @@ def train_on_codes(train, held, truth_index: np.ndarray, actions: int, minutes: 
         step += 1
 
 
-def ensemble(args, pseudo, held, truth, truth_index, classes) -> None:
+def ensemble(args, pseudo, held, truth, truth_index, classes, setup: CnnSetup) -> None:
     """--ensemble K: K CNNs on the same codes, seeds seed..seed+K-1; each one's probe, and the probe of their
     averaged probabilities."""
     members = []
     for member in range(args.ensemble):
         for model, step, minutes, predicted in train_on_codes(pseudo, held, truth_index, classes, args.minutes,
-                                                              args.seed + member, args.steps, args.smoothing):
+                                                              args.seed + member, args.steps, args.smoothing,
+                                                              setup):
             pass
-        members.append(probabilities(model, held, truth_index))
+        members.append(probabilities(model, held, truth_index, setup))
         mean = torch.stack(members).mean(0).argmax(1).numpy()
         print(json.dumps({"model": "idm", "member": member, "minutes": round(minutes, 2),
                           "probe": round(probe_accuracy(truth, predicted), 4),
@@ -188,8 +192,7 @@ def main() -> None:
     truth = held.actions[truth_index].astype(np.int64)
     print(json.dumps({"model": "lam", **lam_figures(lam, held, held.episodes(), config, "cpu")}), flush=True)
     began = time.perf_counter()
-    global NO_PAST, BETA2, GCE
-    NO_PAST, BETA2, GCE = args.no_past, args.beta2, args.gce
+    setup = CnnSetup(no_past=args.no_past, beta2=args.beta2, gce=args.gce)
     codes = (train.actions.astype(np.int16) if args.truth
              else lam_codes(lam, train, config, args.hold, args.reach, args.keep))
     coded = codes[codes >= 0]
@@ -201,13 +204,13 @@ def main() -> None:
     print(json.dumps({"labelled": len(coded), "seconds": round(time.perf_counter() - began, 1),
                       "shares": np.round(shares, 3).tolist()}), flush=True)
     if args.ensemble > 1:
-        ensemble(args, dataclasses.replace(train, actions=codes), held, truth, truth_index, classes)
+        ensemble(args, dataclasses.replace(train, actions=codes), held, truth, truth_index, classes, setup)
         return
     for round_ in range(args.rounds):
         pseudo = dataclasses.replace(train, actions=codes)
         for model, step, minutes, predicted in train_on_codes(pseudo, held, truth_index, classes,
                                                               args.minutes, args.seed + round_, args.steps,
-                                                              args.smoothing):
+                                                              args.smoothing, setup):
             shares = np.bincount(predicted, minlength=classes) / len(predicted)
             print(json.dumps({"model": "idm", "round": round_, "step": step, "minutes": round(minutes, 2),
                               "probe": round(probe_accuracy(truth, predicted), 4),
@@ -217,7 +220,7 @@ def main() -> None:
             break
         index = transitions(pseudo)
         relabel = np.full(len(train), -1, np.int16)
-        relabel[index] = predict(model, train, index)
+        relabel[index] = predict(model, train, index, setup)
         agree = float((relabel[index] == codes[index]).mean())
         print(json.dumps({"round": round_, "agree_with_previous": round(agree, 4)}), flush=True)
         codes = relabel
