@@ -5,9 +5,11 @@ control_accuracy uses), a scripted sequence of keys (right, jump, right, left, i
 played on a copy of the simulator and in the world (the keymap's codes, after the same 4 true context
 frames). In every frame the hero is counted as the blobs of its skin colour (sonic's sprites are the
 only skin-coloured things on screen; the rolling ball, which shows none, is not in the script). The
-figures: the share of frames whose count matches the simulator's, the same for the tokenizer's
-reconstruction of the true frames (the ceiling of what a dynamics can reach through it), and, over
-frames where the simulator shows one hero, the share where the world shows none or two or more.
+figures: the share of frames whose count matches the simulator's, with its standard error over states
+(a bootstrap, as control_accuracy's: a state's 32 frames share one context, so they are not 32 separate
+samples), the same for the tokenizer's reconstruction of the true frames (the ceiling of what a dynamics
+can reach through it), and, over frames where the simulator shows one hero, the share where the world
+shows none or two or more.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import torch
 from nanogenie.data.pixels import to_model, to_stored
 from nanogenie.envs import make_env
 from nanogenie.envs.sonic_art import PALETTE
-from nanogenie.eval.control import STATES, generated_from, held_out_state, keymap_codes, played
+from nanogenie.eval.control import STATES, accuracy_and_error, generated_from, held_out_state, keymap_codes, played
 
 IDLE, LEFT, RIGHT, JUMP = 0, 1, 2, 3  # sonic's true controls
 SCRIPT = [RIGHT] * 8 + [JUMP] * 3 + [RIGHT] * 9 + [LEFT] * 8 + [IDLE] * 4
@@ -64,26 +66,31 @@ def hero_whole(world, device: str, states: int = STATES, seed: int = 0) -> dict[
     codes = keymap_codes(world.keymap_path, list(env.action_names))
     held = torch.tensor([[codes[a] for a in SCRIPT]], device=device)
     rng = np.random.default_rng(seed)
-    matched = reconstructed = frames = one = vanished = doubled = 0
+    reconstructed = frames = one = vanished = doubled = 0
+    tallies = []  # per state: frames whose hero count matches, frames
     for _ in range(states):
         context = held_out_state(env, rng)
         truth = None if context is None else played(env, SCRIPT)
         if truth is None:
             continue
         made = generated_from(world, context, held, seed)[0]  # (L, 3, H, W)
+        tallies.append([0, 0])
         recon = world.tokenizer.decode(world.tokenizer.encode(to_model(np.stack(truth))[:, None].to(device)))[:, 0]
         for true, generated, rebuilt in zip(truth, to_stored(made).cpu().numpy(), to_stored(recon).cpu().numpy()):
             expected, shown = heroes(true, skin_colour), heroes(generated, skin_colour)
             frames += 1
-            matched += shown == expected
+            tallies[-1][0] += shown == expected
+            tallies[-1][1] += 1
             reconstructed += heroes(rebuilt, skin_colour) == expected
             if expected == 1:
                 one += 1
                 vanished += shown == 0
                 doubled += shown >= 2
     if frames == 0:
-        return {"hero_whole": None, "hero_whole_reconstructed": None, "hero_none": None, "hero_doubled": None}
-    return {"hero_whole": round(matched / frames, 4), "hero_whole_reconstructed": round(reconstructed / frames, 4),
+        return {"hero_whole": None, "hero_whole_se": None, "hero_whole_reconstructed": None, "hero_none": None,
+                "hero_doubled": None}
+    whole, error = accuracy_and_error(np.array(tallies, dtype=np.float64))
+    return {"hero_whole": whole, "hero_whole_se": error, "hero_whole_reconstructed": round(reconstructed / frames, 4),
             "hero_none": round(vanished / max(one, 1), 4), "hero_doubled": round(doubled / max(one, 1), 4)}
 
 
