@@ -8,6 +8,8 @@ the frame generated for c is closer to x^c than to x^c'. Chance is 0.5.
 
 Its standard error comes with it: resampling the held-out states (a bootstrap) shows how much the
 figure would move on another sample of states (`nanogenie eval --states N --seed S` scores others).
+Each state draws its own sampling noise (`sampling_seed`): with one noise draw shared by every state,
+the states' results move together with that draw, which the bootstrap cannot see.
 """
 
 from __future__ import annotations
@@ -55,16 +57,24 @@ def control_accuracy(world, env_name: str, keymap_path: Path, device: str, state
     controls = sorted(codes)
     rng = np.random.default_rng(seed)
     tallies = []  # (right, pairs) per scored state
-    for _ in range(states):
+    for state in range(states):
         context = held_out_state(env, rng)
         if context is None:
             continue
         truth = held_controls(env, controls)
         if truth is None:
             continue
-        generated = held_codes(world, context, [codes[a] for a in controls], device, seed)  # (C, 3, H, W)
+        generated = held_codes(world, context, [codes[a] for a in controls], device,
+                               sampling_seed(seed, state))  # (C, 3, H, W)
         tallies.append(pairs_told_apart(frame_distances(generated, truth), truth))
     return accuracy_and_error(np.array(tallies, dtype=np.float64).reshape(-1, 2))
+
+
+def sampling_seed(seed: int, state: int) -> int:
+    """The seed of the sampling noise for the `state`-th held-out state of a run seeded `seed`: its own
+    draw, the same on every run. Every control held from one state shares it, so a pair of controls
+    differs by the keys, not by the noise."""
+    return int(np.random.SeedSequence((seed, state)).generate_state(1)[0])
 
 
 def accuracy_and_error(tallies: np.ndarray, seed: int = 0) -> tuple[float | None, float | None]:

@@ -22,7 +22,8 @@ import torch
 from nanogenie.data.pixels import to_model, to_stored
 from nanogenie.envs import make_env
 from nanogenie.envs.sonic_art import PALETTE
-from nanogenie.eval.control import STATES, accuracy_and_error, generated_from, held_out_state, keymap_codes, played
+from nanogenie.eval.control import (STATES, accuracy_and_error, generated_from, held_out_state, keymap_codes, played,
+                                    sampling_seed)
 
 IDLE, LEFT, RIGHT, JUMP = 0, 1, 2, 3  # sonic's true controls
 SCRIPT = [RIGHT] * 8 + [JUMP] * 3 + [RIGHT] * 9 + [LEFT] * 8 + [IDLE] * 4
@@ -68,12 +69,12 @@ def hero_whole(world, device: str, states: int = STATES, seed: int = 0) -> dict[
     rng = np.random.default_rng(seed)
     reconstructed = frames = one = vanished = doubled = 0
     tallies = []  # per state: frames whose hero count matches, frames
-    for _ in range(states):
+    for state in range(states):
         context = held_out_state(env, rng)
         truth = None if context is None else played(env, SCRIPT)
         if truth is None:
             continue
-        made = generated_from(world, context, held, seed)[0]  # (L, 3, H, W)
+        made = generated_from(world, context, held, sampling_seed(seed, state))[0]  # (L, 3, H, W)
         tallies.append([0, 0])
         recon = world.tokenizer.decode(world.tokenizer.encode(to_model(np.stack(truth))[:, None].to(device)))[:, 0]
         for true, generated, rebuilt in zip(truth, to_stored(made).cpu().numpy(), to_stored(recon).cpu().numpy()):

@@ -47,3 +47,34 @@ def test_a_state_whose_episode_ends_inside_the_keys_gives_no_frames():
     assert played(env, [0] * (HOLD + 1)) is None
     assert held_controls(_EndsAfter(length=HOLD - 1), [0, 1]) is None
     assert len(held_controls(env, [0, 1])) == 2 and env.t == 0 and not env.done
+
+
+def test_each_held_out_state_draws_its_own_sampling_noise(monkeypatch):
+    """One noise draw shared by every state would move all their results together, which the bootstrap over
+    states cannot see; each state gets its own seed, the same on every run."""
+    from types import SimpleNamespace
+
+    import torch
+
+    from nanogenie.eval import control
+
+    truth = [np.full((4, 4, 3), value, np.uint8) for value in (0, 255)]
+    seeds = []
+
+    def held_codes(world, context, codes, device, seed):
+        seeds.append(seed)
+        return torch.from_numpy(np.stack(truth)).permute(0, 3, 1, 2).float() / 127.5 - 1  # each control's own frame
+
+    monkeypatch.setattr(control, "make_env", lambda name, size: SimpleNamespace(action_names=["left", "right"]))
+    monkeypatch.setattr(control, "keymap_codes", lambda path, names: {0: 0, 1: 1})
+    monkeypatch.setattr(control, "held_out_state", lambda env, rng: [truth[0]])
+    monkeypatch.setattr(control, "held_controls", lambda env, controls: truth)
+    monkeypatch.setattr(control, "held_codes", held_codes)
+    world = SimpleNamespace(config=SimpleNamespace(tokenizer=SimpleNamespace(image_size=4)))
+    assert control.control_accuracy(world, "pong", None, "cpu", states=5, seed=3) == (1.0, 0.0)
+    assert len(set(seeds)) == 5
+    first = list(seeds)
+    seeds.clear()
+    control.control_accuracy(world, "pong", None, "cpu", states=5, seed=3)
+    assert seeds == first  # the same noise on every run of one seed
+    assert control.sampling_seed(4, 0) not in first
