@@ -18,7 +18,7 @@ import torch
 
 from nanogenie.envs import make_env
 from nanogenie.eval.control import (STATES, frame_distances, held_codes, held_controls, held_out_state, keymap_codes,
-                                        pairs_told_apart)
+                                        pairs_told_apart, sampling_seed)
 from nanogenie.world import load_world
 
 
@@ -27,12 +27,13 @@ def responses(world, env, rng: np.random.Generator, states: int) -> list[tuple[n
     """Per state: distances (codes A, controls C) from each code's last generated frame to each
     control's true frame, and the controls' true frames."""
     found = []
-    for _ in range(states):
+    for state in range(states):
         context = held_out_state(env, rng)
         if context is None:
             continue
         truth = held_controls(env, list(range(env.num_actions)))
-        generated = held_codes(world, context, list(range(world.num_actions)), "cpu", 0)  # (A, 3, H, W)
+        generated = held_codes(world, context, list(range(world.num_actions)), "cpu",
+                               sampling_seed(0, state))  # (A, 3, H, W)
         found.append((frame_distances(generated, truth), truth))
     return found
 
