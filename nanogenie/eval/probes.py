@@ -67,7 +67,7 @@ def hero_whole(world, device: str, states: int = STATES, seed: int = 0) -> dict[
     codes = keymap_codes(world.keymap_path, list(env.action_names))
     held = torch.tensor([[codes[a] for a in SCRIPT]], device=device)
     rng = np.random.default_rng(seed)
-    reconstructed = frames = one = vanished = doubled = 0
+    reconstructed = one = vanished = doubled = 0
     tallies = []  # per state: frames whose hero count matches, frames
     for state in range(states):
         context = held_out_state(env, rng)
@@ -75,18 +75,18 @@ def hero_whole(world, device: str, states: int = STATES, seed: int = 0) -> dict[
         if truth is None:
             continue
         made = generated_from(world, context, held, sampling_seed(seed, state))[0]  # (L, 3, H, W)
-        tallies.append([0, 0])
+        matched = 0
         recon = world.tokenizer.decode(world.tokenizer.encode(to_model(np.stack(truth))[:, None].to(device)))[:, 0]
         for true, generated, rebuilt in zip(truth, to_stored(made).cpu().numpy(), to_stored(recon).cpu().numpy()):
             expected, shown = heroes(true, skin_colour), heroes(generated, skin_colour)
-            frames += 1
-            tallies[-1][0] += shown == expected
-            tallies[-1][1] += 1
+            matched += shown == expected
             reconstructed += heroes(rebuilt, skin_colour) == expected
             if expected == 1:
                 one += 1
                 vanished += shown == 0
                 doubled += shown >= 2
+        tallies.append((matched, len(truth)))
+    frames = sum(count for _, count in tallies)
     if frames == 0:
         return {"hero_whole": None, "hero_whole_se": None, "hero_whole_reconstructed": None, "hero_none": None,
                 "hero_doubled": None}
