@@ -5,11 +5,13 @@ from __future__ import annotations
 from nanogenie.envs.base import Env
 from nanogenie.envs.dungeon import DungeonEnv
 from nanogenie.envs.firefly import FireflyEnv
+from nanogenie.envs.paddle import PaddleEnv
 from nanogenie.envs.pong import PongEnv
 from nanogenie.envs.sonic import SonicEnv
 from nanogenie.errors import UserError
 
-ENVS: dict[str, type[Env]] = {"sonic": SonicEnv, "pong": PongEnv, "firefly": FireflyEnv, "dungeon": DungeonEnv}
+ENVS: dict[str, type[Env]] = {"sonic": SonicEnv, "pong": PongEnv, "firefly": FireflyEnv, "dungeon": DungeonEnv,
+                              "paddle": PaddleEnv}
 
 
 def make_env(name: str, size: int = 64) -> Env:

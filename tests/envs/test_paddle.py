@@ -1,0 +1,88 @@
+import numpy as np
+import pytest
+
+from nanogenie.cli import main
+from nanogenie.data import load_dataset
+from nanogenie.envs import make_env, paddle
+from nanogenie.envs.paddle import DOWN, FRICTION, IDLE, MAX_STEPS, PLAYER_COLOUR, PUSH, UP
+
+
+def paddle_box(frame: np.ndarray) -> tuple[int, int, int, int]:
+    """(left, top, width, height) in pixels of the player's paddle."""
+    ys, xs = np.nonzero((frame == PLAYER_COLOUR).all(axis=-1))
+    return int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1)
+
+
+def test_the_paddle_is_one_pixel_wide_and_four_tall_and_the_ball_one_pixel():
+    env = make_env("paddle")
+    frame = env.reset(0)
+    assert paddle_box(frame)[2:] == (1, 4)
+    ball = (frame == paddle.BALL_COLOUR).all(axis=-1)
+    assert ball.sum() == 1
+
+
+def test_a_key_pushes_the_paddle_and_its_speed_carries_over():
+    env = make_env("paddle")
+    env.reset(1)
+    env.player_y, env.player_v = 32.0, 0.0
+    env.step(DOWN)
+    assert env.player_v == pytest.approx(PUSH) and env.player_y == pytest.approx(32 + PUSH)
+    env.step(IDLE)  # no key: the paddle keeps moving, slower
+    assert env.player_v == pytest.approx(FRICTION * PUSH) and env.player_y == pytest.approx(32 + PUSH * (1 + FRICTION))
+    env.step(UP)  # against the motion, a key first brakes
+    assert env.player_v == pytest.approx(FRICTION * FRICTION * PUSH - PUSH)
+
+
+def test_one_frame_of_a_key_moves_the_paddle_a_pixel_from_where_it_was_heading():
+    frames = {}
+    for action in (IDLE, UP, DOWN):
+        env = make_env("paddle")
+        env.reset(2)
+        env.player_y, env.player_v = 30.0, 1.5
+        frames[action] = paddle_box(env.step(action))[1]
+    assert frames[UP] == frames[IDLE] - 1 and frames[DOWN] == frames[IDLE] + 1
+
+
+def test_the_walls_stop_the_paddle():
+    env = make_env("paddle")
+    env.reset(3)
+    for _ in range(40):
+        env.step(UP)
+    assert env.player_v == 0 and paddle_box(env._render())[1] == env.px(paddle.WALL)
+
+
+def test_the_ball_and_the_computer_move_while_the_player_idles():
+    env = make_env("paddle")
+    env.reset(4)
+    balls, computers = set(), set()
+    for _ in range(100):
+        env.step(IDLE)
+        assert 0 <= env.ball_x <= 64 and paddle.WALL <= env.ball_y <= 64 - paddle.WALL
+        balls.add((round(env.ball_x), round(env.ball_y)))
+        computers.add(round(env.computer_y))
+    assert len(balls) > 50 and len(computers) > 5
+
+
+@pytest.mark.parametrize("size", [64, 32])
+def test_frames_are_the_same_for_a_seed(size):
+    def play(seed):
+        env = make_env("paddle", size)
+        return [env.reset(seed)] + [env.step(t % 3) for t in range(60)]
+    first, again, other = play(7), play(7), play(8)
+    assert all(frame.shape == (size, size, 3) and frame.dtype == np.uint8 for frame in first)
+    assert all(np.array_equal(a, b) for a, b in zip(first, again))
+    assert not all(np.array_equal(a, b) for a, b in zip(first, other))
+
+
+def test_an_episode_ends_at_max_steps_and_generates_data_with_its_actions(tmp_path):
+    env = make_env("paddle", 32)
+    env.reset(0)
+    for t in range(MAX_STEPS):
+        assert not env.done
+        env.step(t % 3)
+    assert env.done
+    out = tmp_path / "paddle.h5"
+    assert main(["data", "generate", "--env", "paddle", "--frames", "700", "--size", "32", "--out", str(out)]) == 0
+    data = load_dataset(out)
+    assert data.frames.shape == (700, 32, 32, 3) and data.action_names == ["idle", "up", "down"]
+    assert list(data.episode_ends) == [MAX_STEPS + 1, 700]
