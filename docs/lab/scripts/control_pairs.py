@@ -2,6 +2,7 @@
 apart the simulator's own two frames are.
 
     python docs/lab/scripts/control_pairs.py WORLD [--states 144] [--seed 1] [--draws 1] [--json OUT]
+        [--image PNG --image-states 4]
 
 The same held-out states, sampling noise and rule as `nanogenie eval`'s control_accuracy: from each state every
 control is held for HOLD steps, on the simulator and in the world, and the ordered pair (i, j) is right when the
@@ -11,6 +12,12 @@ world's own frames for i and j are against the simulator's (a world that ignores
 for both; one that answers draws frames as far apart as the simulator's). With --draws N > 1 each control is
 generated N times from the state with N noise draws, and a pair is right when the world's frames for i are closer to
 x^i than to x^j on average over the draws: how often the world knows a key's effect, apart from one draw's luck.
+For sonic, the same pairs are also judged by where the hero is (the centre of its skin-coloured pixels, the hero
+probe's colour): over pairs whose true heroes both show and stand >= 2 px apart, right when the world's hero for i
+is nearer x^i's hero than x^j's (a world frame without a hero is wrong). Pixel distance asks for the sprite drawn to
+the pixel; this asks only that it went where the key sends it.
+With --image, the first --image-states scored states are drawn as one row each: for every control the simulator's
+frame after HOLD steps over the world's (first draw), the controls in the keymap's order.
 """
 
 from __future__ import annotations
@@ -28,6 +35,16 @@ from nanogenie.eval.control import (HOLD, frame_distances, held_codes, held_cont
                                     sampling_seed)
 from nanogenie.world import load_world
 
+MIN_SKIN = 3  # skin-coloured pixels that make a hero (eval/probes.py's MIN_PIXELS)
+
+
+def hero_at(frame: np.ndarray) -> np.ndarray | None:
+    """frame (H, W, 3) uint8 -> (y, x) of the centre of sonic's skin-coloured pixels, None without a hero."""
+    from nanogenie.envs.sonic_art import PALETTE
+    from nanogenie.eval.probes import TOLERANCE
+    skin = np.abs(frame.astype(np.int32) - np.array(PALETTE["S"])).max(axis=-1) < TOLERANCE
+    return np.argwhere(skin).mean(axis=0) if skin.sum() >= MIN_SKIN else None
+
 
 def main() -> None:
     parser = argparse.ArgumentParser()
@@ -36,6 +53,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--draws", type=int, default=1, help="noise draws per control, distances averaged")
     parser.add_argument("--json")
+    parser.add_argument("--image", help="PNG of the simulator's and the world's frames for the first states")
+    parser.add_argument("--image-states", type=int, default=4)
     args = parser.parse_args()
     torch.set_num_threads(1)
     world = load_world(args.world, "cpu")
@@ -46,6 +65,8 @@ def main() -> None:
     controls = sorted(codes)
     rng = np.random.default_rng(args.seed)
     rows = []  # (i, j, right, true distance, the world's distance between its two frames)
+    pictures = []  # per pictured state: (H * 2, W * C, 3) uint8, the simulator's row over the world's
+    placed = defaultdict(list)  # sonic: pair of control names -> [hero placed right]
     for state in range(args.states):
         context = held_out_state(env, rng)
         if context is None:
@@ -57,6 +78,19 @@ def main() -> None:
             draws = [held_codes(world, context, [codes[a] for a in controls], "cpu",
                                 sampling_seed(args.seed, state) + draw) for draw in range(args.draws)]
         generated = draws[0]
+        drawn = ((generated.clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy()  # (C, H, W, 3)
+        if env_name == "sonic":
+            true_at, drawn_at = [hero_at(f) for f in truth], [hero_at(f) for f in drawn]
+            for i in range(len(controls)):
+                for j in range(len(controls)):
+                    if i == j or true_at[i] is None or true_at[j] is None or \
+                            np.linalg.norm(true_at[i] - true_at[j]) < 2:
+                        continue
+                    right = drawn_at[i] is not None and \
+                        np.linalg.norm(drawn_at[i] - true_at[i]) < np.linalg.norm(drawn_at[i] - true_at[j])
+                    placed[" / ".join(sorted((names[controls[i]], names[controls[j]])))].append(int(right))
+        if args.image and len(pictures) < args.image_states:
+            pictures.append(np.concatenate([np.concatenate(truth, axis=1), np.concatenate(list(drawn), axis=1)]))
         distance = np.mean([frame_distances(g, truth) for g in draws], axis=0)  # (C, C)
         true = to_model(np.stack(truth))
         true_apart = (true[:, None] - true[None]).pow(2).flatten(2).mean(2).numpy()
@@ -79,12 +113,23 @@ def main() -> None:
         report["by_pair"][key] = {"n": len(v), "accuracy": round(float(v[:, 0].mean()), 3),
                                   "true_apart": round(float(np.median(v[:, 1])), 5),
                                   "drawn_apart": round(float(np.median(v[:, 2])), 5)}
+    if placed:
+        everything = [r for values in placed.values() for r in values]
+        report["hero_placed"] = {"accuracy": round(float(np.mean(everything)), 4), "pairs": len(everything),
+                                 "by_pair": {key: {"n": len(v), "accuracy": round(float(np.mean(v)), 3)}
+                                             for key, v in sorted(placed.items(), key=lambda item: np.mean(item[1]))}}
     edges = np.quantile(table[:, 1], [0, 0.25, 0.5, 0.75, 1])
     for low, high in zip(edges[:-1], edges[1:]):
         inside = table[(table[:, 1] >= low) & (table[:, 1] <= high)]
         report["by_true_distance"].append({"true_apart": [round(float(low), 5), round(float(high), 5)],
                                            "n": len(inside), "accuracy": round(float(inside[:, 0].mean()), 3),
                                            "drawn_apart": round(float(np.median(inside[:, 2])), 5)})
+    if args.image:
+        import matplotlib.pyplot as plt
+        gap = np.full((4, pictures[0].shape[1], 3), 255, np.uint8)
+        sheet = np.concatenate([part for picture in pictures for part in (picture, gap)][:-1])
+        plt.imsave(args.image, sheet.repeat(2, axis=0).repeat(2, axis=1))
+        report["image_columns"] = [names[a] for a in controls]
     text = json.dumps(report, indent=1)
     print(text)
     if args.json:
