@@ -18,6 +18,11 @@ MIN_SIZE = 16  # below this the sprites lose their shapes
 MAX_SIZE = 512
 
 
+def clamp(value: float, low: float, high: float) -> float:
+    """value within [low, high]; plain floats, where np.clip's per-call cost would dominate a simulator's step."""
+    return low if value < low else high if value > high else value
+
+
 class Env:
     """A game simulator: `reset(seed)` then `step(action)` until `done`; both return (size, size, 3) uint8."""
 

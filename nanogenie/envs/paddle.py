@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from nanogenie.envs.base import Env, fill_rect
+from nanogenie.envs.base import Env, clamp
+from nanogenie.envs.court import centred_rect, off_walls, paddle_hit
 
 BACKGROUND = (0, 0, 0)
 LINE = (70, 70, 70)
@@ -34,10 +35,6 @@ MAX_BALL_SPEED = 3.0
 MAX_STEPS = 600
 
 IDLE, UP, DOWN = range(3)
-
-
-def _clamp(value: float, low: float, high: float) -> float:
-    return low if value < low else high if value > high else value
 
 
 class PaddleEnv(Env):
@@ -67,11 +64,11 @@ class PaddleEnv(Env):
         action = self._check_step(action)
         self.t += 1
         push = PUSH * ((action == DOWN) - (action == UP))
-        self.player_v = _clamp(FRICTION * self.player_v + push, -MAX_PADDLE_SPEED, MAX_PADDLE_SPEED)
+        self.player_v = clamp(FRICTION * self.player_v + push, -MAX_PADDLE_SPEED, MAX_PADDLE_SPEED)
         low, high = WALL + PADDLE_H / 2, 64 - WALL - PADDLE_H / 2
         self.player_y += self.player_v
         if not low <= self.player_y <= high:  # a wall stops the paddle dead
-            self.player_y, self.player_v = _clamp(self.player_y, low, high), 0.0
+            self.player_y, self.player_v = clamp(self.player_y, low, high), 0.0
         self._move_computer()
         self._move_ball()
         self.done = self.t >= MAX_STEPS
@@ -80,24 +77,21 @@ class PaddleEnv(Env):
     def _move_computer(self) -> None:
         # follow the ball (with this rally's aiming error) while it comes this way, else drift to the centre
         target = self.ball_y + self.aim_error if self.vx < 0 else 32.0
-        self.computer_y += _clamp(target - self.computer_y, -COMPUTER_SPEED, COMPUTER_SPEED)
-        self.computer_y = _clamp(self.computer_y, WALL + PADDLE_H / 2, 64 - WALL - PADDLE_H / 2)
+        self.computer_y += clamp(target - self.computer_y, -COMPUTER_SPEED, COMPUTER_SPEED)
+        self.computer_y = clamp(self.computer_y, WALL + PADDLE_H / 2, 64 - WALL - PADDLE_H / 2)
 
     def _move_ball(self) -> None:
         x0, x1, y1 = self.ball_x, self.ball_x + self.vx, self.ball_y + self.vy
         low, high = WALL + BALL / 2, 64 - WALL - BALL / 2
-        if y1 < low or y1 > high:  # bounce off the walls
-            y1 = 2 * (low if y1 < low else high) - y1
-            self.vy = -self.vy
+        y1, self.vy = off_walls(y1, self.vy, low, high)
         for face, paddle_y, heading in ((PLAYER_X - PADDLE_W / 2 - BALL / 2, self.player_y, 1),
                                         (COMPUTER_X + PADDLE_W / 2 + BALL / 2, self.computer_y, -1)):
-            if heading * self.vx > 0 and heading * x0 <= heading * face < heading * x1:
-                offset = (y1 - paddle_y) / (PADDLE_H / 2 + BALL / 2)  # -1..1 across the paddle
-                if abs(offset) <= 1:
-                    self.vx = -heading * min(abs(self.vx) * 1.05, MAX_BALL_SPEED)
-                    self.vy = _clamp(0.5 * self.vy + 1.5 * offset, -MAX_BALL_SPEED, MAX_BALL_SPEED)
-                    x1 = 2 * face - x1
-                    self.aim_error = float(self.rng.uniform(-3, 3))
+            offset = paddle_hit(x0, x1, y1, self.vx, face, paddle_y, heading, PADDLE_H / 2 + BALL / 2)
+            if offset is not None:
+                self.vx = -heading * min(abs(self.vx) * 1.05, MAX_BALL_SPEED)
+                self.vy = clamp(0.5 * self.vy + 1.5 * offset, -MAX_BALL_SPEED, MAX_BALL_SPEED)
+                x1 = 2 * face - x1
+                self.aim_error = float(self.rng.uniform(-3, 3))
         self.ball_x, self.ball_y = x1, y1
         if not 0 <= self.ball_x <= 64:
             self._serve(direction=1 if self.ball_x < 0 else -1)
@@ -110,12 +104,9 @@ class PaddleEnv(Env):
         court[self.size - wall:] = LINE
         return court
 
-    def _rect(self, frame: np.ndarray, cx: float, cy: float, w: float, h: float, colour: tuple[int, int, int]) -> None:
-        fill_rect(frame, self.px(cx - w / 2), self.px(cy - h / 2), max(self.px(w), 1), max(self.px(h), 1), colour)
-
     def _render(self) -> np.ndarray:
         frame = self.court.copy()
-        self._rect(frame, COMPUTER_X, self.computer_y, PADDLE_W, PADDLE_H, COMPUTER_COLOUR)
-        self._rect(frame, PLAYER_X, self.player_y, PADDLE_W, PADDLE_H, PLAYER_COLOUR)
-        self._rect(frame, self.ball_x, self.ball_y, BALL, BALL, BALL_COLOUR)
+        centred_rect(self, frame, COMPUTER_X, self.computer_y, PADDLE_W, PADDLE_H, COMPUTER_COLOUR)
+        centred_rect(self, frame, PLAYER_X, self.player_y, PADDLE_W, PADDLE_H, PLAYER_COLOUR)
+        centred_rect(self, frame, self.ball_x, self.ball_y, BALL, BALL, BALL_COLOUR)
         return frame

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from nanogenie.envs.base import Env, fill_rect
+from nanogenie.envs.base import Env, clamp
+from nanogenie.envs.court import centred_rect, off_walls, paddle_hit
 
 BACKGROUND = (14, 16, 34)
 LINE = (96, 100, 130)
@@ -30,10 +31,6 @@ POINTS_PER_EPISODE = 5
 MAX_STEPS = 600
 
 IDLE, UP, DOWN = range(3)
-
-
-def _clamp(value: float, low: float, high: float) -> float:
-    return low if value < low else high if value > high else value
 
 
 class PongEnv(Env):
@@ -64,7 +61,7 @@ class PongEnv(Env):
         self.t += 1
         half = PADDLE_H / 2
         move = PLAYER_SPEED * ((action == DOWN) - (action == UP))
-        self.player_y = _clamp(self.player_y + move, WALL + half, 64 - WALL - half)
+        self.player_y = clamp(self.player_y + move, WALL + half, 64 - WALL - half)
         self._move_computer()
         if self.wait:
             self.wait -= 1
@@ -78,28 +75,24 @@ class PongEnv(Env):
         # track the ball (with this rally's aiming error) while it comes this way, else drift to the centre
         target = self.ball_y + self.aim_error if self.vx < 0 else 32.0
         gap = target - self.computer_y
-        self.computer_y += _clamp(gap, -COMPUTER_SPEED, COMPUTER_SPEED) if abs(gap) > 1 else 0.0
-        self.computer_y = _clamp(self.computer_y, WALL + PADDLE_H / 2, 64 - WALL - PADDLE_H / 2)
+        self.computer_y += clamp(gap, -COMPUTER_SPEED, COMPUTER_SPEED) if abs(gap) > 1 else 0.0
+        self.computer_y = clamp(self.computer_y, WALL + PADDLE_H / 2, 64 - WALL - PADDLE_H / 2)
 
     def _move_ball(self) -> None:
         x0, x1 = self.ball_x, self.ball_x + self.vx
         y1 = self.ball_y + self.vy
         low, high = WALL + BALL / 2, 64 - WALL - BALL / 2
-        if y1 < low or y1 > high:  # bounce off the walls
-            y1 = 2 * (low if y1 < low else high) - y1
-            self.vy = -self.vy
-        # a paddle face is crossed in this step: hit if the ball is level with the paddle there
+        y1, self.vy = off_walls(y1, self.vy, low, high)
         for face, paddle_y, heading in ((PLAYER_X - PADDLE_W / 2 - BALL / 2, self.player_y, 1),
                                         (COMPUTER_X + PADDLE_W / 2 + BALL / 2, self.computer_y, -1)):
-            if heading * self.vx > 0 and heading * x0 <= heading * face < heading * x1:
-                offset = (y1 - paddle_y) / (PADDLE_H / 2 + BALL / 2)  # -1..1 across the paddle
-                if abs(offset) <= 1:
-                    speed = min(abs(self.vx) * SPEED_UP, MAX_BALL_SPEED)
-                    self.vx = -heading * speed
-                    self.vy = _clamp(0.5 * self.vy + 1.8 * offset, -3.0, 3.0)
-                    x1 = 2 * face - x1
-                    if heading > 0:  # the player returned it: the computer misjudges each return anew
-                        self.aim_error = float(self.rng.uniform(-6, 6))
+            offset = paddle_hit(x0, x1, y1, self.vx, face, paddle_y, heading, PADDLE_H / 2 + BALL / 2)
+            if offset is not None:
+                speed = min(abs(self.vx) * SPEED_UP, MAX_BALL_SPEED)
+                self.vx = -heading * speed
+                self.vy = clamp(0.5 * self.vy + 1.8 * offset, -3.0, 3.0)
+                x1 = 2 * face - x1
+                if heading > 0:  # the player returned it: the computer misjudges each return anew
+                    self.aim_error = float(self.rng.uniform(-6, 6))
         self.ball_x, self.ball_y = x1, y1
         if self.ball_x < 0:
             self.player_score += 1
@@ -120,9 +113,8 @@ class PongEnv(Env):
             court[top:top + dash, centre:centre + line_w] = LINE
         return court
 
-    def _rect(self, frame: np.ndarray, cx: float, cy: float, w: float, h: float,
-              colour: tuple[int, int, int] = WHITE) -> None:
-        fill_rect(frame, self.px(cx - w / 2), self.px(cy - h / 2), max(self.px(w), 1), max(self.px(h), 1), colour)
+    def _rect(self, frame: np.ndarray, cx: float, cy: float, w: float, h: float) -> None:
+        centred_rect(self, frame, cx, cy, w, h, WHITE)
 
     def _render(self) -> np.ndarray:
         frame = self.court.copy()

@@ -12,7 +12,7 @@ from bisect import bisect_left, bisect_right
 
 import numpy as np
 
-from nanogenie.envs.base import Env, blit
+from nanogenie.envs.base import Env, blit, clamp
 from nanogenie.envs.sonic_art import make_sprites, render_backdrop, render_terrain
 from nanogenie.envs.sonic_level import LEVEL_WIDTH, PIT, START_X, generate_level
 
@@ -45,10 +45,6 @@ MAX_STEPS = 600
 
 IDLE, LEFT, RIGHT, JUMP, LEFT_JUMP, RIGHT_JUMP, DOWN = range(7)
 _LEFTS, _RIGHTS, _JUMPS = {LEFT, LEFT_JUMP}, {RIGHT, RIGHT_JUMP}, {JUMP, LEFT_JUMP, RIGHT_JUMP}
-
-
-def _clamp(value: float, low: float, high: float) -> float:
-    return low if value < low else high if value > high else value
 
 
 class SonicEnv(Env):
@@ -106,9 +102,9 @@ class SonicEnv(Env):
             elif action == DOWN:
                 self.rolling = True
         if self.on_ground and self.rolling:
-            self.vx -= _clamp(self.vx, -ROLL_FRICTION, ROLL_FRICTION)
+            self.vx -= clamp(self.vx, -ROLL_FRICTION, ROLL_FRICTION)
             if push and push * self.vx < 0:  # a ball can only brake, not accelerate
-                self.vx -= _clamp(self.vx, -BRAKE / 2, BRAKE / 2)
+                self.vx -= clamp(self.vx, -BRAKE / 2, BRAKE / 2)
             self.vx += self._slope() * ROLL_SLOPE_PULL
             if abs(self.vx) < 0.3 and action != DOWN:
                 self.rolling = False
@@ -118,7 +114,7 @@ class SonicEnv(Env):
                 along = along + BRAKE if along < 0 else max(along, min(along + ACCEL, TOP_SPEED))
                 self.vx = push * along
             else:
-                self.vx -= _clamp(self.vx, -FRICTION, FRICTION)
+                self.vx -= clamp(self.vx, -FRICTION, FRICTION)
             self.vx += self._slope() * SLOPE_PULL
         else:
             if push:
@@ -128,9 +124,9 @@ class SonicEnv(Env):
                 self.vy = -JUMP_RELEASE_SPEED
             self.rolling = action == DOWN  # curls into a ball in the air while down is held
             self.vy = min(self.vy + GRAVITY, MAX_FALL)
-        self.vx = _clamp(self.vx, -MAX_SPEED, MAX_SPEED)
+        self.vx = clamp(self.vx, -MAX_SPEED, MAX_SPEED)
 
-        new_x = _clamp(self.x + self.vx, 4.0, LEVEL_WIDTH - 4.0)
+        new_x = clamp(self.x + self.vx, 4.0, LEVEL_WIDTH - 4.0)
         ground = self.level.height_at(new_x)
         if self.on_ground:
             if ground >= PIT:  # ran off an edge
@@ -156,7 +152,7 @@ class SonicEnv(Env):
             enemy.x += enemy.direction * enemy.speed
             if not enemy.low <= enemy.x <= enemy.high:
                 enemy.direction = -enemy.direction
-                enemy.x = _clamp(enemy.x, enemy.low, enemy.high)
+                enemy.x = clamp(enemy.x, enemy.low, enemy.high)
 
     def _hero_height(self) -> float:
         return BALL_HEIGHT if self.rolling else HERO_HEIGHT
@@ -187,8 +183,8 @@ class SonicEnv(Env):
     # --- drawing -------------------------------------------------------------------------------
     def _follow(self) -> None:
         low, high = CAMERA_WINDOW
-        self.camera = _clamp(self.camera, self.x - high, self.x - low)
-        self.camera = _clamp(self.camera, 0.0, LEVEL_WIDTH - 64.0)
+        self.camera = clamp(self.camera, self.x - high, self.x - low)
+        self.camera = clamp(self.camera, 0.0, LEVEL_WIDTH - 64.0)
 
     def _render(self) -> np.ndarray:
         size, camera = self.size, self.camera
