@@ -41,9 +41,9 @@ def _cpu() -> WorldConfig:
     # offset of up to 3 pixels, so a camera's scroll is not an action, and no head may win more than a quarter
     # of a batch, so one head cannot win everything from the start; its history is two frames, so that it sees
     # what keeps moving on its own (a hero's momentum, a scroll), which the present frame alone cannot tell from
-    # a key's effect. The choice of head in training takes the player's habit of holding a key as a hint: a
-    # head that also explains the neighbouring transition is the likelier action (`hold`, models/lam.py). A LAM
-    # head moves each cell's content by a few pixels rather than adding colour
+    # a key's effect. A 3-frame clip with two frames of history trains one transition, so `hold` (the held-key
+    # hint, models/lam.py) has no neighbour to read here; what it still does is rank the capped assignment by
+    # each transition's margin relative to the heads' mean error. A LAM head moves each cell's content by a few pixels rather than adding colour
     # (`effect="shift"`), as an action moves a sprite, and is scored on cells through a tent filter, which
     # follow a sprite one pixel at a time. Then an inverse model learns the heads' codes and names them from
     # then on (`inverse`), which names the action more often than the heads that made the codes. The
