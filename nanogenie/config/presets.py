@@ -43,12 +43,12 @@ def _cpu() -> WorldConfig:
     # what keeps moving on its own (a hero's momentum, a scroll), which the present frame alone cannot tell from
     # a key's effect. A 3-frame clip with two frames of history trains one transition, so `hold` (the held-key
     # hint, models/lam.py) has no neighbour to read here; what it still does is rank the capped assignment by
-    # each transition's margin relative to the heads' mean error. A LAM head moves each cell's content by a few pixels rather than adding colour
-    # (`effect="shift"`), as an action moves a sprite, and is scored on cells through a tent filter, which
-    # follow a sprite one pixel at a time. Then an inverse model learns the heads' codes and names them from
-    # then on (`inverse`), which names the action more often than the heads that made the codes. The
-    # dynamics trains at its full 16-frame play context, each frame against a clean copy of its past. Each
-    # choice and the variants it beat: docs/lab/NOTES.md.
+    # each transition's margin relative to the heads' mean error. A LAM head moves each cell's content by a
+    # few pixels rather than adding colour (`effect="shift"`), as an action moves a sprite, and is scored on
+    # cells through a tent filter, which follow a sprite one pixel at a time. Then an inverse model learns the
+    # heads' codes and names them from then on (`inverse`), which names the action more often than the heads
+    # that made the codes. The dynamics trains at its full 16-frame play context, each frame against a clean
+    # copy of its past. Each choice and the variants it beat: docs/lab/NOTES.md.
     return WorldConfig(
         tokenizer=TokenizerConfig(patch_size=8, levels=[8, 8, 6, 5], width=128, encoder_depth=4, decoder_depth=3,
                                   heads=4, encoder_temporal=False, moving_weight=10.0, encoder="local",

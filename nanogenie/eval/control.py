@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -55,19 +56,26 @@ def control_accuracy(world, env_name: str, keymap_path: Path, device: str, state
     env = make_env(env_name, world.config.tokenizer.image_size)
     codes = keymap_codes(keymap_path, list(env.action_names))
     controls = sorted(codes)
-    rng = np.random.default_rng(seed)
     tallies = []  # (right, pairs) per scored state
+    for state, context, truth in scored_states(env, controls, states, seed):
+        generated = held_codes(world, context, [codes[a] for a in controls], device,
+                               sampling_seed(seed, state))  # (C, 3, H, W)
+        tallies.append(pairs_told_apart(frame_distances(generated, truth), truth))
+    return accuracy_and_error(np.array(tallies, dtype=np.float64).reshape(-1, 2))
+
+
+def scored_states(env, controls: list[int], states: int, seed: int
+                  ) -> Iterator[tuple[int, list[np.ndarray], list[np.ndarray]]]:
+    """control_accuracy's held-out states: (state index, its context frames, the simulator's frame after each
+    control is held) for each of `states` draws that neither ends its episode nor runs out before the holds end."""
+    rng = np.random.default_rng(seed)
     for state in range(states):
         context = held_out_state(env, rng)
         if context is None:
             continue
         truth = held_controls(env, controls)
-        if truth is None:
-            continue
-        generated = held_codes(world, context, [codes[a] for a in controls], device,
-                               sampling_seed(seed, state))  # (C, 3, H, W)
-        tallies.append(pairs_told_apart(frame_distances(generated, truth), truth))
-    return accuracy_and_error(np.array(tallies, dtype=np.float64).reshape(-1, 2))
+        if truth is not None:
+            yield state, context, truth
 
 
 def sampling_seed(seed: int, state: int) -> int:

@@ -32,9 +32,14 @@ MIN_PIXELS = 3  # smaller specks are not a hero
 JOIN = 2  # pixels of a sprite's skin are separated by its outline; blobs this close are one
 
 
+def skin_mask(frame: np.ndarray, skin_colour: np.ndarray) -> np.ndarray:
+    """frame (H, W, 3) uint8 -> (H, W) bool: the pixels within TOLERANCE of the skin colour."""
+    return np.abs(frame.astype(np.int32) - skin_colour).max(axis=-1) < TOLERANCE
+
+
 def heroes(frame: np.ndarray, skin_colour: np.ndarray) -> int:
     """frame (H, W, 3) uint8 -> the number of skin-coloured blobs of at least MIN_PIXELS pixels."""
-    skin = np.abs(frame.astype(np.int32) - skin_colour).max(axis=-1) < TOLERANCE  # (H, W)
+    skin = skin_mask(frame, skin_colour)  # (H, W)
     grown = skin.copy()
     for _ in range(JOIN):  # 4-neighbour dilation, so nearby parts of one sprite join
         step = grown.copy()

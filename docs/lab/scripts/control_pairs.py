@@ -29,20 +29,19 @@ from collections import defaultdict
 import numpy as np
 import torch
 
-from nanogenie.data.pixels import to_model
+from nanogenie.data.pixels import to_model, to_stored
 from nanogenie.envs import make_env
-from nanogenie.eval.control import (HOLD, frame_distances, held_codes, held_controls, held_out_state, keymap_codes,
-                                    sampling_seed)
+from nanogenie.eval.control import HOLD, frame_distances, held_codes, keymap_codes, sampling_seed, scored_states
+from nanogenie.envs.sonic_art import PALETTE
+from nanogenie.eval.probes import MIN_PIXELS, skin_mask
 from nanogenie.world import load_world
 
-MIN_SKIN = 3  # skin-coloured pixels that make a hero (eval/probes.py's MIN_PIXELS)
+MIN_SKIN = MIN_PIXELS  # skin-coloured pixels that make a hero, as the hero probe counts them
 
 
 def hero_at(frame: np.ndarray) -> np.ndarray | None:
     """frame (H, W, 3) uint8 -> (y, x) of the centre of sonic's skin-coloured pixels, None without a hero."""
-    from nanogenie.envs.sonic_art import PALETTE
-    from nanogenie.eval.probes import TOLERANCE
-    skin = np.abs(frame.astype(np.int32) - np.array(PALETTE["S"])).max(axis=-1) < TOLERANCE
+    skin = skin_mask(frame, np.array(PALETTE["S"]))
     return np.argwhere(skin).mean(axis=0) if skin.sum() >= MIN_SKIN else None
 
 
@@ -63,22 +62,15 @@ def main() -> None:
     names = list(env.action_names)
     codes = keymap_codes(world.keymap_path, names)
     controls = sorted(codes)
-    rng = np.random.default_rng(args.seed)
     rows = []  # (i, j, right, true distance, the world's distance between its two frames)
     pictures = []  # per pictured state: (H * 2, W * C, 3) uint8, the simulator's row over the world's
     placed = defaultdict(list)  # sonic: pair of control names -> [hero placed right]
-    for state in range(args.states):
-        context = held_out_state(env, rng)
-        if context is None:
-            continue
-        truth = held_controls(env, controls)
-        if truth is None:
-            continue
+    for state, context, truth in scored_states(env, controls, args.states, args.seed):
         with torch.no_grad():
             draws = [held_codes(world, context, [codes[a] for a in controls], "cpu",
                                 sampling_seed(args.seed, state) + draw) for draw in range(args.draws)]
         generated = draws[0]
-        drawn = ((generated.clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy()  # (C, H, W, 3)
+        drawn = to_stored(generated).numpy()  # (C, H, W, 3)
         if env_name == "sonic":
             true_at, drawn_at = [hero_at(f) for f in truth], [hero_at(f) for f in drawn]
             for i in range(len(controls)):
