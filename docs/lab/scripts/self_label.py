@@ -2,7 +2,7 @@
 
     python docs/lab/scripts/self_label.py RUN [WORLD] [--minutes 5 | --steps 700] [--rounds 1] [--hold H --reach R]
         [--no-past] [--truth] [--beta2 B] [--gce Q] [--ensemble K]
-        [--keep F] [--smoothing S] [--data TRAIN.h5 --held-out RANDOM.h5]
+        [--keep F] [--smoothing S] [--soft TAU] [--data TRAIN.h5 --held-out RANDOM.h5]
 
 RUN is a LAM run folder (`nanogenie train --stage lam --out RUN`), WORLD the simulator it trained on
 (or --held-out FILE, and --data FILE for a run trained with `--data`).
@@ -13,7 +13,8 @@ random-action episodes (probe and NMI against the true action). With --rounds R 
 the training data replace the codes and a fresh CNN trains again. With --hold the codes are chosen as LAM
 training chooses them, with the neighbouring transitions' errors (models/lam.py, `_held`). --no-past hides x_t-1
 from the CNN; --truth trains it on the data's recorded actions instead (the ceiling at the same steps); --beta2 and
---gce change its optimizer and loss; --ensemble K trains K CNNs of successive seeds and scores their averaged
+--gce change its optimizer and loss; --soft TAU trains it on the heads'
+softmax over their errors (a target that says how sure the heads were) instead of their argmin; --ensemble K trains K CNNs of successive seeds and scores their averaged
 probabilities.
 Results: docs/lab/2026-12-03-inverse-on-codes.md, docs/lab/2026-12-04-phase-noise.md.
 """
@@ -40,6 +41,33 @@ from nanogenie.models.inverse import InverseModel
 from nanogenie.training.stages import label_transitions
 
 
+def head_errors(lam, data) -> np.ndarray:
+    """(N, A) each head's error on x_t -> x_t+1 at every t (NaN at each episode's last frame), as inference scores."""
+    lam.eval()
+    extra, out = lam.frames_before, np.full((len(data), lam.num_actions), np.nan, np.float32)
+    with torch.no_grad():
+        for start_, end in data.episodes():
+            index = np.arange(start_, end)
+            for start in range(0, len(index) - 1, 256):
+                first = max(0, start - extra)
+                frames = to_model(data.frames[index[first:start + 257]])[None]
+                history, target = lam._histories(frames)
+                errors = lam._errors(history.flatten(0, 1), target.flatten(0, 1))[start - first:]
+                out[index[start:start + len(errors)]] = errors.numpy()
+    return out
+
+
+def soft_codes(errors: np.ndarray, tau: float) -> np.ndarray:
+    """(N, A) errors -> (N, A) probabilities softmax(-errors / (tau x scale)); scale is the median over transitions of
+    the gap between the best and second-best head, so a typical transition's winner gets e^(1/tau) times the
+    runner-up's weight, and one whose heads all but tie gets a spread label."""
+    ranked = np.sort(errors, axis=1)
+    scale = float(np.nanmedian(ranked[:, 1] - ranked[:, 0]))
+    logits = -(errors - ranked[:, :1]) / (tau * max(scale, 1e-12))
+    p = np.exp(logits)
+    return (p / p.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
 def lam_codes(lam, data, config, hold: float, reach: int, keep: float = 1.0) -> np.ndarray:
     """(N,) the LAM's code of x_t -> x_t+1 at every t, -1 at each episode's last frame. With `hold`, a
     transition's head is chosen as training chooses it: its errors relative to the heads' mean, plus `hold`
@@ -53,17 +81,10 @@ def lam_codes(lam, data, config, hold: float, reach: int, keep: float = 1.0) -> 
         for index, label in zip(seqs, label_transitions(lam, data, seqs, "cpu", config.train.amp)):
             codes[index[:-1]] = label.numpy()
         return codes
-    lam.eval()
-    extra = lam.frames_before
+    every = head_errors(lam, data)
     with torch.no_grad():
         for index in seqs:
-            parts = []
-            for start in range(0, len(index) - 1, 256):
-                first = max(0, start - extra)
-                frames = to_model(data.frames[index[first:start + 257]])[None]
-                history, target = lam._histories(frames)
-                parts.append(lam._errors(history.flatten(0, 1), target.flatten(0, 1))[start - first:])
-            errors = torch.cat(parts)  # (n, A)
+            errors = torch.from_numpy(every[index[:-1]])  # (n, A)
             relative = errors / errors.mean(dim=1, keepdim=True).clamp_min(1e-12)
             padded = F.pad(relative, (0, 0, reach, reach))
             ones = F.pad(torch.ones(len(relative), 1), (0, 0, reach, reach))
@@ -110,7 +131,8 @@ def predict(model, data, index: np.ndarray, setup: CnnSetup) -> np.ndarray:
 
 
 def train_on_codes(train, held, truth_index: np.ndarray, actions: int, minutes: float, seed: int,
-                   steps: int | None = None, smoothing: float = 0.0, setup: CnnSetup = CnnSetup()):
+                   steps: int | None = None, smoothing: float = 0.0, setup: CnnSetup = CnnSetup(),
+                   soft: np.ndarray | None = None):
     """Yields (model, step, minutes, held-out predictions) every minute and at the end; with `steps`, it
     trains exactly that many steps with the learning rate on a cosine to zero, reporting every 100 steps."""
     torch.manual_seed(seed)
@@ -136,6 +158,8 @@ def train_on_codes(train, held, truth_index: np.ndarray, actions: int, minutes: 
         if setup.gce:  # generalised cross-entropy (1 - p_code^q) / q: a wrong label's pull is bounded (Zhang & Sabuncu 2018)
             chosen = logits.softmax(dim=1).gather(1, codes[:, None]).squeeze(1)
             loss = ((1 - chosen.clamp_min(1e-6) ** setup.gce) / setup.gce).mean()
+        elif soft is not None:  # --soft: the heads' own spread as the target
+            loss = F.cross_entropy(logits, torch.from_numpy(soft[pick]))
         else:
             loss = F.cross_entropy(logits, codes, label_smoothing=smoothing)
         optimizer.zero_grad()
@@ -181,6 +205,8 @@ def main() -> None:
     parser.add_argument("--truth", action="store_true",
                         help="train on the data's true (sticky) actions instead of the codes: the ceiling at these steps")
     parser.add_argument("--smoothing", type=float, default=0.0, help="label smoothing of the CNN's cross-entropy")
+    parser.add_argument("--soft", type=float, default=0.0,
+                        help="> 0: learn the heads' softmax(-errors / (SOFT x median margin)) instead of their argmin")
     args = parser.parse_args()
     torch.set_num_threads(1)
     lam, config = load_lam(args.run)
@@ -203,6 +229,10 @@ def main() -> None:
     shares = np.bincount(coded, minlength=classes) / len(coded)
     print(json.dumps({"labelled": len(coded), "seconds": round(time.perf_counter() - began, 1),
                       "shares": np.round(shares, 3).tolist()}), flush=True)
+    soft = soft_codes(head_errors(lam, train), args.soft) if args.soft else None
+    if soft is not None:
+        top = soft[codes >= 0].max(axis=1)
+        print(json.dumps({"soft_top_quartiles": np.round(np.quantile(top, [0.25, 0.5, 0.75]), 3).tolist()}), flush=True)
     if args.ensemble > 1:
         ensemble(args, dataclasses.replace(train, actions=codes), held, truth, truth_index, classes, setup)
         return
@@ -210,7 +240,7 @@ def main() -> None:
         pseudo = dataclasses.replace(train, actions=codes)
         for model, step, minutes, predicted in train_on_codes(pseudo, held, truth_index, classes,
                                                               args.minutes, args.seed + round_, args.steps,
-                                                              args.smoothing, setup):
+                                                              args.smoothing, setup, soft):
             shares = np.bincount(predicted, minlength=classes) / len(predicted)
             print(json.dumps({"model": "idm", "round": round_, "step": step, "minutes": round(minutes, 2),
                               "probe": round(probe_accuracy(truth, predicted), 4),
