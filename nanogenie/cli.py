@@ -75,7 +75,7 @@ def _add_data(sub: argparse._SubParsersAction) -> None:
     dsub = data.add_subparsers(dest="data_command", required=True, metavar="{generate,info,import,download}")
 
     p = dsub.add_parser("generate", help="play a built-in game with its behaviour policy and save the frames")
-    p.add_argument("--env", required=True, help="simulator name (sonic, pong; firefly, dungeon, paddle: measurement worlds)")
+    p.add_argument("--env", required=True, help="simulator name (sonic, pong; firefly, dungeon, paddle, bricks: measurement worlds)")
     p.add_argument("--frames", type=_positive_int, required=True, help="number of frames to write")
     p.add_argument("--out", required=True, help="output .h5 file")
     p.add_argument("--size", type=_positive_int, default=64, help="frame size in pixels (square)")

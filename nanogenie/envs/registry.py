@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from nanogenie.envs.base import Env
+from nanogenie.envs.bricks import BricksEnv
 from nanogenie.envs.dungeon import DungeonEnv
 from nanogenie.envs.firefly import FireflyEnv
 from nanogenie.envs.paddle import PaddleEnv
@@ -11,7 +12,7 @@ from nanogenie.envs.sonic import SonicEnv
 from nanogenie.errors import UserError
 
 ENVS: dict[str, type[Env]] = {"sonic": SonicEnv, "pong": PongEnv, "firefly": FireflyEnv, "dungeon": DungeonEnv,
-                              "paddle": PaddleEnv}
+                              "paddle": PaddleEnv, "bricks": BricksEnv}
 
 
 def make_env(name: str, size: int = 64) -> Env:
