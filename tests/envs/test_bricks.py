@@ -1,10 +1,7 @@
 import numpy as np
-import pytest
 
-from nanogenie.cli import main
-from nanogenie.data import load_dataset
 from nanogenie.envs import bricks, make_env
-from nanogenie.envs.bricks import IDLE, LEFT, MAX_STEPS, PADDLE_COLOUR, PADDLE_SPEED, RIGHT
+from nanogenie.envs.bricks import IDLE, LEFT, PADDLE_COLOUR, PADDLE_SPEED, RIGHT
 
 
 def paddle_box(frame: np.ndarray) -> tuple[int, int, int, int]:
@@ -55,28 +52,3 @@ def test_a_ball_that_meets_the_paddle_goes_back_up():
     env.paddle_x, env.ball_x, env.ball_y, env.vx, env.vy = 32.0, 32.0, bricks.PADDLE_Y - 2.0, 0.0, 1.5
     env.step(IDLE)
     assert env.vy < 0 and env.ball_y < bricks.PADDLE_Y
-
-
-@pytest.mark.parametrize("size", [64, 32])
-def test_frames_are_the_same_for_a_seed(size):
-    def play(seed):
-        env = make_env("bricks", size)
-        return [env.reset(seed)] + [env.step(t % 3) for t in range(60)]
-    first, again, other = play(7), play(7), play(8)
-    assert all(frame.shape == (size, size, 3) and frame.dtype == np.uint8 for frame in first)
-    assert all(np.array_equal(a, b) for a, b in zip(first, again))
-    assert not all(np.array_equal(a, b) for a, b in zip(first, other))
-
-
-def test_an_episode_ends_at_max_steps_and_generates_data_with_its_actions(tmp_path):
-    env = make_env("bricks", 32)
-    env.reset(0)
-    for t in range(MAX_STEPS):
-        assert not env.done
-        env.step(t % 3)
-    assert env.done
-    out = tmp_path / "bricks.h5"
-    assert main(["data", "generate", "--env", "bricks", "--frames", "700", "--size", "32", "--out", str(out)]) == 0
-    data = load_dataset(out)
-    assert data.frames.shape == (700, 32, 32, 3) and data.action_names == ["idle", "left", "right"]
-    assert list(data.episode_ends) == [MAX_STEPS + 1, 700]

@@ -1,10 +1,8 @@
 import numpy as np
 import pytest
 
-from nanogenie.cli import main
-from nanogenie.data import load_dataset
 from nanogenie.envs import make_env, paddle
-from nanogenie.envs.paddle import DOWN, FRICTION, IDLE, MAX_STEPS, PLAYER_COLOUR, PUSH, UP
+from nanogenie.envs.paddle import DOWN, FRICTION, IDLE, PLAYER_COLOUR, PUSH, UP
 
 
 def paddle_box(frame: np.ndarray) -> tuple[int, int, int, int]:
@@ -61,28 +59,3 @@ def test_the_ball_and_the_computer_move_while_the_player_idles():
         balls.add((round(env.ball_x), round(env.ball_y)))
         computers.add(round(env.computer_y))
     assert len(balls) > 50 and len(computers) > 5
-
-
-@pytest.mark.parametrize("size", [64, 32])
-def test_frames_are_the_same_for_a_seed(size):
-    def play(seed):
-        env = make_env("paddle", size)
-        return [env.reset(seed)] + [env.step(t % 3) for t in range(60)]
-    first, again, other = play(7), play(7), play(8)
-    assert all(frame.shape == (size, size, 3) and frame.dtype == np.uint8 for frame in first)
-    assert all(np.array_equal(a, b) for a, b in zip(first, again))
-    assert not all(np.array_equal(a, b) for a, b in zip(first, other))
-
-
-def test_an_episode_ends_at_max_steps_and_generates_data_with_its_actions(tmp_path):
-    env = make_env("paddle", 32)
-    env.reset(0)
-    for t in range(MAX_STEPS):
-        assert not env.done
-        env.step(t % 3)
-    assert env.done
-    out = tmp_path / "paddle.h5"
-    assert main(["data", "generate", "--env", "paddle", "--frames", "700", "--size", "32", "--out", str(out)]) == 0
-    data = load_dataset(out)
-    assert data.frames.shape == (700, 32, 32, 3) and data.action_names == ["idle", "up", "down"]
-    assert list(data.episode_ends) == [MAX_STEPS + 1, 700]

@@ -3,7 +3,7 @@ import pytest
 
 from nanogenie.cli import main
 from nanogenie.data import load_dataset
-from nanogenie.envs import ENVS, StickyPolicy, dungeon, firefly, make_env, rollout
+from nanogenie.envs import ENVS, StickyPolicy, bricks, dungeon, firefly, make_env, paddle, rollout
 from nanogenie.errors import UserError
 
 
@@ -99,29 +99,34 @@ def _frames(name: str, seed: int, actions: list[int], size: int = 64) -> list[np
     return [env.reset(seed)] + [env.step(a) for a in actions]
 
 
-@pytest.mark.parametrize("name", ["firefly", "dungeon"])
+MEASUREMENT_WORLDS = [firefly, dungeon, paddle, bricks]
+
+
+@pytest.mark.parametrize("module", MEASUREMENT_WORLDS, ids=lambda m: m.__name__.rsplit(".", 1)[1])
 @pytest.mark.parametrize("size", [64, 32])
-def test_a_five_action_world_draws_square_frames_the_same_for_a_seed(name, size):
-    actions = [1] * 5 + [4] * 20 + [0] * 20  # up, right, idle
+def test_a_measurement_world_draws_square_frames_the_same_for_a_seed(module, size):
+    name = module.__name__.rsplit(".", 1)[1]
+    last = make_env(name).num_actions - 1
+    actions = [1] * 5 + [last] * 20 + [0] * 20  # two keys held, then idle
     first, again, other = _frames(name, 7, actions, size), _frames(name, 7, actions, size), _frames(name, 8, actions, size)
     assert all(frame.shape == (size, size, 3) and frame.dtype == np.uint8 for frame in first)
     assert all(np.array_equal(a, b) for a, b in zip(first, again))
     assert not np.array_equal(first[0], other[0])  # another seed, another scene from the first frame
 
 
-@pytest.mark.parametrize("module", [firefly, dungeon], ids=["firefly", "dungeon"])
-def test_a_five_action_world_ends_at_max_steps_and_generates_data_with_its_actions(module, tmp_path):
+@pytest.mark.parametrize("module", MEASUREMENT_WORLDS, ids=lambda m: m.__name__.rsplit(".", 1)[1])
+def test_a_measurement_world_ends_at_max_steps_and_generates_data_with_its_actions(module, tmp_path):
     env = make_env(module.__name__.rsplit(".", 1)[1], 32)
     env.reset(0)
     for t in range(module.MAX_STEPS):
         assert not env.done
-        env.step(t % 5)
+        env.step(t % env.num_actions)
     assert env.done and env.t == module.MAX_STEPS
     with pytest.raises(RuntimeError, match="reset"):
         env.step(0)
-    out = tmp_path / "world.h5"
-    assert main(["data", "generate", "--env", env.name, "--frames", "450", "--size", "32", "--out", str(out)]) == 0
+    out, frames = tmp_path / "world.h5", module.MAX_STEPS + 50
+    assert main(["data", "generate", "--env", env.name, "--frames", str(frames), "--size", "32", "--out", str(out)]) == 0
     data = load_dataset(out)
-    assert data.frames.shape == (450, 32, 32, 3) and data.action_names == ["idle", "up", "down", "left", "right"]
-    assert list(data.episode_ends) == [module.MAX_STEPS + 1, 450]
-    assert set(np.unique(np.delete(data.actions, data.episode_ends - 1))) == {0, 1, 2, 3, 4}
+    assert data.frames.shape == (frames, 32, 32, 3) and data.action_names == env.action_names
+    assert list(data.episode_ends) == [module.MAX_STEPS + 1, frames]
+    assert set(np.unique(np.delete(data.actions, data.episode_ends - 1))) == set(range(env.num_actions))
