@@ -1,19 +1,13 @@
-import numpy as np
-
 from nanogenie.envs import bricks, make_env
 from nanogenie.envs.bricks import IDLE, LEFT, PADDLE_COLOUR, PADDLE_SPEED, RIGHT
 
-
-def paddle_box(frame: np.ndarray) -> tuple[int, int, int, int]:
-    """(left, top, width, height) in pixels of the player's paddle."""
-    ys, xs = np.nonzero((frame == PADDLE_COLOUR).all(axis=-1))
-    return int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1)
+from frame_helpers import colour_box
 
 
 def test_the_paddle_is_six_pixels_wide_and_one_tall_and_the_ball_one_pixel():
     env = make_env("bricks")
     frame = env.reset(0)
-    assert paddle_box(frame)[2:] == (6, 1)
+    assert colour_box(frame, PADDLE_COLOUR)[2:] == (6, 1)
     assert (frame == bricks.BALL_COLOUR).all(axis=-1).sum() == 1
 
 
@@ -21,10 +15,10 @@ def test_a_held_key_moves_the_paddle_a_fixed_step_and_no_key_stops_it():
     env = make_env("bricks")
     env.reset(1)
     env.paddle_x = 32.0
-    left = paddle_box(env.step(RIGHT))[0]
-    assert paddle_box(env.step(RIGHT))[0] == left + PADDLE_SPEED
-    assert paddle_box(env.step(IDLE))[0] == left + PADDLE_SPEED  # no momentum
-    assert paddle_box(env.step(LEFT))[0] == left
+    left = colour_box(env.step(RIGHT), PADDLE_COLOUR)[0]
+    assert colour_box(env.step(RIGHT), PADDLE_COLOUR)[0] == left + PADDLE_SPEED
+    assert colour_box(env.step(IDLE), PADDLE_COLOUR)[0] == left + PADDLE_SPEED  # no momentum
+    assert colour_box(env.step(LEFT), PADDLE_COLOUR)[0] == left
 
 
 def test_the_walls_stop_the_paddle():
@@ -32,7 +26,7 @@ def test_the_walls_stop_the_paddle():
     env.reset(2)
     for _ in range(40):
         env.step(LEFT)
-    assert paddle_box(env._render())[0] == env.px(bricks.WALL)
+    assert colour_box(env._render(), PADDLE_COLOUR)[0] == env.px(bricks.WALL)
 
 
 def test_the_ball_knocks_out_bricks_while_the_player_idles():

@@ -5,18 +5,14 @@ from nanogenie.envs import make_env
 from nanogenie.envs.dungeon import (CELL, DOWN, GEMS, GRID, HERO, HERO_PALETTE, HERO_SPEED, IDLE, LEFT,
                                     RIGHT, UP, connected)
 
+from frame_helpers import colour_box
+
 HERO_COLOUR = HERO_PALETTE["H"]
 
 
 def play(seed: int, actions: list[int], size: int = 64) -> list[np.ndarray]:
     env = make_env("dungeon", size)
     return [env.reset(seed)] + [env.step(a) for a in actions]
-
-
-def hero_box(frame: np.ndarray) -> tuple[int, int, int, int]:
-    """(left, top, width, height) in pixels of the pixels painted in the hero's colour."""
-    ys, xs = np.nonzero((frame == HERO_COLOUR).all(axis=-1))
-    return int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1)
 
 
 def open_cell(walls: np.ndarray) -> tuple[int, int]:
@@ -53,11 +49,11 @@ def test_each_action_moves_the_hero_two_pixels_its_way(action, dx, dy):
     env.reset(3)
     row, col = open_cell(env.walls)
     env.hero_x, env.hero_y = x, y = col * CELL, row * CELL
-    assert hero_box(env._render()) == (x, y, HERO, HERO)  # at 64 px a unit is a pixel
+    assert colour_box(env._render(), HERO_COLOUR) == (x, y, HERO, HERO)  # at 64 px a unit is a pixel
     frame = env.step(action)
     step = 2  # units per frame, as the world is specified (HERO_SPEED)
     assert (env.hero_x, env.hero_y) == (x + step * dx, y + step * dy)
-    assert hero_box(frame) == (x + step * dx, y + step * dy, HERO, HERO)
+    assert colour_box(frame, HERO_COLOUR) == (x + step * dx, y + step * dy, HERO, HERO)
 
 
 def test_walls_block_the_hero():

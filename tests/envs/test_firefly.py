@@ -4,16 +4,12 @@ import pytest
 from nanogenie.envs import firefly, make_env
 from nanogenie.envs.firefly import AGENT, AGENT_COLOUR, DOWN, IDLE, LEFT, RIGHT, SPARK_SPEED, UP
 
+from frame_helpers import colour_box
+
 
 def play(seed: int, actions: list[int], size: int = 64) -> list[np.ndarray]:
     env = make_env("firefly", size)
     return [env.reset(seed)] + [env.step(a) for a in actions]
-
-
-def agent_box(frame: np.ndarray) -> tuple[int, int, int, int]:
-    """(left, top, width, height) in pixels of the pixels painted in the agent's colour."""
-    ys, xs = np.nonzero((frame == AGENT_COLOUR).all(axis=-1))
-    return int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1)
 
 
 @pytest.mark.parametrize("action, dx, dy", [(IDLE, 0, 0), (UP, 0, -1), (DOWN, 0, 1), (LEFT, -1, 0), (RIGHT, 1, 0)])
@@ -21,10 +17,10 @@ def test_each_action_moves_the_agent_one_pixel_its_way(action, dx, dy):
     env = make_env("firefly")
     before_frame = env.reset(3)
     x, y = env.agent_x, env.agent_y
-    assert agent_box(before_frame) == (x, y, AGENT, AGENT)  # at 64 px a unit is a pixel
+    assert colour_box(before_frame, AGENT_COLOUR) == (x, y, AGENT, AGENT)  # at 64 px a unit is a pixel
     frame = env.step(action)
     assert (env.agent_x, env.agent_y) == (x + dx, y + dy)
-    assert agent_box(frame) == (x + dx, y + dy, AGENT, AGENT)
+    assert colour_box(frame, AGENT_COLOUR) == (x + dx, y + dy, AGENT, AGENT)
 
 
 def test_the_agent_stops_at_the_edges():
@@ -98,4 +94,4 @@ def test_the_agent_is_drawn_over_sparks():
     env.reset(4)
     env.pos[:] = [env.agent_x + 1, env.agent_y]  # every spark overlapping the agent
     frame = env._render()
-    assert agent_box(frame) == (env.agent_x, env.agent_y, AGENT, AGENT)
+    assert colour_box(frame, AGENT_COLOUR) == (env.agent_x, env.agent_y, AGENT, AGENT)

@@ -1,20 +1,15 @@
-import numpy as np
 import pytest
 
 from nanogenie.envs import make_env, paddle
 from nanogenie.envs.paddle import DOWN, FRICTION, IDLE, PLAYER_COLOUR, PUSH, UP
 
-
-def paddle_box(frame: np.ndarray) -> tuple[int, int, int, int]:
-    """(left, top, width, height) in pixels of the player's paddle."""
-    ys, xs = np.nonzero((frame == PLAYER_COLOUR).all(axis=-1))
-    return int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1)
+from frame_helpers import colour_box
 
 
 def test_the_paddle_is_one_pixel_wide_and_four_tall_and_the_ball_one_pixel():
     env = make_env("paddle")
     frame = env.reset(0)
-    assert paddle_box(frame)[2:] == (1, 4)
+    assert colour_box(frame, PLAYER_COLOUR)[2:] == (1, 4)
     ball = (frame == paddle.BALL_COLOUR).all(axis=-1)
     assert ball.sum() == 1
 
@@ -37,7 +32,7 @@ def test_one_frame_of_a_key_moves_the_paddle_a_pixel_from_where_it_was_heading()
         env = make_env("paddle")
         env.reset(2)
         env.player_y, env.player_v = 30.0, 1.5
-        frames[action] = paddle_box(env.step(action))[1]
+        frames[action] = colour_box(env.step(action), PLAYER_COLOUR)[1]
     assert frames[UP] == frames[IDLE] - 1 and frames[DOWN] == frames[IDLE] + 1
 
 
@@ -46,7 +41,7 @@ def test_the_walls_stop_the_paddle():
     env.reset(3)
     for _ in range(40):
         env.step(UP)
-    assert env.player_v == 0 and paddle_box(env._render())[1] == env.px(paddle.WALL)
+    assert env.player_v == 0 and colour_box(env._render(), PLAYER_COLOUR)[1] == env.px(paddle.WALL)
 
 
 def test_the_ball_and_the_computer_move_while_the_player_idles():
