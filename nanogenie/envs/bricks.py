@@ -12,6 +12,8 @@ from the paddle; the episode ends after `MAX_STEPS` steps (no score is drawn: no
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from nanogenie.envs.base import Env, clamp, fill_rect
@@ -70,8 +72,7 @@ class BricksEnv(Env):
     def _move_ball(self) -> None:
         y0, x1, y1 = self.ball_y, self.ball_x + self.vx, self.ball_y + self.vy
         x1, self.vx = off_walls(x1, self.vx, WALL + BALL / 2, 64 - WALL - BALL / 2)
-        if y1 < WALL + BALL / 2:
-            y1, self.vy = 2 * (WALL + BALL / 2) - y1, -self.vy
+        y1, self.vy = off_walls(y1, self.vy, WALL + BALL / 2, math.inf)  # no wall below: a ball past the paddle is lost
         # the paddle's top face, met while falling: the court's paddle rule with x and y swapped
         face = PADDLE_Y - PADDLE_H / 2 - BALL / 2
         offset = paddle_hit(y0, y1, x1, self.vy, face, self.paddle_x, 1, PADDLE_W / 2 + BALL / 2)
