@@ -13,9 +13,9 @@ random-action episodes (probe and NMI against the true action). With --rounds R 
 the training data replace the codes and a fresh CNN trains again. With --hold the codes are chosen as LAM
 training chooses them, with the neighbouring transitions' errors (models/lam.py, `_held`). --no-past hides x_t-1
 from the CNN; --truth trains it on the data's recorded actions instead (the ceiling at the same steps); --beta2 and
---gce change its optimizer and loss; --soft TAU trains it on the heads'
-softmax over their errors (a target that says how sure the heads were) instead of their argmin; --ensemble K trains K CNNs of successive seeds and scores their averaged
-probabilities.
+--gce change its optimizer and loss; --soft TAU trains it on the heads' softmax over their errors (a target that
+says how sure the heads were) instead of their argmin; --ensemble K trains K CNNs of successive seeds and scores
+their averaged probabilities.
 Results: docs/lab/2026-12-03-inverse-on-codes.md, docs/lab/2026-12-04-phase-noise.md.
 """
 
@@ -68,24 +68,26 @@ def soft_codes(errors: np.ndarray, tau: float) -> np.ndarray:
     return (p / p.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
-def lam_codes(lam, data, config, hold: float, reach: int, keep: float = 1.0) -> np.ndarray:
+def lam_codes(lam, data, config, hold: float, reach: int, keep: float = 1.0,
+              errors: np.ndarray | None = None) -> np.ndarray:
     """(N,) the LAM's code of x_t -> x_t+1 at every t, -1 at each episode's last frame. With `hold`, a
     transition's head is chosen as training chooses it: its errors relative to the heads' mean, plus `hold`
     x the mean of the same over the `reach` transitions on either side (people hold keys). With `keep` < 1,
     only that share of each code's transitions keeps its code, those where the chosen head beats the next best
-    by the widest margin (relative to the heads' mean error); the others get -1 (unlabelled)."""
+    by the widest margin (relative to the heads' mean error); the others get -1 (unlabelled). `errors`: the
+    heads' errors from `head_errors`, when the caller has them already."""
     seqs = [np.arange(start, end) for start, end in data.episodes() if end - start >= 2]
     codes = np.full(len(data), -1, np.int16)
     margins = np.zeros(len(data), np.float32)
-    if hold == 0 and keep == 1:
+    if hold == 0 and keep == 1 and errors is None:
         for index, label in zip(seqs, label_transitions(lam, data, seqs, "cpu", config.train.amp)):
             codes[index[:-1]] = label.numpy()
         return codes
-    every = head_errors(lam, data)
+    every = head_errors(lam, data) if errors is None else errors
     with torch.no_grad():
         for index in seqs:
-            errors = torch.from_numpy(every[index[:-1]])  # (n, A)
-            relative = errors / errors.mean(dim=1, keepdim=True).clamp_min(1e-12)
+            rows = torch.from_numpy(every[index[:-1]])  # (n, A)
+            relative = rows / rows.mean(dim=1, keepdim=True).clamp_min(1e-12)
             padded = F.pad(relative, (0, 0, reach, reach))
             ones = F.pad(torch.ones(len(relative), 1), (0, 0, reach, reach))
             around = sum(padded[reach + d:reach + d + len(relative)] for d in range(-reach, reach + 1) if d)
@@ -219,8 +221,9 @@ def main() -> None:
     print(json.dumps({"model": "lam", **lam_figures(lam, held, held.episodes(), config, "cpu")}), flush=True)
     began = time.perf_counter()
     setup = CnnSetup(no_past=args.no_past, beta2=args.beta2, gce=args.gce)
+    errors = head_errors(lam, train) if args.soft else None
     codes = (train.actions.astype(np.int16) if args.truth
-             else lam_codes(lam, train, config, args.hold, args.reach, args.keep))
+             else lam_codes(lam, train, config, args.hold, args.reach, args.keep, errors))
     coded = codes[codes >= 0]
     known = train.actions[codes >= 0] if train.actions is not None else None
     if known is not None and (known >= 0).all():  # the training data's own (sticky) actions, for reference only
@@ -229,7 +232,7 @@ def main() -> None:
     shares = np.bincount(coded, minlength=classes) / len(coded)
     print(json.dumps({"labelled": len(coded), "seconds": round(time.perf_counter() - began, 1),
                       "shares": np.round(shares, 3).tolist()}), flush=True)
-    soft = soft_codes(head_errors(lam, train), args.soft) if args.soft else None
+    soft = soft_codes(errors, args.soft) if args.soft else None
     if soft is not None:
         top = soft[codes >= 0].max(axis=1)
         print(json.dumps({"soft_top_quartiles": np.round(np.quantile(top, [0.25, 0.5, 0.75]), 3).tolist()}), flush=True)
