@@ -1,7 +1,8 @@
 """The `nanogenie` command: subcommands only parse their flags and dispatch.
 
-Each subcommand's work lives in its part of the package (data/commands.py, training/commands.py,
-eval/commands.py, play/commands.py, play/bench.py) and is imported lazily, so `nanogenie --help` starts instantly.
+Each subcommand's work lives in its part of the package (data/commands.py, training/recipes.py and
+training/commands.py, eval/commands.py, eval/lam_bench.py, play/commands.py, play/bench.py) and is imported
+lazily, so `nanogenie --help` starts instantly.
 A UserError anywhere becomes one line on stderr and exit code 2.
 """
 
@@ -171,7 +172,7 @@ def _add_lam(sub: argparse._SubParsersAction) -> None:
 def _add_play_bench(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("play", help="play a learned world live in a window (or --headless)")
     p.add_argument("--world", help="world name or bundle folder; default: sonic, or the --replay log's world")
-    p.add_argument("--keymap", help="keymap .toml; default: the world's own")
+    p.add_argument("--keymap", help="keymap .toml; default: the one you saved for this world, else the world's own")
     p.add_argument("--scale", type=_positive_int, default=8, help="window pixels per frame pixel")
     p.add_argument("--fps", type=_positive_int, help="frames per second to aim for; default: the world's")
     p.add_argument("--record", metavar="FILE.mp4", help="record what you play (mp4 or .gif, + .json action log)")
