@@ -1,0 +1,53 @@
+"""Which codes does a sonic world's LAM read from the simulator's own frames while the hero probe's script is played,
+and how often is that the code the world's keymap plays for the key?
+
+    OMP_NUM_THREADS=1 .venv/bin/python docs/lab/scripts/script_codes.py WORLD [--states 48] [--seed 0]
+
+The states and the script are the hero probe's (nanogenie/eval/probes.py). Per key of the script: the share of its
+transitions the LAM reads as the keymap's code, and the codes it reads most. A keymap code that the LAM reads for
+the key only in some states is one the dynamics learnt only in those states.
+Findings: docs/lab/2026-12-05-innovation-and-sonic-codes.md.
+"""
+import argparse
+from collections import Counter
+
+import numpy as np
+import torch
+
+from nanogenie.data.pixels import to_model
+from nanogenie.envs import make_env
+from nanogenie.eval.control import held_out_state, keymap_codes, played
+from nanogenie.eval.probes import SCRIPT
+from nanogenie.world import load_world
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("world")
+    parser.add_argument("--states", type=int, default=48)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    world = load_world(args.world, device="cpu")
+    env = make_env("sonic", world.config.tokenizer.image_size)
+    codes = keymap_codes(world.keymap_path, list(env.action_names))
+    rng = np.random.default_rng(args.seed)
+    read: dict[int, Counter] = {}
+    for _ in range(args.states):
+        context = held_out_state(env, rng)
+        truth = None if context is None else played(env, SCRIPT)
+        if truth is None:
+            continue
+        frames = to_model(np.stack(context[-2:] + truth))[None]  # (1, T, 3, H, W): two frames before the script
+        with torch.no_grad():
+            latent = world.lam.infer_actions(frames)[0, 1:].tolist()  # the script's transitions
+        for key, code in zip(SCRIPT, latent):
+            read.setdefault(key, Counter())[code] += 1
+    for key, counter in sorted(read.items()):
+        total = sum(counter.values())
+        top = ", ".join(f"{code}: {n / total:.2f}" for code, n in counter.most_common(4))
+        print(f"{env.action_names[key]:>6} (keymap code {codes[key]}): read as it {counter[codes[key]] / total:.2f}; "
+              f"most read {top}")
+
+
+if __name__ == "__main__":
+    main()
