@@ -8,31 +8,25 @@ Same states, script, sampling seeds and hero count as `nanogenie eval --world WO
 share of frames whose hero count matches the simulator's, and where it shows one hero, the share with none, for
 each way of choosing the codes. Findings: docs/lab/2026-12-05-innovation-and-sonic-codes.md.
 """
-import argparse
+import sys
+from pathlib import Path
 
 import numpy as np
 import torch
 
-from nanogenie.data.pixels import to_model, to_stored
-from nanogenie.envs import make_env
-from nanogenie.envs.sonic_art import PALETTE
-from nanogenie.eval.control import generated_from, held_out_state, keymap_codes, played, sampling_seed
-from nanogenie.eval.probes import SCRIPT, heroes
-from nanogenie.world import load_world
+sys.path.insert(0, str(Path(__file__).parent))
+from script_codes import probe_setup  # noqa: E402  (a sibling lab script)
+
+from nanogenie.data.pixels import to_model, to_stored  # noqa: E402
+from nanogenie.envs.sonic_art import PALETTE  # noqa: E402
+from nanogenie.eval.control import generated_from, held_out_state, played, sampling_seed  # noqa: E402
+from nanogenie.eval.probes import SCRIPT, heroes  # noqa: E402
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("world")
-    parser.add_argument("--states", type=int, default=48)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
-    world = load_world(args.world, device="cpu")
+    args, world, env, codes, rng = probe_setup()
     skin = np.array(PALETTE["S"])
-    env = make_env("sonic", world.config.tokenizer.image_size)
-    codes = keymap_codes(world.keymap_path, list(env.action_names))
     keymap = torch.tensor([[codes[a] for a in SCRIPT]])
-    rng = np.random.default_rng(args.seed)
     tally = {"keymap": [0, 0, 0, 0], "read": [0, 0, 0, 0]}  # matched, frames, none, frames with one hero
     for state in range(args.states):
         context = held_out_state(env, rng)

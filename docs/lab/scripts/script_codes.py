@@ -21,7 +21,8 @@ from nanogenie.eval.probes import SCRIPT
 from nanogenie.world import load_world
 
 
-def main() -> None:
+def probe_setup():
+    """The hero probe's setting from the command line: (args, world, sonic env, true action -> keymap code, rng)."""
     parser = argparse.ArgumentParser()
     parser.add_argument("world")
     parser.add_argument("--states", type=int, default=48)
@@ -29,8 +30,11 @@ def main() -> None:
     args = parser.parse_args()
     world = load_world(args.world, device="cpu")
     env = make_env("sonic", world.config.tokenizer.image_size)
-    codes = keymap_codes(world.keymap_path, list(env.action_names))
-    rng = np.random.default_rng(args.seed)
+    return args, world, env, keymap_codes(world.keymap_path, list(env.action_names)), np.random.default_rng(args.seed)
+
+
+def main() -> None:
+    args, world, env, codes, rng = probe_setup()
     read: dict[int, Counter] = {}
     for _ in range(args.states):
         context = held_out_state(env, rng)
