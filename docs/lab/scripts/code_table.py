@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from self_label import head_errors  # noqa: E402  (a sibling lab script)
+from lam_select import codes_and_truth  # noqa: E402  (sibling lab scripts)
+from self_label import head_errors  # noqa: E402
 
 from nanogenie.data import load_dataset  # noqa: E402
 from nanogenie.eval.lam_bench import load_lam  # noqa: E402
@@ -22,13 +23,11 @@ from nanogenie.metrics import probe_accuracy  # noqa: E402
 
 def main() -> None:
     data = load_dataset(sys.argv[1])
-    truth_all = np.asarray(data.actions)
+    actions = int(np.max(data.actions)) + 1
     for run in sys.argv[2:]:
         lam, _ = load_lam(run)
-        errors = head_errors(lam, data)
-        valid = ~np.isnan(errors[:, 0])  # each episode's last frame has no next frame
-        codes, truth = errors[valid].argmin(axis=1), truth_all[valid]
-        table = np.zeros((lam.num_actions, int(truth_all.max()) + 1), dtype=int)
+        codes, truth = codes_and_truth(head_errors(lam, data), data)
+        table = np.zeros((lam.num_actions, actions), dtype=int)
         np.add.at(table, (codes, truth), 1)
         print(f"{run}: probe {probe_accuracy(truth, codes):.3f}")
         print("code | " + " ".join(f"{a:>5}" for a in range(table.shape[1])) + " | majority (share)")

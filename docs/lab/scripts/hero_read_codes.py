@@ -15,9 +15,9 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from script_codes import probe_setup  # noqa: E402  (a sibling lab script)
+from script_codes import probe_setup, read_codes  # noqa: E402  (a sibling lab script)
 
-from nanogenie.data.pixels import to_model, to_stored  # noqa: E402
+from nanogenie.data.pixels import to_stored  # noqa: E402
 from nanogenie.envs.sonic_art import PALETTE  # noqa: E402
 from nanogenie.eval.control import generated_from, held_out_state, played, sampling_seed  # noqa: E402
 from nanogenie.eval.probes import SCRIPT, heroes  # noqa: E402
@@ -33,8 +33,8 @@ def main() -> None:
         truth = None if context is None else played(env, SCRIPT)
         if truth is None:
             continue
+        read = read_codes(world, context, truth)  # (1, 32)
         with torch.no_grad():
-            read = world.lam.infer_actions(to_model(np.stack(context[-2:] + truth))[None])[:, 1:]  # (1, 32)
             for name, held in (("keymap", keymap), ("read", read)):
                 made = to_stored(generated_from(world, context, held, sampling_seed(args.seed, state))[0]).numpy()
                 for true, generated in zip(truth, made):

@@ -40,9 +40,14 @@ def label_free(errors: np.ndarray, data) -> dict[str, float]:
             "stability": float(np.mean(same))}
 
 
-def held_out(errors: np.ndarray, data) -> dict[str, float]:
+def codes_and_truth(errors: np.ndarray, data) -> tuple[np.ndarray, np.ndarray]:
+    """errors (N, A) from head_errors -> each transition's code and true action, episodes' last frames left out."""
     valid = ~np.isnan(errors[:, 0])
-    codes, truth = errors[valid].argmin(axis=1), np.asarray(data.actions)[valid]
+    return errors[valid].argmin(axis=1), np.asarray(data.actions)[valid]
+
+
+def held_out(errors: np.ndarray, data) -> dict[str, float]:
+    codes, truth = codes_and_truth(errors, data)
     return {"probe": probe_accuracy(truth, codes), "nmi": normalized_mutual_information(truth, codes)}
 
 

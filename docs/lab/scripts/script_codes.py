@@ -33,6 +33,13 @@ def probe_setup():
     return args, world, env, keymap_codes(world.keymap_path, list(env.action_names)), np.random.default_rng(args.seed)
 
 
+def read_codes(world, context: list[np.ndarray], truth: list[np.ndarray]) -> torch.Tensor:
+    """The codes (1, len(truth)) the world's LAM reads from the simulator's frames `truth` played after `context`."""
+    frames = to_model(np.stack(context[-2:] + truth))[None]  # (1, T, 3, H, W): two frames before the script
+    with torch.no_grad():
+        return world.lam.infer_actions(frames)[:, 1:]
+
+
 def main() -> None:
     args, world, env, codes, rng = probe_setup()
     read: dict[int, Counter] = {}
@@ -41,10 +48,7 @@ def main() -> None:
         truth = None if context is None else played(env, SCRIPT)
         if truth is None:
             continue
-        frames = to_model(np.stack(context[-2:] + truth))[None]  # (1, T, 3, H, W): two frames before the script
-        with torch.no_grad():
-            latent = world.lam.infer_actions(frames)[0, 1:].tolist()  # the script's transitions
-        for key, code in zip(SCRIPT, latent):
+        for key, code in zip(SCRIPT, read_codes(world, context, truth)[0].tolist()):
             read.setdefault(key, Counter())[code] += 1
     for key, counter in sorted(read.items()):
         total = sum(counter.values())
