@@ -14,40 +14,32 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from script_codes import probe_setup  # noqa: E402  (a sibling lab script)
+from script_codes import hero_frames, probe_setup, script_states  # noqa: E402  (a sibling lab script)
 
-from nanogenie.data.pixels import to_stored  # noqa: E402
-from nanogenie.envs.sonic_art import PALETTE  # noqa: E402
-from nanogenie.eval.control import generated_from, held_out_state, played, sampling_seed  # noqa: E402
-from nanogenie.eval.probes import SCRIPT, heroes  # noqa: E402
+from nanogenie.eval.probes import SCRIPT  # noqa: E402
 
 
 def main() -> None:
     args, world, env, codes, rng = probe_setup()
-    skin = np.array(PALETTE["S"])
     held = torch.tensor([[codes[a] for a in SCRIPT]])
-    counts = np.zeros((len(SCRIPT), 4), np.int64)  # per frame of the script: matched, frames, none, frames with one hero
-    doubled = np.zeros(len(SCRIPT), np.int64)
-    for state in range(args.states):
-        context = held_out_state(env, rng)
-        truth = None if context is None else played(env, SCRIPT)
-        if truth is None:
-            continue
-        with torch.no_grad():
-            made = to_stored(generated_from(world, context, held, sampling_seed(args.seed, state))[0]).numpy()
-        for i, (true, generated) in enumerate(zip(truth, made)):
-            expected, shown = heroes(true, skin), heroes(generated, skin)
-            counts[i] += (shown == expected, 1, expected == 1 and shown == 0, expected == 1)
-            doubled[i] += expected == 1 and shown >= 2
+    counts = np.zeros((len(SCRIPT), 4), np.int64)  # per frame of the script: matched, one hero shown, none, doubled
+    states = 0
+    for state, context, truth in script_states(env, rng, args.states):
+        counts += hero_frames(world, context, truth, held, args.seed, state)
+        states += 1
     start = 0
     for key, run in groupby(SCRIPT):
         end = start + len(list(run))
-        c, d = counts[start:end].sum(0), doubled[start:end].sum()
-        print(f"frames {start:>2}-{end - 1:<2} {env.action_names[key]:>6}: whole {c[0] / c[1]:.3f}, "
-              f"none {c[2] / max(c[3], 1):.3f}, doubled {d / max(c[3], 1):.3f}")
+        print(f"frames {start:>2}-{end - 1:<2} {env.action_names[key]:>6}: {_shares(counts[start:end], states)}")
         start = end
-    c, d = counts.sum(0), doubled.sum()
-    print(f"all {c[1]} frames: whole {c[0] / c[1]:.3f}, none {c[2] / max(c[3], 1):.3f}, doubled {d / max(c[3], 1):.3f}")
+    print(f"all {states * len(SCRIPT)} frames: {_shares(counts, states)}")
+
+
+def _shares(counts: np.ndarray, states: int) -> str:
+    """counts (F, 4) over F frames of the script in each of `states` states -> the probe's three shares."""
+    matched, one, none, doubled = counts.sum(0)
+    return (f"whole {matched / (states * len(counts)):.3f}, none {none / max(one, 1):.3f}, "
+            f"doubled {doubled / max(one, 1):.3f}")
 
 
 if __name__ == "__main__":

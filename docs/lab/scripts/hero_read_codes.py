@@ -15,37 +15,22 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from script_codes import probe_setup, read_codes  # noqa: E402  (a sibling lab script)
+from script_codes import hero_frames, probe_setup, read_codes, script_states  # noqa: E402  (a sibling lab script)
 
-from nanogenie.data.pixels import to_stored  # noqa: E402
-from nanogenie.envs.sonic_art import PALETTE  # noqa: E402
-from nanogenie.eval.control import generated_from, held_out_state, played, sampling_seed  # noqa: E402
-from nanogenie.eval.probes import SCRIPT, heroes  # noqa: E402
+from nanogenie.eval.probes import SCRIPT  # noqa: E402
 
 
 def main() -> None:
     args, world, env, codes, rng = probe_setup()
-    skin = np.array(PALETTE["S"])
     keymap = torch.tensor([[codes[a] for a in SCRIPT]])
-    tally = {"keymap": [0, 0, 0, 0], "read": [0, 0, 0, 0]}  # matched, frames, none, frames with one hero
-    for state in range(args.states):
-        context = held_out_state(env, rng)
-        truth = None if context is None else played(env, SCRIPT)
-        if truth is None:
-            continue
+    tally = {"keymap": np.zeros(4, np.int64), "read": np.zeros(4, np.int64)}  # matched, one hero shown, none, doubled
+    frames = 0
+    for state, context, truth in script_states(env, rng, args.states):
         read = read_codes(world, context, truth)  # (1, 32)
-        with torch.no_grad():
-            for name, held in (("keymap", keymap), ("read", read)):
-                made = to_stored(generated_from(world, context, held, sampling_seed(args.seed, state))[0]).numpy()
-                for true, generated in zip(truth, made):
-                    expected, shown = heroes(true, skin), heroes(generated, skin)
-                    t = tally[name]
-                    t[0] += shown == expected
-                    t[1] += 1
-                    if expected == 1:
-                        t[2] += shown == 0
-                        t[3] += 1
-    for name, (matched, frames, none, one) in tally.items():
+        for name, held in (("keymap", keymap), ("read", read)):
+            tally[name] += hero_frames(world, context, truth, held, args.seed, state).sum(0)
+        frames += len(truth)
+    for name, (matched, one, none, _) in tally.items():
         print(f"{name:>6} codes: hero whole {matched / frames:.3f}, none {none / max(one, 1):.3f} ({frames} frames)")
 
 

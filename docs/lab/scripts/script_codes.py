@@ -14,10 +14,11 @@ from collections import Counter
 import numpy as np
 import torch
 
-from nanogenie.data.pixels import to_model
+from nanogenie.data.pixels import to_model, to_stored
 from nanogenie.envs import make_env
-from nanogenie.eval.control import held_out_state, keymap_codes, played
-from nanogenie.eval.probes import SCRIPT
+from nanogenie.envs.sonic_art import PALETTE
+from nanogenie.eval.control import generated_from, held_out_state, keymap_codes, played, sampling_seed
+from nanogenie.eval.probes import SCRIPT, heroes
 from nanogenie.world import load_world
 
 
@@ -33,6 +34,29 @@ def probe_setup():
     return args, world, env, keymap_codes(world.keymap_path, list(env.action_names)), np.random.default_rng(args.seed)
 
 
+def script_states(env, rng, states: int):
+    """The probe's states: (index, context frames, the simulator's frames under the script) for each of `states`
+    draws whose script plays to the end (the probe skips the others, keeping their index for the sampling seed)."""
+    for state in range(states):
+        context = held_out_state(env, rng)
+        truth = None if context is None else played(env, SCRIPT)
+        if truth is not None:
+            yield state, context, truth
+
+
+def hero_frames(world, context, truth, held: torch.Tensor, seed: int, state: int) -> np.ndarray:
+    """The world's frames from `context` under codes `held` (1, L), with the probe's sampling seed -> per frame (L, 4):
+    hero count matches the simulator's, the simulator shows one hero, of those none drawn, of those two or more."""
+    skin = np.array(PALETTE["S"])
+    with torch.no_grad():
+        made = to_stored(generated_from(world, context, held, sampling_seed(seed, state))[0]).numpy()
+    counts = []
+    for true, generated in zip(truth, made):
+        expected, shown = heroes(true, skin), heroes(generated, skin)
+        counts.append((shown == expected, expected == 1, expected == 1 and shown == 0, expected == 1 and shown >= 2))
+    return np.array(counts, np.int64)
+
+
 def read_codes(world, context: list[np.ndarray], truth: list[np.ndarray]) -> torch.Tensor:
     """The codes (1, len(truth)) the world's LAM reads from the simulator's frames `truth` played after `context`."""
     frames = to_model(np.stack(context[-2:] + truth))[None]  # (1, T, 3, H, W): two frames before the script
@@ -43,11 +67,7 @@ def read_codes(world, context: list[np.ndarray], truth: list[np.ndarray]) -> tor
 def main() -> None:
     args, world, env, codes, rng = probe_setup()
     read: dict[int, Counter] = {}
-    for _ in range(args.states):
-        context = held_out_state(env, rng)
-        truth = None if context is None else played(env, SCRIPT)
-        if truth is None:
-            continue
+    for _, context, truth in script_states(env, rng, args.states):
         for key, code in zip(SCRIPT, read_codes(world, context, truth)[0].tolist()):
             read.setdefault(key, Counter())[code] += 1
     for key, counter in sorted(read.items()):
