@@ -8,7 +8,7 @@ transition's head set to its true action (64 random transitions a step, AdamW 2e
 to 0.1), then labels 4,000 fresh frames with a random action every frame (seed 777) by the plain argmin over
 heads, as inference does. If this is low, no assignment can do better: the forward model is the limit.
 
-It also labels them by three other scores: each cell's error capped (a cell no head explains gives every head
+It also labels them by the model's own score (the Gaussian NLL under the lab's `lam.nll` patch) and by three others: each cell's error capped (a cell no head explains gives every head
 the same), and each cell's error over the heads' mean error there (as is, or its log), averaged over cells.
 On firefly it also labels by the argmin over the cells around the agent only (its 2x2 square at x_t and x_t+1,
 one pixel of margin) and over the other cells, prints how far the heads' errors spread per cell around the
@@ -88,6 +88,8 @@ with torch.no_grad():
         for n, j in enumerate(chunk):
             for x, y in (pos[j], pos[j + 1]):
                 mask[n, max(0, y - 1) // 4:(y + 3) // 4 + 1, max(0, x - 1) // 4:(x + 3) // 4 + 1] = 1
+        own = lam._errors(hist, to_model(frames[chunk + 1]))  # as inference scores (differs from `err` under lam.nll)
+        scorings.setdefault("the model's own score", []).append(own.argmin(1).numpy())
         for cap in (0.002, 0.005, 0.02):  # a cell's error counts up to `cap`: one no head explains gives each the same
             scorings.setdefault(f"error capped at {cap:g}", []).append(err.clamp(max=cap).flatten(2).sum(2).argmin(1).numpy())
         for eps in (1e-4, 1e-3, 1e-2):  # each cell's error against the heads' mean there: how much a head explains it
