@@ -8,8 +8,9 @@ transition's head set to its true action (64 random transitions a step, AdamW 2e
 to 0.1), then labels 4,000 fresh frames with a random action every frame (seed 777) by the plain argmin over
 heads, as inference does. If this is low, no assignment can do better: the forward model is the limit.
 
-It also labels them by the model's own score (the Gaussian NLL under the lab's `lam.nll` patch) and by three others: each cell's error capped (a cell no head explains gives every head
-the same), and each cell's error over the heads' mean error there (as is, or its log), averaged over cells.
+It also labels them by the model's own score (the Gaussian NLL under the lab's `lam.nll` patch) and by three
+others: each cell's error capped (a cell no head explains gives every head the same), and each cell's error over
+the heads' mean error there (as is, or its log), averaged over cells.
 On firefly it also labels by the argmin over the cells around the agent only (its 2x2 square at x_t and x_t+1,
 one pixel of margin) and over the other cells, prints how far the heads' errors spread per cell around the
 agent, at the other changed cells (the sparks) and at still ones, and prints the green channel's true change at the agent's cells
