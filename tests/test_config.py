@@ -87,6 +87,7 @@ def test_moving_weight_needs_clips_of_two_frames():
     ("lam", "align_shift", 4, "align_shift must be in"),
     ("lam", "effect", "warp", "lam effect must be 'add' or 'shift'"),
     ("lam", "max_shift", 0, "lam.max_shift must be from 1"),
+    ("lam", "still_history", 1.5, "lam still_history must be a share in"),
     ("train", "seed", None, "train.seed must be int"),
 ])
 def test_config_values_of_the_wrong_type_or_range_are_named(section, field, value, message):

@@ -89,6 +89,9 @@ class LAMConfig:
     align_shift: int = 0  # the target is shifted by up to this many pixels to meet the history's prediction (models/lam.py)
     resolution: str = "cell"  # heads predict and are scored on "cell" means, "smooth" cells or every "pixel" (models/lam.py)
     hold: float = 0.0  # in training, a head also pays this share of its errors on the neighbouring transitions (models/lam.py)
+    # in training, this share of transitions shows the history's path a still past (x_t repeated), so a held key's
+    # step cannot ride on the past's motion and the heads learn to draw it alone (models/lam.py)
+    still_history: float = 0.0
     effect: str = "add"  # a head "add"s a change per cell, or "shift"s each cell's content by up to max_shift (models/lam.py)
     max_shift: int = 3  # with effect "shift": the farthest a head may move a cell's content, up/down/left/right, pixels
     max_share: float = 1.0  # in training no head wins more than this share of a batch; 1: the best head always wins
@@ -107,6 +110,7 @@ class LAMConfig:
                 f"lam width {self.width} must be a positive multiple of 8, at most {MAX_WIDTH}")
         require_range("lam", "num_actions", self.num_actions, 2, 256, "latent actions, one head each")
         require(0 <= self.spread < 1, f"lam spread must be in [0, 1), got {self.spread}")
+        require(0 <= self.still_history <= 1, f"lam still_history must be a share in [0, 1], got {self.still_history}")
         require(1 / self.num_actions <= self.max_share <= 1,
                 f"lam max_share must be from 1 / num_actions ({1 / self.num_actions:.3f}) to 1, got {self.max_share}")
         require(self.effect in ("add", "shift"), f"lam effect must be 'add' or 'shift', got {self.effect!r}")

@@ -322,7 +322,13 @@ class LatentActionModel(nn.Module):
             self._restart_idle_heads()
         history, target = self._histories(frames)
         first = self.cfg.history_frames - 1
-        scored = self._scored(history[:, first:].flatten(0, 1), target[:, first:].flatten(0, 1))
+        past = history[:, first:].flatten(0, 1)  # (N, K, 3, H, W)
+        if self.cfg.still_history and self.training:
+            # a still past for some transitions: there the history cannot carry a held key's step, so the heads must
+            # draw it in absolute terms, and the same heads then draw it wherever the past moves as well
+            still = torch.rand(len(past), device=past.device) < self.cfg.still_history
+            past = torch.where(still[:, None, None, None, None], past[:, -1:].expand_as(past), past)
+        scored = self._scored(past, target[:, first:].flatten(0, 1))
         errors = scored["errors"]  # (N, A)
         choice = errors.detach()
         if self.cfg.hold and self.training:

@@ -181,6 +181,21 @@ def test_hold_adds_the_neighbouring_transitions_relative_errors_to_the_training_
     assert torch.equal(lam.eval().infer_actions(frames), plain.eval().infer_actions(frames))
 
 
+def test_a_still_past_shows_the_history_x_t_repeated_in_training_only():
+    frames = (torch.rand(2, 3, 3, 16, 16) * 2 - 1).requires_grad_(True)
+    still = _lam(still_history=1.0).train()
+    loss = still.training_loss(frames)[0]
+    loss.backward()
+    assert frames.grad[:, 0].abs().sum() == 0  # x_1 -> x_2 is the only transition; its past x_0 is hidden
+    repeated = frames.detach().clone()
+    repeated[:, 0] = repeated[:, 1]
+    plain = _lam().train()  # the same weights (same seed), shown the still past directly
+    assert torch.allclose(loss, plain.training_loss(repeated)[0])
+    with torch.no_grad():  # validation and inference see the real past
+        assert torch.equal(still.eval().training_loss(frames)[0], plain.eval().training_loss(frames)[0])
+        assert torch.equal(still.infer_actions(frames), plain.infer_actions(frames))
+
+
 def test_capped_assignment_gives_every_head_a_share_of_the_transitions_it_predicts_best():
     lam = _lam(max_share=0.25).train()
     errors = torch.tensor([[0.1, 0.5, 0.6, 0.7]] * 6 + [[0.1, 0.11, 0.9, 0.2]] * 2, dtype=torch.float)
