@@ -2,7 +2,7 @@
 
     python docs/lab/scripts/self_label.py RUN [WORLD] [--minutes 5 | --steps 700] [--rounds 1] [--hold H --reach R]
         [--no-past] [--truth] [--beta2 B] [--gce Q] [--ensemble K]
-        [--keep F] [--smoothing S] [--soft TAU] [--data TRAIN.h5 --held-out RANDOM.h5]
+        [--keep F] [--smoothing S] [--soft TAU] [--data TRAIN.h5 --held-out RANDOM.h5] [--agree VIDEO.h5]
 
 RUN is a LAM run folder (`nanogenie train --stage lam --out RUN`), WORLD the simulator it trained on
 (or --held-out FILE, and --data FILE for a run trained with `--data`).
@@ -15,7 +15,8 @@ training chooses them, with the neighbouring transitions' errors (models/lam.py,
 from the CNN; --truth trains it on the data's recorded actions instead (the ceiling at the same steps); --beta2 and
 --gce change its optimizer and loss; --soft TAU trains it on the heads' softmax over their errors (a target that
 says how sure the heads were) instead of their argmin; --ensemble K trains K CNNs of successive seeds and scores
-their averaged probabilities.
+their averaged probabilities. --agree VIDEO.h5 also reports, at the end, how often the CNN names the heads'
+code on another video (no actions read): a label-free figure of how learnable the heads' codes are.
 Results: docs/lab/2026-12-03-inverse-on-codes.md, docs/lab/2026-12-04-phase-noise.md.
 """
 
@@ -207,6 +208,7 @@ def main() -> None:
     parser.add_argument("--truth", action="store_true",
                         help="train on the data's true (sticky) actions instead of the codes: the ceiling at these steps")
     parser.add_argument("--smoothing", type=float, default=0.0, help="label smoothing of the CNN's cross-entropy")
+    parser.add_argument("--agree", help="an unlabelled video: the final CNN's agreement with the heads' codes on it")
     parser.add_argument("--soft", type=float, default=0.0,
                         help="> 0: learn the heads' softmax(-errors / (SOFT x median margin)) instead of their argmin")
     args = parser.parse_args()
@@ -250,6 +252,12 @@ def main() -> None:
                               "nmi": round(normalized_mutual_information(truth, predicted), 4),
                               "codes_5pct": int((shares >= 0.05).sum())}), flush=True)
         if round_ == args.rounds - 1:
+            if args.agree:
+                video = load_dataset(args.agree)
+                heads = lam_codes(lam, video, config, 0.0, 1)
+                index = np.concatenate([np.arange(start + 1, end - 1) for start, end in video.episodes()])
+                agree = float((predict(model, video, index, setup) == heads[index]).mean())
+                print(json.dumps({"agree_with_heads_on": args.agree, "agreement": round(agree, 4)}), flush=True)
             break
         index = transitions(pseudo)
         relabel = np.full(len(train), -1, np.int16)
