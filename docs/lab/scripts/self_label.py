@@ -17,7 +17,8 @@ from the CNN; --truth trains it on the data's recorded actions instead (the ceil
 says how sure the heads were) instead of their argmin; --ensemble K trains K CNNs of successive seeds and scores
 their averaged probabilities. --agree VIDEO.h5 also reports, at the end, how often the CNN names the heads'
 code on another video (no actions read): a label-free figure of how learnable the heads' codes are.
-Results: docs/lab/2026-12-03-inverse-on-codes.md, docs/lab/2026-12-04-phase-noise.md.
+Results: docs/lab/2026-12-03-inverse-on-codes.md, docs/lab/2026-12-04-phase-noise.md,
+docs/lab/2026-12-05-still-past-product-path.md (--agree).
 """
 
 from __future__ import annotations
@@ -212,6 +213,8 @@ def main() -> None:
     parser.add_argument("--soft", type=float, default=0.0,
                         help="> 0: learn the heads' softmax(-errors / (SOFT x median margin)) instead of their argmin")
     args = parser.parse_args()
+    if args.agree and args.ensemble > 1:
+        parser.error("--agree reads one CNN; run it without --ensemble")
     torch.set_num_threads(1)
     lam, config = load_lam(args.run)
     if lam.cfg.inverse:  # a LAM of the product's two phases: this script studies its heads' codes
