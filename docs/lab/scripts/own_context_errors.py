@@ -34,19 +34,19 @@ def main() -> None:
     cache = np.load(args.run / "dynamics_inputs.npz")
     tokens = torch.from_numpy(cache["tokens"].astype(np.int64))
     actions = torch.from_numpy(cache["actions"])
-    frames = world.dynamics.context_frames
+    frames = world.train.dynamics.clip_frames  # the clips training draws its context for
     starts = np.random.default_rng(0).choice(cache["starts"], args.clips)
     clips = torch.stack([tokens[s:s + frames] for s in starts])  # (C, T, P)
     clip_actions = torch.stack([actions[s:s + frames - 1] for s in starts])  # (C, T-1)
     changed = clips[:, 1:-1] != clips[:, :-2]  # (C, T-2, P) tokens unlike the frame before
+    model = DynamicsModel(dataclasses.replace(world.dynamics, self_context=1.0))
+    load_weights_file(model, args.weights)
+    model.eval()
+    frame_actions = model.frame_actions(clip_actions)
+    positions, frame_mask = model._clean_context_frames(frames, "cpu")
+    both = torch.cat((frame_actions[:, :-1], frame_actions[:, 1:]), dim=1)  # each copy's frame actions, as in training
     for steps in args.steps:
-        cfg = dataclasses.replace(world.dynamics, self_context=1.0, self_context_steps=steps)
-        model = DynamicsModel(cfg)
-        load_weights_file(model, args.weights)
-        model.eval()
-        frame_actions = model.frame_actions(clip_actions)
-        positions, frame_mask = model._clean_context_frames(frames, "cpu")
-        both = torch.cat((frame_actions[:, :-1], frame_actions[:, 1:]), dim=1)
+        model.cfg = dataclasses.replace(model.cfg, self_context_steps=steps)  # read at each draw, not at build
         with torch.no_grad():
             drawn = model._own_context(clips, both, positions, frame_mask)[:, 1:]
         wrong = (drawn != clips[:, 1:-1]).float()
