@@ -2,7 +2,7 @@
 partition than any one of them?
 
     python docs/lab/scripts/lam_consensus.py RUN [RUN ...] --data TRAIN.h5 --held-out RANDOM.h5 [--by heads|inverse]
-        [--classes 8] [--steps 700]
+        [--classes 8] [--steps 700 [--seed S]]
 
 Each RUN is a LAM run folder trained on TRAIN.h5 (`nanogenie train --stage lam --data TRAIN.h5 --set train.seed=S`).
 Every run names the transitions of TRAIN.h5 and of RANDOM.h5 (fresh random action every frame) by its heads or by its
@@ -91,6 +91,7 @@ def main() -> None:
     parser.add_argument("--by", choices=["heads", "inverse"], default="inverse")
     parser.add_argument("--classes", type=int, default=8)
     parser.add_argument("--steps", type=int, default=0, help="> 0: train the inverse model on the consensus")
+    parser.add_argument("--seed", type=int, default=0, help="the inverse model's initial weights and batches")
     args = parser.parse_args()
     torch.set_num_threads(1)
     train, held = load_dataset(args.data), load_dataset(args.held_out)
@@ -115,7 +116,7 @@ def main() -> None:
             pseudo_actions[train_index] = labels
             pseudo = dataclasses.replace(train, actions=pseudo_actions)
             for model, step, minutes, predicted in train_on_codes(pseudo, held, held_index, max(codes, args.classes),
-                                                                  0.0, 0, args.steps):
+                                                                  0.0, args.seed, args.steps):
                 pass
             print(json.dumps({"inverse_model_on": name, "steps": step, "minutes": round(minutes, 2),
                               **figures(truth, predicted)}), flush=True)
