@@ -55,15 +55,20 @@ def fit_latent_classes(tuples: np.ndarray, counts: np.ndarray, classes: int, cod
     return log_pi, log_theta
 
 
+def log_joint(tuples: np.ndarray, log_pi: np.ndarray, log_theta: np.ndarray) -> np.ndarray:
+    """(U, K) tuples -> (U, C) log P(class, tuple)."""
+    return log_pi[None] + sum(log_theta[:, run, tuples[:, run]].T for run in range(tuples.shape[1]))
+
+
 def log_posterior(tuples: np.ndarray, log_pi: np.ndarray, log_theta: np.ndarray) -> np.ndarray:
     """(U, K) tuples -> (U, C) log P(class | tuple)."""
-    joint = log_pi[None] + sum(log_theta[:, run, tuples[:, run]].T for run in range(tuples.shape[1]))
+    joint = log_joint(tuples, log_pi, log_theta)
     return joint - np.logaddexp.reduce(joint, axis=1, keepdims=True)
 
 
 def log_likelihood(tuples, counts, log_pi, log_theta) -> float:
-    joint = log_pi[None] + sum(log_theta[:, run, tuples[:, run]].T for run in range(tuples.shape[1]))
-    return float((np.logaddexp.reduce(joint, axis=1) * counts).sum())
+    """The training tuples' log-likelihood under a fit, each counted as often as it occurs."""
+    return float((np.logaddexp.reduce(log_joint(tuples, log_pi, log_theta), axis=1) * counts).sum())
 
 
 def consensus(train_codes: np.ndarray, held_codes: np.ndarray, classes: int, codes: int, restarts: int = 5
@@ -78,7 +83,7 @@ def consensus(train_codes: np.ndarray, held_codes: np.ndarray, classes: int, cod
 
 
 def figures(truth: np.ndarray, codes: np.ndarray) -> dict:
-    shares = np.bincount(codes, minlength=8) / len(codes)
+    shares = np.bincount(codes) / len(codes)
     return {"probe": round(probe_accuracy(truth, codes), 4), "nmi": round(normalized_mutual_information(truth, codes), 4),
             "codes_5pct": int((shares >= 0.05).sum())}
 
@@ -93,6 +98,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=0, help="> 0: train the inverse model on the consensus")
     parser.add_argument("--seed", type=int, default=0, help="the inverse model's initial weights and batches")
     args = parser.parse_args()
+    if len(args.runs) < 2:
+        parser.error("a consensus needs at least two runs")
     torch.set_num_threads(1)
     train, held = load_dataset(args.data), load_dataset(args.held_out)
     train_index, held_index = transitions(train), transitions(held)
