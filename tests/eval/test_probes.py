@@ -2,7 +2,7 @@ import numpy as np
 
 from nanogenie.envs import make_env
 from nanogenie.envs.sonic_art import PALETTE
-from nanogenie.eval.probes import MIN_PIXELS, heroes
+from nanogenie.eval.probes import CORE, MIN_PIXELS, TOLERANCE, heroes
 
 SKIN = np.array(PALETTE["S"])
 
@@ -17,6 +17,16 @@ def test_heroes_counts_skin_blobs_big_enough_and_joins_nearby_parts():
     speck = np.zeros((32, 32, 3), np.uint8)
     speck[10, 10:10 + MIN_PIXELS - 1] = SKIN
     assert heroes(speck, SKIN) == 0
+
+
+def test_a_blob_only_near_the_skin_colour_is_not_a_hero():
+    """A decoded ring blurred into the sky comes within TOLERANCE of the skin colour but never close to it."""
+    frame = np.zeros((32, 32, 3), np.uint8)
+    near = np.clip(SKIN + [0, 0, (CORE + TOLERANCE) // 2], 0, 255)  # blue off by more than CORE, less than TOLERANCE
+    frame[2:5, 2:5] = near
+    assert heroes(frame, SKIN) == 0
+    frame[3, 3] = np.clip(SKIN + [0, 0, CORE - 1], 0, 255)  # one pixel as close as the hero's own decoded skin
+    assert heroes(frame, SKIN) == 1
 
 
 def test_the_simulator_draws_one_hero():

@@ -9,10 +9,16 @@ patch did not are work for the dynamics that buys no picture (a convolutional en
 patch edges; docs/lab/NOTES.md, "A convolutional tokenizer").
 
     python docs/lab/scripts/tokenizer_figures.py --world sonic runs/sonic64/run/tokenizer.safetensors \
-        runs/exp/tok_moving10/run/tokenizer.safetensors --image tokenizers.png
+        runs/exp/tok_moving10/run/tokenizer.safetensors --image tokenizers.png [--hero-states 144]
 
-Each weights file is read with the config.json of the run folder it sits in (or above). The held-out
-frames are the trainer's: fresh random-action episodes of the simulator named by --world.
+With `--hero-states N` (sonic) each tokenizer also reconstructs the frames of the hero-whole probe's N
+held-out states (`nanogenie eval --probe hero-whole`, its scripted keys, the same states for its seed 1)
+and `hero_whole_reconstructed` is the share of frames whose hero count matches the simulator's: the
+ceiling of that probe for any dynamics through this tokenizer. `hero_none` and `hero_doubled` are its
+shares of one-hero frames drawn with no hero or with two or more.
+
+Each weights file is read with the config.json of the run folder it sits in (or above), or a world bundle's
+world.json. The held-out frames are the trainer's: fresh random-action episodes of the simulator named by --world.
 """
 
 import argparse
@@ -27,17 +33,22 @@ from nanogenie.data.pixels import to_model
 from nanogenie.models.tokenizer import VideoTokenizer
 from nanogenie.training.checkpoint import load_weights_file
 from nanogenie.training.plots import plot_frame_rows, to_uint8
+from nanogenie.envs import make_env
 from nanogenie.eval.held_out import fresh_episodes
+from nanogenie.eval.probes import CORE
 from nanogenie.training.stages import pixel_validation, validation_figures
+from hero_rules import figures  # noqa: E402  (sibling lab scripts)
+from script_codes import script_states  # noqa: E402
 
 
 def load_tokenizer(weights: Path) -> tuple[VideoTokenizer, WorldConfig]:
     run = weights.parent
-    while not (run / "config.json").is_file():
+    while not any((run / name).is_file() for name in ("config.json", "world.json")):
         if run == run.parent:
-            raise SystemExit(f"no config.json in any folder above {weights}")
+            raise SystemExit(f"no config.json or world.json in any folder above {weights}")
         run = run.parent
-    config = WorldConfig.from_dict(json.loads((run / "config.json").read_text())["config"])
+    meta = run / "config.json" if (run / "config.json").is_file() else run / "world.json"
+    config = WorldConfig.from_dict(json.loads(meta.read_text())["config"])
     tokenizer = VideoTokenizer(config.tokenizer)
     load_weights_file(tokenizer, weights)
     return tokenizer.eval(), config
@@ -54,6 +65,21 @@ def change_rates(tokenizer: VideoTokenizer, patch_size: int, frames: np.ndarray)
             "patches_changed": round(float(patches.mean()), 3)}
 
 
+def probe_frames(states: int, seed: int) -> np.ndarray:
+    """The true frames (S, 32, H, W, 3) uint8 of the hero-whole probe's scripted keys from its held-out states (the
+    probe's own draw of states for `seed`; states whose episode ends early are skipped, as there)."""
+    return np.stack([np.stack(truth) for _, _, truth in script_states(make_env("sonic", 64), np.random.default_rng(seed),
+                                                                      states)])
+
+
+@torch.no_grad()
+def hero_figures(tokenizer: VideoTokenizer, truth: np.ndarray) -> dict[str, float]:
+    """How often each frame's reconstruction shows as many heroes as the frame (the probe's count)."""
+    rebuilt = np.stack([to_uint8(tokenizer.decode(tokenizer.encode(to_model(clip)[:, None]))[:, 0]) for clip in truth])
+    found = figures(truth, rebuilt, CORE)
+    return {"hero_whole_reconstructed": found["whole"], "hero_none": found["none"], "hero_doubled": found["doubled"]}
+
+
 @torch.no_grad()
 def save_picture(tokenizers: list[VideoTokenizer], names: list[str], frames: torch.Tensor, path: Path) -> None:
     """frames (T, 3, H, W): a row of a few of them, and below it each tokenizer's reconstruction."""
@@ -67,8 +93,11 @@ def main() -> None:
     parser.add_argument("weights", nargs="+", type=Path, help="tokenizer .safetensors files (in run folders)")
     parser.add_argument("--world", required=True, help="simulator whose fresh episodes are the held-out frames")
     parser.add_argument("--image", type=Path, help="also save reconstructions side by side here (.png)")
+    parser.add_argument("--hero-states", type=int, default=0, help="sonic: the hero-whole probe's states to reconstruct")
+    parser.add_argument("--seed", type=int, default=1, help="the hero-whole probe's seed (its states)")
     args = parser.parse_args()
     torch.set_num_threads(1)
+    clips = probe_frames(args.hero_states, args.seed) if args.hero_states else None
     tokenizers = []
     for weights in args.weights:
         tokenizer, config = load_tokenizer(weights)
@@ -76,7 +105,9 @@ def main() -> None:
         batches = pixel_validation(tokenizer, "tokenizer", held_out, held_out.episodes(), config, "cpu")
         start, end = held_out.episodes()[0]
         changes = change_rates(tokenizer, config.tokenizer.patch_size, held_out.frames[start:min(end, start + 400)])
-        print(json.dumps({"weights": str(weights), **validation_figures(tokenizer, batches), **changes}), flush=True)
+        heroes_kept = hero_figures(tokenizer, clips) if clips is not None else {}
+        print(json.dumps({"weights": str(weights), **validation_figures(tokenizer, batches), **changes, **heroes_kept}),
+              flush=True)
         tokenizers.append(tokenizer)
     if args.image:
         names = [weights.parent.parent.name if weights.parent.name == "run" else weights.parent.name
