@@ -31,51 +31,68 @@ from nanogenie.eval.control import (STATES, accuracy_and_error, generated_from, 
 IDLE, LEFT, RIGHT, JUMP = 0, 1, 2, 3  # sonic's true controls
 SCRIPT = [RIGHT] * 8 + [JUMP] * 3 + [RIGHT] * 9 + [LEFT] * 8 + [IDLE] * 4
 TOLERANCE = 60  # per channel: a decoded pixel is a little off the palette
-# per channel: how close to the skin colour a blob's closest pixel must come. The tokenizer draws half of the
-# hero's skin pixels within 15 of it; a ring's blur into the sky comes no closer than ~30 in nine cases of ten.
+# Per channel: how close to the skin colour a blob's closest pixel must come. The tokenizer draws half of the
+# hero's skin pixels within 15 of it, so a drawn hero has such a pixel; a ring's yellow blurred into the sky
+# passes within TOLERANCE of the skin colour but comes no closer than ~30 in nine cases of ten.
 CORE = 20
 MIN_PIXELS = 3  # smaller specks are not a hero
 JOIN = 2  # pixels of a sprite's skin are separated by its outline; blobs this close are one
 
 
-def skin_distance(frame: np.ndarray, skin_colour: np.ndarray) -> np.ndarray:
-    """frame (H, W, 3) uint8 -> (H, W) int: each pixel's largest per-channel distance from the skin colour."""
-    return np.abs(frame.astype(np.int32) - skin_colour).max(axis=-1)
+def colour_distance(frames: np.ndarray, colour) -> np.ndarray:
+    """frames (..., 3) uint8 -> (...) int: each pixel's largest per-channel distance from `colour`."""
+    return np.abs(frames.astype(np.int32) - np.asarray(colour)).max(axis=-1)
+
+
+def grown(mask: np.ndarray, steps: int) -> np.ndarray:
+    """mask (..., H, W) bool -> the same, grown by `steps` 4-neighbour dilations."""
+    for _ in range(steps):
+        step = mask.copy()
+        step[..., 1:, :] |= mask[..., :-1, :]
+        step[..., :-1, :] |= mask[..., 1:, :]
+        step[..., :, 1:] |= mask[..., :, :-1]
+        step[..., :, :-1] |= mask[..., :, 1:]
+        mask = step
+    return mask
 
 
 def skin_mask(frame: np.ndarray, skin_colour: np.ndarray) -> np.ndarray:
     """frame (H, W, 3) uint8 -> (H, W) bool: the pixels within TOLERANCE of the skin colour."""
-    return skin_distance(frame, skin_colour) < TOLERANCE
+    return colour_distance(frame, skin_colour) < TOLERANCE
 
 
 def heroes(frame: np.ndarray, skin_colour: np.ndarray, core: int = CORE) -> int:
-    """frame (H, W, 3) uint8 -> the number of skin-coloured blobs of at least MIN_PIXELS pixels, one of them
-    within `core` of the skin colour."""
-    distance = skin_distance(frame, skin_colour)  # (H, W)
+    """frame (H, W, 3) uint8 -> the number of blobs of at least MIN_PIXELS skin-coloured pixels, at least one
+    of which comes within `core` of the skin colour."""
+    distance = colour_distance(frame, skin_colour)  # (H, W)
     skin = distance < TOLERANCE
-    grown = skin.copy()
-    for _ in range(JOIN):  # 4-neighbour dilation, so nearby parts of one sprite join
-        step = grown.copy()
-        step[1:] |= grown[:-1]
-        step[:-1] |= grown[1:]
-        step[:, 1:] |= grown[:, :-1]
-        step[:, :-1] |= grown[:, 1:]
-        grown = step
-    seen, found = np.zeros_like(grown), 0
-    for y, x in zip(*np.nonzero(grown)):
+    joined = grown(skin, JOIN)  # nearby parts of one sprite join
+    seen, found = np.zeros_like(joined), 0
+    for y, x in zip(*np.nonzero(joined)):
         if seen[y, x]:
             continue
-        seen[y, x], stack, pixels, closest = True, [(y, x)], 0, int(distance[y, x])
+        seen[y, x], stack, pixels, closest = True, [(y, x)], 0, TOLERANCE
         while stack:
             cy, cx = stack.pop()
-            pixels += int(skin[cy, cx])
-            closest = min(closest, int(distance[cy, cx]))
+            if skin[cy, cx]:
+                pixels += 1
+                closest = min(closest, int(distance[cy, cx]))
             for ny, nx in ((cy + 1, cx), (cy - 1, cx), (cy, cx + 1), (cy, cx - 1)):
-                if 0 <= ny < grown.shape[0] and 0 <= nx < grown.shape[1] and grown[ny, nx] and not seen[ny, nx]:
+                if 0 <= ny < joined.shape[0] and 0 <= nx < joined.shape[1] and joined[ny, nx] and not seen[ny, nx]:
                     seen[ny, nx] = True
                     stack.append((ny, nx))
         found += pixels >= MIN_PIXELS and closest < core
     return found
+
+
+def hero_tallies(truth: np.ndarray, drawn: np.ndarray, skin_colour: np.ndarray, core: int = CORE) -> np.ndarray:
+    """truth, drawn (L, H, W, 3) uint8 of one clip -> (4,) int: frames whose hero count in `drawn` matches the
+    truth's, frames where the truth shows one hero, and of those the ones drawn with none and with two or more."""
+    counts = np.array([(heroes(true, skin_colour, core), heroes(frame, skin_colour, core))
+                       for true, frame in zip(truth, drawn)])  # (L, 2): expected, shown
+    expected, shown = counts[:, 0], counts[:, 1]
+    one = expected == 1
+    return np.array([(shown == expected).sum(), one.sum(), (one & (shown == 0)).sum(), (one & (shown >= 2)).sum()])
 
 
 @torch.no_grad()
@@ -86,32 +103,26 @@ def hero_whole(world, device: str, states: int = STATES, seed: int = 0) -> dict[
     codes = keymap_codes(world.keymap_path, list(env.action_names))
     held = torch.tensor([[codes[a] for a in SCRIPT]], device=device)
     rng = np.random.default_rng(seed)
-    reconstructed = one = vanished = doubled = 0
-    tallies = []  # per state: frames whose hero count matches, frames
+    made_tallies, rebuilt_tallies, lengths = [], [], []  # per state
     for state in range(states):
         context = held_out_state(env, rng)
         truth = None if context is None else played(env, SCRIPT)
         if truth is None:
             continue
         made = generated_from(world, context, held, sampling_seed(seed, state))[0]  # (L, 3, H, W)
-        matched = 0
         recon = world.tokenizer.decode(world.tokenizer.encode(to_model(np.stack(truth))[:, None].to(device)))[:, 0]
-        for true, generated, rebuilt in zip(truth, to_stored(made).cpu().numpy(), to_stored(recon).cpu().numpy()):
-            expected, shown = heroes(true, skin_colour), heroes(generated, skin_colour)
-            matched += shown == expected
-            reconstructed += heroes(rebuilt, skin_colour) == expected
-            if expected == 1:
-                one += 1
-                vanished += shown == 0
-                doubled += shown >= 2
-        tallies.append((matched, len(truth)))
-    frames = sum(count for _, count in tallies)
-    if frames == 0:
+        made_tallies.append(hero_tallies(np.stack(truth), to_stored(made).cpu().numpy(), skin_colour))
+        rebuilt_tallies.append(hero_tallies(np.stack(truth), to_stored(recon).cpu().numpy(), skin_colour))
+        lengths.append(len(truth))
+    if not lengths:
         return {"hero_whole": None, "hero_whole_se": None, "hero_whole_reconstructed": None, "hero_none": None,
                 "hero_doubled": None}
-    whole, error = accuracy_and_error(np.array(tallies, dtype=np.float64))
-    return {"hero_whole": whole, "hero_whole_se": error, "hero_whole_reconstructed": round(reconstructed / frames, 4),
-            "hero_none": round(vanished / max(one, 1), 4), "hero_doubled": round(doubled / max(one, 1), 4)}
+    made_sum, rebuilt_sum = np.sum(made_tallies, axis=0), np.sum(rebuilt_tallies, axis=0)
+    whole, error = accuracy_and_error(np.stack([np.array(made_tallies)[:, 0], lengths], axis=1).astype(np.float64))
+    one = max(int(made_sum[1]), 1)
+    return {"hero_whole": whole, "hero_whole_se": error,
+            "hero_whole_reconstructed": round(float(rebuilt_sum[0]) / sum(lengths), 4),
+            "hero_none": round(float(made_sum[2]) / one, 4), "hero_doubled": round(float(made_sum[3]) / one, 4)}
 
 
 PROBES: dict[str, tuple[str, Callable]] = {  # name -> (the simulator it needs, the probe)

@@ -2,7 +2,7 @@ import numpy as np
 
 from nanogenie.envs import make_env
 from nanogenie.envs.sonic_art import PALETTE
-from nanogenie.eval.probes import CORE, MIN_PIXELS, TOLERANCE, heroes
+from nanogenie.eval.probes import CORE, MIN_PIXELS, TOLERANCE, hero_tallies, heroes
 
 SKIN = np.array(PALETTE["S"])
 
@@ -20,13 +20,24 @@ def test_heroes_counts_skin_blobs_big_enough_and_joins_nearby_parts():
 
 
 def test_a_blob_only_near_the_skin_colour_is_not_a_hero():
-    """A decoded ring blurred into the sky comes within TOLERANCE of the skin colour but never close to it."""
+    """A decoded ring blurred into the sky comes within TOLERANCE of the skin colour but never within CORE."""
     frame = np.zeros((32, 32, 3), np.uint8)
-    near = np.clip(SKIN + [0, 0, (CORE + TOLERANCE) // 2], 0, 255)  # blue off by more than CORE, less than TOLERANCE
-    frame[2:5, 2:5] = near
+    frame[2:5, 2:5] = SKIN + [0, 0, (CORE + TOLERANCE) // 2]  # every pixel's blue off by more than CORE
     assert heroes(frame, SKIN) == 0
-    frame[3, 3] = np.clip(SKIN + [0, 0, CORE - 1], 0, 255)  # one pixel as close as the hero's own decoded skin
+    frame[3, 3] = SKIN + [0, 0, CORE]  # exactly CORE away: still not close enough
+    assert heroes(frame, SKIN) == 0
+    frame[3, 3] = SKIN + [0, 0, CORE - 1]  # as close as most of the hero's own decoded skin
     assert heroes(frame, SKIN) == 1
+
+
+def test_hero_tallies_count_matches_and_what_went_wrong():
+    one, two, none = (np.zeros((32, 32, 3), np.uint8) for _ in range(3))
+    one[2:5, 2:5] = SKIN
+    two[2:5, 2:5] = two[20:23, 20:23] = SKIN
+    truth = np.stack([one, one, one, two])
+    drawn = np.stack([one, none, two, two])
+    # matched: frames 0 and 3; one hero in the truth: frames 0-2, of which frame 1 drawn with none, frame 2 with two
+    assert hero_tallies(truth, drawn, SKIN).tolist() == [2, 3, 1, 1]
 
 
 def test_the_simulator_draws_one_hero():

@@ -3,9 +3,10 @@ same frames without drawing them again: for each of the probe's held-out states 
 hero-whole --states N --seed S`: the same states, keys and sampling noise), the simulator's 32 frames, the
 tokenizer's reconstruction of them and the world's generated frames.
 
-    python docs/lab/scripts/hero_frames.py nanogenie/worlds/sonic --states 144 --seed 1 --out runs/lab/hero/shipped.npz
+    python docs/lab/scripts/hero_frames.py nanogenie/worlds/sonic --states 144 --seed 1 --out runs/lab/hero/shipped_144_s1.npz
 
-The .npz holds `truth`, `rebuilt` and `made`, each (S, 32, H, W, 3) uint8.
+The .npz holds `truth`, `rebuilt` and `made`, each (S, 32, H, W, 3) uint8, S the states whose episode lasts the
+script (the probe skips the others too: 140 of 144 for seed 1).
 """
 
 import argparse
@@ -18,7 +19,7 @@ from nanogenie.envs import make_env
 from nanogenie.eval.control import generated_from, keymap_codes, sampling_seed
 from nanogenie.eval.probes import SCRIPT
 from nanogenie.world import load_world
-from script_codes import script_states  # noqa: E402  (a sibling lab script)
+from script_codes import script_states  # a sibling lab script
 
 
 @torch.no_grad()

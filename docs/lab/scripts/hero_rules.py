@@ -5,63 +5,88 @@ same frames.
 A rule is the probe's (eval/probes.py, `heroes`) with another CORE: a blob of skin colour is a hero only if one of
 its pixels comes within CORE of the skin colour; 256 is no such condition.
 
-    python docs/lab/scripts/hero_rules.py runs/lab/hero/shipped_144_s1.npz --cores 256,30,25,20,15 [--distances]
+    python docs/lab/scripts/hero_rules.py runs/lab/hero/shipped_144_s1.npz --cores 256,30,25,20,15 \
+        [--distances] [--compare 256,20] [--pictures DIR]
 
-With --distances it first prints how far from the skin colour the reconstructions draw the hero's own skin
-pixels, and the skin-like pixels beside rings (within 2 px of a true ring pixel, more than 3 px from the hero's).
+--distances first prints how far from the skin colour the reconstructions draw the hero's own skin pixels, and the
+skin-like pixels beside rings (within 2 px of a true ring pixel, more than 3 px from the hero's). --compare OLD,NEW
+prints, over the world's one-hero frames, how each frame's outcome (none, one, two or more) moved from rule OLD to
+rule NEW. --pictures writes two pictures into DIR: reconstructions that OLD counts with two heroes (true,
+reconstructed, true skin mask, reconstructed skin mask with the pixels within NEW's CORE in red), and generated
+frames that NEW counts with no hero where OLD counted one (true beside generated, six drawn at random).
 """
 
 import argparse
+from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from nanogenie.envs.sonic_art import PALETTE
 from nanogenie.eval.control import accuracy_and_error
-from nanogenie.eval.probes import TOLERANCE, heroes, skin_distance
+from nanogenie.eval.probes import TOLERANCE, colour_distance, grown, hero_tallies, heroes, skin_mask
+
+SKIN = np.array(PALETTE["S"])
 
 
-def grown(mask: np.ndarray, pixels: int) -> np.ndarray:
-    """(..., H, W) bool -> the same, grown by `pixels` 4-neighbour steps."""
-    for _ in range(pixels):
-        step = mask.copy()
-        step[..., 1:, :] |= mask[..., :-1, :]
-        step[..., :-1, :] |= mask[..., 1:, :]
-        step[..., :, 1:] |= mask[..., :, :-1]
-        step[..., :, :-1] |= mask[..., :, 1:]
-        mask = step
-    return mask
+def figures(truth: np.ndarray, drawn: np.ndarray, core: int) -> dict[str, float]:
+    """truth, drawn (S, L, H, W, 3) uint8 -> the probe's figures for `drawn` against `truth` under the rule."""
+    tallies = np.stack([hero_tallies(true, frames, SKIN, core) for true, frames in zip(truth, drawn)])  # (S, 4)
+    whole, error = accuracy_and_error(np.stack([tallies[:, 0], np.full(len(truth), truth.shape[1])], axis=1))
+    one = max(int(tallies[:, 1].sum()), 1)
+    return {"whole": round(whole, 3), "se": round(error, 3), "none": round(tallies[:, 2].sum() / one, 3),
+            "doubled": round(tallies[:, 3].sum() / one, 3)}
 
 
 def distances(truth: np.ndarray, rebuilt: np.ndarray) -> None:
     """Percentiles of reconstructed pixels' distance from the skin colour, on the hero's skin and beside rings."""
-    skin = np.array(PALETTE["S"])
-    truth, rebuilt = truth.reshape(-1, *truth.shape[-3:]), rebuilt.reshape(-1, *rebuilt.shape[-3:])
-    drawn = np.stack([skin_distance(frame, skin) for frame in rebuilt])  # (N, H, W)
-    hero = np.stack([skin_distance(frame, skin) == 0 for frame in truth])
-    rings = np.zeros_like(hero)
-    for colour in ("Y", "O"):
-        rings |= np.abs(truth.astype(np.int32) - np.array(PALETTE[colour])).max(axis=-1) == 0
+    drawn = colour_distance(rebuilt, SKIN)  # (S, L, H, W)
+    hero = colour_distance(truth, SKIN) == 0
+    rings = (colour_distance(truth, PALETTE["Y"]) == 0) | (colour_distance(truth, PALETTE["O"]) == 0)
     beside_rings = grown(rings, 2) & ~grown(hero, 3) & (drawn < TOLERANCE)
     quantiles = [10, 25, 50, 75, 90]
     print(f"distance at percentiles {quantiles}: hero's skin {np.percentile(drawn[hero], quantiles).round(1).tolist()}, "
           f"skin-like beside rings {np.percentile(drawn[beside_rings], quantiles).round(1).tolist()}")
 
 
-def figures(truth: np.ndarray, drawn: np.ndarray, core: int) -> dict[str, float]:
-    """truth, drawn (S, L, H, W, 3) uint8 -> the probe's figures for `drawn` against `truth` under the rule."""
-    skin = np.array(PALETTE["S"])
-    tallies, one, none, doubled = [], 0, 0, 0
-    for true_clip, drawn_clip in zip(truth, drawn):
-        matched = 0
-        for true, frame in zip(true_clip, drawn_clip):
-            expected, shown = heroes(true, skin, core), heroes(frame, skin, core)
-            matched += shown == expected
-            if expected == 1:
-                one, none, doubled = one + 1, none + (shown == 0), doubled + (shown >= 2)
-        tallies.append((matched, len(true_clip)))
-    whole, error = accuracy_and_error(np.array(tallies, dtype=np.float64))
-    return {"whole": round(whole, 3), "se": round(error, 3), "none": round(none / max(one, 1), 3),
-            "doubled": round(doubled / max(one, 1), 3)}
+def outcome(count: int) -> str:
+    return ("none", "one", "two or more")[min(count, 2)]
+
+
+def compare(truth: np.ndarray, made: np.ndarray, old: int, new: int) -> list[tuple[np.ndarray, np.ndarray, int, int]]:
+    """Print how the world's one-hero frames moved between the rules; returns (true, drawn, old, new) per frame."""
+    frames, moves = [], {}
+    for true, drawn in zip(truth.reshape(-1, *truth.shape[-3:]), made.reshape(-1, *made.shape[-3:])):
+        if heroes(true, SKIN, new) != 1:
+            continue
+        before, after = heroes(drawn, SKIN, old), heroes(drawn, SKIN, new)
+        moves[outcome(before), outcome(after)] = moves.get((outcome(before), outcome(after)), 0) + 1
+        frames.append((true, drawn, before, after))
+    print(f"one-hero frames ({len(frames)}) by outcome under core {old} -> core {new}: "
+          + ", ".join(f"{a} -> {b}: {n}" for (a, b), n in sorted(moves.items())))
+    return frames
+
+
+def save(rows: list[np.ndarray], path: Path) -> None:
+    picture = np.concatenate(rows, axis=0)
+    Image.fromarray(picture).resize((picture.shape[1] * 2, picture.shape[0] * 2), Image.NEAREST).save(path, optimize=True)
+
+
+def pictures(truth: np.ndarray, rebuilt: np.ndarray, frames: list, old: int, new: int, folder: Path) -> None:
+    """The two pictures of --pictures (module docstring)."""
+    rows = []
+    for true, drawn in zip(truth.reshape(-1, *truth.shape[-3:]), rebuilt.reshape(-1, *rebuilt.shape[-3:])):
+        if len(rows) < 4 and heroes(true, SKIN, old) == 1 and heroes(drawn, SKIN, old) >= 2:
+            true_mask, drawn_mask = np.zeros_like(true), np.zeros_like(drawn)
+            true_mask[skin_mask(true, SKIN)] = 255
+            drawn_mask[skin_mask(drawn, SKIN)] = 255
+            drawn_mask[colour_distance(drawn, SKIN) < new] = (255, 80, 80)
+            rows.append(np.concatenate([true, drawn, true_mask, drawn_mask], axis=1))
+    save(rows, folder / "hero_probe_rings.png")
+    lost = [np.concatenate([true, drawn], axis=1) for true, drawn, before, after in frames if before == 1 and after == 0]
+    picks = np.random.default_rng(1).choice(len(lost), min(6, len(lost)), replace=False)
+    save([np.concatenate([lost[i] for i in picks[k:k + 3]], axis=1) for k in range(0, len(picks), 3)],
+         folder / "hero_probe_blurred.png")
 
 
 def main() -> None:
@@ -69,15 +94,24 @@ def main() -> None:
     parser.add_argument("frames", help="an .npz written by hero_frames.py")
     parser.add_argument("--cores", default="256,30,25,20,15", help="CORE of each rule, comma-separated")
     parser.add_argument("--distances", action="store_true", help="first, where the reconstructions' colours fall")
+    parser.add_argument("--compare", help="OLD,NEW: how the world's one-hero frames move from rule OLD to NEW")
+    parser.add_argument("--pictures", type=Path, help="with --compare: write the two pictures into this folder")
     args = parser.parse_args()
     saved = np.load(args.frames)
+    truth, rebuilt, made = saved["truth"], saved["rebuilt"], saved["made"]
     if args.distances:
-        distances(saved["truth"], saved["rebuilt"])
+        distances(truth, rebuilt)
     for core in (int(c) for c in args.cores.split(",")):
-        rebuilt, made = figures(saved["truth"], saved["rebuilt"], core), figures(saved["truth"], saved["made"], core)
-        print(f"core {core:3d}  reconstructed {rebuilt['whole']:.3f} (none {rebuilt['none']:.3f}, doubled "
-              f"{rebuilt['doubled']:.3f})  world {made['whole']:.3f} ± {made['se']:.3f} (none {made['none']:.3f}, "
-              f"doubled {made['doubled']:.3f})", flush=True)
+        counted = np.bincount([heroes(true, SKIN, core) for true in truth.reshape(-1, *truth.shape[-3:])])
+        ours, world = figures(truth, rebuilt, core), figures(truth, made, core)
+        print(f"core {core:3d}  true frames by hero count {counted.tolist()}  reconstructed {ours['whole']:.3f} "
+              f"(none {ours['none']:.3f}, doubled {ours['doubled']:.3f})  world {world['whole']:.3f} ± "
+              f"{world['se']:.3f} (none {world['none']:.3f}, doubled {world['doubled']:.3f})", flush=True)
+    if args.compare:
+        old, new = (int(c) for c in args.compare.split(","))
+        frames = compare(truth, made, old, new)
+        if args.pictures:
+            pictures(truth, rebuilt, frames, old, new, args.pictures)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ patch edges; docs/lab/NOTES.md, "A convolutional tokenizer").
         runs/exp/tok_moving10/run/tokenizer.safetensors --image tokenizers.png [--hero-states 144]
 
 With `--hero-states N` (sonic) each tokenizer also reconstructs the frames of the hero-whole probe's N
-held-out states (`nanogenie eval --probe hero-whole`, its scripted keys, the same states for its seed 1)
+held-out states (`nanogenie eval --probe hero-whole`, its scripted keys, the same states for its --seed, here --hero-seed, 1)
 and `hero_whole_reconstructed` is the share of frames whose hero count matches the simulator's: the
 ceiling of that probe for any dynamics through this tokenizer. `hero_none` and `hero_doubled` are its
 shares of one-hero frames drawn with no hero or with two or more.
@@ -28,17 +28,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from hero_rules import figures  # a sibling lab script
 from nanogenie.config import WorldConfig
 from nanogenie.data.pixels import to_model
-from nanogenie.models.tokenizer import VideoTokenizer
-from nanogenie.training.checkpoint import load_weights_file
-from nanogenie.training.plots import plot_frame_rows, to_uint8
 from nanogenie.envs import make_env
 from nanogenie.eval.held_out import fresh_episodes
 from nanogenie.eval.probes import CORE
+from nanogenie.models.tokenizer import VideoTokenizer
+from nanogenie.training.checkpoint import load_weights_file
+from nanogenie.training.plots import plot_frame_rows, to_uint8
 from nanogenie.training.stages import pixel_validation, validation_figures
-from hero_rules import figures  # noqa: E402  (sibling lab scripts)
-from script_codes import script_states  # noqa: E402
+from script_codes import script_states  # a sibling lab script
 
 
 def load_tokenizer(weights: Path) -> tuple[VideoTokenizer, WorldConfig]:
@@ -65,11 +65,11 @@ def change_rates(tokenizer: VideoTokenizer, patch_size: int, frames: np.ndarray)
             "patches_changed": round(float(patches.mean()), 3)}
 
 
-def probe_frames(states: int, seed: int) -> np.ndarray:
+def probe_frames(states: int, seed: int, image_size: int) -> np.ndarray:
     """The true frames (S, 32, H, W, 3) uint8 of the hero-whole probe's scripted keys from its held-out states (the
-    probe's own draw of states for `seed`; states whose episode ends early are skipped, as there)."""
-    return np.stack([np.stack(truth) for _, _, truth in script_states(make_env("sonic", 64), np.random.default_rng(seed),
-                                                                      states)])
+    probe's own draw of states for `seed`; S counts the states whose episode lasts the script, as there)."""
+    env, rng = make_env("sonic", image_size), np.random.default_rng(seed)
+    return np.stack([np.stack(truth) for _, _, truth in script_states(env, rng, states)])
 
 
 @torch.no_grad()
@@ -94,13 +94,16 @@ def main() -> None:
     parser.add_argument("--world", required=True, help="simulator whose fresh episodes are the held-out frames")
     parser.add_argument("--image", type=Path, help="also save reconstructions side by side here (.png)")
     parser.add_argument("--hero-states", type=int, default=0, help="sonic: the hero-whole probe's states to reconstruct")
-    parser.add_argument("--seed", type=int, default=1, help="the hero-whole probe's seed (its states)")
+    parser.add_argument("--hero-seed", type=int, default=1, help="the hero-whole probe's seed (its states)")
     args = parser.parse_args()
+    if args.hero_states and args.world != "sonic":
+        parser.error("--hero-states counts sonic's hero: use it with --world sonic")
     torch.set_num_threads(1)
-    clips = probe_frames(args.hero_states, args.seed) if args.hero_states else None
-    tokenizers = []
+    tokenizers, clips = [], None
     for weights in args.weights:
         tokenizer, config = load_tokenizer(weights)
+        if args.hero_states and clips is None:
+            clips = probe_frames(args.hero_states, args.hero_seed, config.tokenizer.image_size)
         held_out = fresh_episodes(args.world, config)
         batches = pixel_validation(tokenizer, "tokenizer", held_out, held_out.episodes(), config, "cpu")
         start, end = held_out.episodes()[0]
