@@ -4,7 +4,8 @@ tallied by the script's stretches (right, jump, right, left, idle) instead of ov
     OMP_NUM_THREADS=1 .venv/bin/python docs/lab/scripts/hero_by_frame.py WORLD [--states 48] [--seed 0]
 
 Same states, keymap codes, sampling seeds and hero count as `nanogenie eval --world WORLD --probe hero-whole`, so the
-last line reproduces its hero_whole, hero_none and hero_doubled. Findings: docs/lab/2026-12-05-reveal-order-and-stale-context.md.
+last line reproduces its hero_whole, hero_none and hero_doubled. On frames saved by hero_frames.py the same lines
+come without drawing again: `hero_rules.py F.npz --stretches`. Findings: docs/lab/2026-12-05-reveal-order-and-stale-context.md.
 """
 import sys
 from itertools import groupby
@@ -27,10 +28,16 @@ def main() -> None:
     for state, context, truth in script_states(env, rng, args.states):
         counts += hero_frames(world, context, truth, held, args.seed, state)
         states += 1
+    print_stretches(counts, states, env.action_names)
+
+
+def print_stretches(counts: np.ndarray, states: int, action_names) -> None:
+    """counts (len(SCRIPT), 4) per frame of the script, summed over `states` states -> one line per stretch of a
+    key, and one for all frames."""
     start = 0
     for key, run in groupby(SCRIPT):
         end = start + len(list(run))
-        print(f"frames {start:>2}-{end - 1:<2} {env.action_names[key]:>6}: {_shares(counts[start:end], states)}")
+        print(f"frames {start:>2}-{end - 1:<2} {action_names[key]:>6}: {_shares(counts[start:end], states)}")
         start = end
     print(f"all {states * len(SCRIPT)} frames: {_shares(counts, states)}")
 

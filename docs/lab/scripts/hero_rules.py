@@ -6,7 +6,7 @@ A rule is the probe's (eval/probes.py, `heroes`) with another CORE: a blob of sk
 its pixels comes within CORE of the skin colour; 256 is no such condition.
 
     python docs/lab/scripts/hero_rules.py runs/lab/hero/shipped_144_s1.npz --cores 256,30,25,20,15 \
-        [--distances] [--compare 256,20] [--pictures DIR]
+        [--distances] [--compare 256,20] [--pictures DIR] [--stretches]
 
 --distances first prints how far from the skin colour the reconstructions draw the hero's own skin pixels, and the
 skin-like pixels beside rings (within 2 px of a true ring pixel, more than 3 px from the hero's). --compare OLD,NEW
@@ -14,6 +14,8 @@ prints, over the world's one-hero frames, how each frame's outcome (none, one, t
 rule NEW. --pictures writes two pictures into DIR: reconstructions that OLD counts with two heroes (true,
 reconstructed, true skin mask, reconstructed skin mask with the pixels within NEW's CORE in red), and generated
 frames that NEW counts with no hero where OLD counted one (true beside generated, six drawn at random).
+--stretches prints the world's figures by stretch of the probe's script under the probe's own rule, as
+hero_by_frame.py does while drawing.
 """
 
 import argparse
@@ -22,6 +24,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from hero_by_frame import print_stretches  # a sibling lab script
+from nanogenie.envs import make_env
 from nanogenie.envs.sonic_art import PALETTE
 from nanogenie.eval.control import accuracy_and_error
 from nanogenie.eval.probes import TOLERANCE, colour_distance, grown, hero_tallies, heroes, skin_mask
@@ -96,6 +100,7 @@ def main() -> None:
     parser.add_argument("--distances", action="store_true", help="first, where the reconstructions' colours fall")
     parser.add_argument("--compare", help="OLD,NEW: how the world's one-hero frames move from rule OLD to NEW")
     parser.add_argument("--pictures", type=Path, help="with --compare: write the two pictures into this folder")
+    parser.add_argument("--stretches", action="store_true", help="the world's figures by stretch of the script")
     args = parser.parse_args()
     saved = np.load(args.frames)
     truth, rebuilt, made = saved["truth"], saved["rebuilt"], saved["made"]
@@ -112,6 +117,10 @@ def main() -> None:
         frames = compare(truth, made, old, new)
         if args.pictures:
             pictures(truth, rebuilt, frames, old, new, args.pictures)
+    if args.stretches:
+        per_frame = np.stack([[hero_tallies(true[i:i + 1], drawn[i:i + 1], SKIN) for i in range(len(true))]
+                              for true, drawn in zip(truth, made)]).sum(axis=0)  # (L, 4) over the states
+        print_stretches(per_frame, len(truth), make_env("sonic", truth.shape[-2]).action_names)
 
 
 if __name__ == "__main__":
