@@ -6,7 +6,8 @@ tokenizer's reconstruction of them and the world's generated frames.
     python docs/lab/scripts/hero_frames.py nanogenie/worlds/sonic --states 144 --seed 1 --out runs/lab/hero/shipped_144_s1.npz
 
 The .npz holds `truth`, `rebuilt` and `made`, each (S, 32, H, W, 3) uint8, S the states whose episode lasts the
-script (the probe skips the others too: 140 of 144 for seed 1).
+script (the probe skips the others too: 140 of 144 for seed 1), and `context` (S, 4, H, W, 3), the true frames the
+world was prompted with.
 """
 
 import argparse
@@ -36,14 +37,16 @@ def main() -> None:
     codes = keymap_codes(world.keymap_path, list(env.action_names))
     held = torch.tensor([[codes[a] for a in SCRIPT]])
     rng = np.random.default_rng(args.seed)
-    truths, rebuilt, made = [], [], []
+    truths, rebuilt, made, contexts = [], [], [], []
     for state, context, truth in script_states(env, rng, args.states):  # the probe's loop, keeping the frames
         generated = generated_from(world, context, held, sampling_seed(args.seed, state))[0]
         recon = world.tokenizer.decode(world.tokenizer.encode(to_model(np.stack(truth))[:, None]))[:, 0]
         truths.append(np.stack(truth))
+        contexts.append(np.stack(context))
         rebuilt.append(to_stored(recon).numpy())
         made.append(to_stored(generated).numpy())
-    np.savez_compressed(args.out, truth=np.stack(truths), rebuilt=np.stack(rebuilt), made=np.stack(made))
+    np.savez_compressed(args.out, truth=np.stack(truths), rebuilt=np.stack(rebuilt), made=np.stack(made),
+                        context=np.stack(contexts))
     print(f"{len(truths)} states -> {args.out}")
 
 
