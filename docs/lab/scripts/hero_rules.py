@@ -6,7 +6,7 @@ A rule is the probe's (eval/probes.py, `heroes`) with another CORE: a blob of sk
 its pixels comes within CORE of the skin colour; 256 is no such condition.
 
     python docs/lab/scripts/hero_rules.py runs/lab/hero/shipped_144_s1.npz --cores 256,30,25,20,15 \
-        [--distances] [--compare 256,20] [--pictures DIR] [--stretches]
+        [--distances] [--compare 256,20] [--pictures DIR] [--stretches] [--first-frame]
 
 --distances first prints how far from the skin colour the reconstructions draw the hero's own skin pixels, and the
 skin-like pixels beside rings (within 2 px of a true ring pixel, more than 3 px from the hero's). --compare OLD,NEW
@@ -15,7 +15,9 @@ rule NEW. --pictures writes two pictures into DIR: reconstructions that OLD coun
 reconstructed, true skin mask, reconstructed skin mask with the pixels within NEW's CORE in red), and generated
 frames that NEW counts with no hero where OLD counted one (true beside generated, six drawn at random).
 --stretches prints the world's figures by stretch of the probe's script under the probe's own rule, as
-hero_by_frame.py does while drawing.
+hero_by_frame.py does while drawing. --first-frame splits the states whose true frame 0 shows one hero by how
+many heroes the prompt's last frame shows (files saved with `context`), and counts the world's frame 0 drawn
+with none.
 """
 
 import argparse
@@ -101,6 +103,7 @@ def main() -> None:
     parser.add_argument("--compare", help="OLD,NEW: how the world's one-hero frames move from rule OLD to NEW")
     parser.add_argument("--pictures", type=Path, help="with --compare: write the two pictures into this folder")
     parser.add_argument("--stretches", action="store_true", help="the world's figures by stretch of the script")
+    parser.add_argument("--first-frame", action="store_true", help="frame 0's lost heroes by what the prompt showed")
     args = parser.parse_args()
     saved = np.load(args.frames)
     truth, rebuilt, made = saved["truth"], saved["rebuilt"], saved["made"]
@@ -121,6 +124,14 @@ def main() -> None:
         per_frame = np.stack([[hero_tallies(true[i:i + 1], drawn[i:i + 1], SKIN) for i in range(len(true))]
                               for true, drawn in zip(truth, made)]).sum(axis=0)  # (L, 4) over the states
         print_stretches(per_frame, len(truth), make_env("sonic", truth.shape[-2]).action_names)
+    if args.first_frame:
+        split: dict[int, list[int]] = {}  # heroes in the prompt's last frame -> [states, frame 0 drawn with none]
+        for prompt, true, drawn in zip(saved["context"], truth, made):
+            if heroes(true[0], SKIN) == 1:
+                tally = split.setdefault(heroes(prompt[-1], SKIN), [0, 0])
+                tally[0], tally[1] = tally[0] + 1, tally[1] + (heroes(drawn[0], SKIN) == 0)
+        for shown, (states, lost) in sorted(split.items()):
+            print(f"prompt's last frame shows {shown} hero(es): {states} states, frame 0 drawn with none in {lost}")
 
 
 if __name__ == "__main__":
