@@ -85,14 +85,17 @@ def heroes(frame: np.ndarray, skin_colour: np.ndarray, core: int = CORE) -> int:
     return found
 
 
-def hero_tallies(truth: np.ndarray, drawn: np.ndarray, skin_colour: np.ndarray, core: int = CORE) -> np.ndarray:
-    """truth, drawn (L, H, W, 3) uint8 of one clip -> (4,) int: frames whose hero count in `drawn` matches the
-    truth's, frames where the truth shows one hero, and of those the ones drawn with none and with two or more."""
-    counts = np.array([(heroes(true, skin_colour, core), heroes(frame, skin_colour, core))
-                       for true, frame in zip(truth, drawn)])  # (L, 2): expected, shown
-    expected, shown = counts[:, 0], counts[:, 1]
+def hero_counts(frames: np.ndarray, skin_colour: np.ndarray, core: int = CORE) -> np.ndarray:
+    """frames (..., H, W, 3) uint8 -> (...) int: each frame's number of heroes."""
+    flat = frames.reshape(-1, *frames.shape[-3:])
+    return np.array([heroes(frame, skin_colour, core) for frame in flat], dtype=np.int64).reshape(frames.shape[:-3])
+
+
+def hero_outcomes(expected: np.ndarray, shown: np.ndarray) -> np.ndarray:
+    """Hero counts (...) of the truth and of the drawn frames -> (..., 4) bool per frame: the counts match, the
+    truth shows one hero, and of those, drawn with none and drawn with two or more. Summed, the probe's tallies."""
     one = expected == 1
-    return np.array([(shown == expected).sum(), one.sum(), (one & (shown == 0)).sum(), (one & (shown >= 2)).sum()])
+    return np.stack([shown == expected, one, one & (shown == 0), one & (shown >= 2)], axis=-1)
 
 
 @torch.no_grad()
@@ -103,7 +106,7 @@ def hero_whole(world, device: str, states: int = STATES, seed: int = 0) -> dict[
     codes = keymap_codes(world.keymap_path, list(env.action_names))
     held = torch.tensor([[codes[a] for a in SCRIPT]], device=device)
     rng = np.random.default_rng(seed)
-    made_tallies, rebuilt_tallies, lengths = [], [], []  # per state
+    made_tallies, rebuilt_tallies = [], []  # per state: (4,) the summed outcomes of its len(SCRIPT) frames
     for state in range(states):
         context = held_out_state(env, rng)
         truth = None if context is None else played(env, SCRIPT)
@@ -111,18 +114,20 @@ def hero_whole(world, device: str, states: int = STATES, seed: int = 0) -> dict[
             continue
         made = generated_from(world, context, held, sampling_seed(seed, state))[0]  # (L, 3, H, W)
         recon = world.tokenizer.decode(world.tokenizer.encode(to_model(np.stack(truth))[:, None].to(device)))[:, 0]
-        made_tallies.append(hero_tallies(np.stack(truth), to_stored(made).cpu().numpy(), skin_colour))
-        rebuilt_tallies.append(hero_tallies(np.stack(truth), to_stored(recon).cpu().numpy(), skin_colour))
-        lengths.append(len(truth))
-    if not lengths:
+        expected = hero_counts(np.stack(truth), skin_colour)
+        for drawn, tallies in ((made, made_tallies), (recon, rebuilt_tallies)):
+            tallies.append(hero_outcomes(expected, hero_counts(to_stored(drawn).cpu().numpy(), skin_colour)).sum(0))
+    if not made_tallies:
         return {"hero_whole": None, "hero_whole_se": None, "hero_whole_reconstructed": None, "hero_none": None,
                 "hero_doubled": None}
-    made_sum, rebuilt_sum = np.sum(made_tallies, axis=0), np.sum(rebuilt_tallies, axis=0)
-    whole, error = accuracy_and_error(np.stack([np.array(made_tallies)[:, 0], lengths], axis=1).astype(np.float64))
-    one = max(int(made_sum[1]), 1)
+    made_tallies, frames = np.array(made_tallies), len(made_tallies) * len(SCRIPT)
+    whole, error = accuracy_and_error(np.stack([made_tallies[:, 0], np.full(len(made_tallies), len(SCRIPT))],
+                                               axis=1).astype(np.float64))
+    _, one, none, doubled = made_tallies.sum(0)
+    one = max(int(one), 1)
     return {"hero_whole": whole, "hero_whole_se": error,
-            "hero_whole_reconstructed": round(float(rebuilt_sum[0]) / sum(lengths), 4),
-            "hero_none": round(float(made_sum[2]) / one, 4), "hero_doubled": round(float(made_sum[3]) / one, 4)}
+            "hero_whole_reconstructed": round(float(np.sum(rebuilt_tallies, axis=0)[0]) / frames, 4),
+            "hero_none": round(float(none) / one, 4), "hero_doubled": round(float(doubled) / one, 4)}
 
 
 PROBES: dict[str, tuple[str, Callable]] = {  # name -> (the simulator it needs, the probe)

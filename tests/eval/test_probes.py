@@ -2,7 +2,7 @@ import numpy as np
 
 from nanogenie.envs import make_env
 from nanogenie.envs.sonic_art import PALETTE
-from nanogenie.eval.probes import CORE, MIN_PIXELS, TOLERANCE, hero_tallies, heroes
+from nanogenie.eval.probes import CORE, MIN_PIXELS, TOLERANCE, hero_counts, hero_outcomes, heroes
 
 SKIN = np.array(PALETTE["S"])
 
@@ -30,14 +30,14 @@ def test_a_blob_only_near_the_skin_colour_is_not_a_hero():
     assert heroes(frame, SKIN) == 1
 
 
-def test_hero_tallies_count_matches_and_what_went_wrong():
+def test_hero_outcomes_count_matches_and_what_went_wrong():
     one, two, none = (np.zeros((32, 32, 3), np.uint8) for _ in range(3))
     one[2:5, 2:5] = SKIN
     two[2:5, 2:5] = two[20:23, 20:23] = SKIN
     truth = np.stack([one, one, one, two])
     drawn = np.stack([one, none, two, two])
     # matched: frames 0 and 3; one hero in the truth: frames 0-2, of which frame 1 drawn with none, frame 2 with two
-    assert hero_tallies(truth, drawn, SKIN).tolist() == [2, 3, 1, 1]
+    assert hero_outcomes(hero_counts(truth, SKIN), hero_counts(drawn, SKIN)).sum(0).tolist() == [2, 3, 1, 1]
 
 
 def test_the_simulator_draws_one_hero():

@@ -30,15 +30,15 @@ from hero_by_frame import print_stretches  # a sibling lab script
 from nanogenie.envs import make_env
 from nanogenie.envs.sonic_art import PALETTE
 from nanogenie.eval.control import accuracy_and_error
-from nanogenie.eval.probes import TOLERANCE, colour_distance, grown, hero_tallies, heroes, skin_mask
+from nanogenie.eval.probes import CORE, TOLERANCE, colour_distance, grown, hero_counts, hero_outcomes, heroes, skin_mask
 
 SKIN = np.array(PALETTE["S"])
 
 
-def figures(truth: np.ndarray, drawn: np.ndarray, core: int) -> dict[str, float]:
-    """truth, drawn (S, L, H, W, 3) uint8 -> the probe's figures for `drawn` against `truth` under the rule."""
-    tallies = np.stack([hero_tallies(true, frames, SKIN, core) for true, frames in zip(truth, drawn)])  # (S, 4)
-    whole, error = accuracy_and_error(np.stack([tallies[:, 0], np.full(len(truth), truth.shape[1])], axis=1))
+def figures(expected: np.ndarray, shown: np.ndarray) -> dict[str, float]:
+    """Hero counts (S, L) of the true and of the drawn frames -> the probe's figures for the drawn ones."""
+    tallies = hero_outcomes(expected, shown).sum(axis=1)  # (S, 4)
+    whole, error = accuracy_and_error(np.stack([tallies[:, 0], np.full(len(tallies), expected.shape[1])], axis=1))
     one = max(int(tallies[:, 1].sum()), 1)
     return {"whole": round(whole, 3), "se": round(error, 3), "none": round(tallies[:, 2].sum() / one, 3),
             "doubled": round(tallies[:, 3].sum() / one, 3)}
@@ -59,18 +59,16 @@ def outcome(count: int) -> str:
     return ("none", "one", "two or more")[min(count, 2)]
 
 
-def compare(truth: np.ndarray, made: np.ndarray, old: int, new: int) -> list[tuple[np.ndarray, np.ndarray, int, int]]:
+def compare(truth: np.ndarray, made: np.ndarray, counted: dict, old: int, new: int) -> list[tuple]:
     """Print how the world's one-hero frames moved between the rules; returns (true, drawn, old, new) per frame."""
-    frames, moves = [], {}
-    for true, drawn in zip(truth.reshape(-1, *truth.shape[-3:]), made.reshape(-1, *made.shape[-3:])):
-        if heroes(true, SKIN, new) != 1:
-            continue
-        before, after = heroes(drawn, SKIN, old), heroes(drawn, SKIN, new)
-        moves[outcome(before), outcome(after)] = moves.get((outcome(before), outcome(after)), 0) + 1
-        frames.append((true, drawn, before, after))
-    print(f"one-hero frames ({len(frames)}) by outcome under core {old} -> core {new}: "
+    (_, _, before), (expected, _, after) = counted[old], counted[new]
+    ones = expected == 1  # (S, L)
+    moves: dict[tuple[str, str], int] = {}
+    for a, b in zip(before[ones], after[ones]):
+        moves[outcome(a), outcome(b)] = moves.get((outcome(a), outcome(b)), 0) + 1
+    print(f"one-hero frames ({ones.sum()}) by outcome under core {old} -> core {new}: "
           + ", ".join(f"{a} -> {b}: {n}" for (a, b), n in sorted(moves.items())))
-    return frames
+    return list(zip(truth[ones], made[ones], before[ones], after[ones]))
 
 
 def save(rows: list[np.ndarray], path: Path) -> None:
@@ -109,30 +107,32 @@ def main() -> None:
     truth, rebuilt, made = saved["truth"], saved["rebuilt"], saved["made"]
     if args.distances:
         distances(truth, rebuilt)
-    for core in (int(c) for c in args.cores.split(",")):
-        counted = np.bincount([heroes(true, SKIN, core) for true in truth.reshape(-1, *truth.shape[-3:])])
-        ours, world = figures(truth, rebuilt, core), figures(truth, made, core)
-        print(f"core {core:3d}  true frames by hero count {counted.tolist()}  reconstructed {ours['whole']:.3f} "
-              f"(none {ours['none']:.3f}, doubled {ours['doubled']:.3f})  world {world['whole']:.3f} ± "
-              f"{world['se']:.3f} (none {world['none']:.3f}, doubled {world['doubled']:.3f})", flush=True)
-    if args.compare:
-        old, new = (int(c) for c in args.compare.split(","))
-        frames = compare(truth, made, old, new)
+    cores = [int(c) for c in args.cores.split(",")]
+    compared = [int(c) for c in args.compare.split(",")] if args.compare else []
+    counted = {core: tuple(hero_counts(frames, SKIN, core) for frames in (truth, rebuilt, made))  # (S, L) each
+               for core in dict.fromkeys(cores + compared + [CORE])}
+    for core in cores:
+        expected, ours, world = counted[core][0], figures(*counted[core][:2]), figures(*counted[core][::2])
+        print(f"core {core:3d}  true frames by hero count {np.bincount(expected.ravel()).tolist()}  reconstructed "
+              f"{ours['whole']:.3f} (none {ours['none']:.3f}, doubled {ours['doubled']:.3f})  world {world['whole']:.3f} "
+              f"± {world['se']:.3f} (none {world['none']:.3f}, doubled {world['doubled']:.3f})", flush=True)
+    if compared:
+        old, new = compared
+        frames = compare(truth, made, counted, old, new)
         if args.pictures:
             pictures(truth, rebuilt, frames, old, new, args.pictures)
+    expected, _, shown = counted[CORE]
     if args.stretches:
-        per_frame = np.stack([[hero_tallies(true[i:i + 1], drawn[i:i + 1], SKIN) for i in range(len(true))]
-                              for true, drawn in zip(truth, made)]).sum(axis=0)  # (L, 4) over the states
+        per_frame = hero_outcomes(expected, shown).sum(axis=0)  # (L, 4) over the states
         print_stretches(per_frame, len(truth), make_env("sonic", truth.shape[-2]).action_names)
     if args.first_frame:
         split: dict[int, list[int]] = {}  # heroes in the prompt's last frame -> [states, frame 0 drawn with none]
-        for prompt, true, drawn in zip(saved["context"], truth, made):
-            if heroes(true[0], SKIN) == 1:
+        for prompt, first, drawn in zip(saved["context"], expected[:, 0], shown[:, 0]):
+            if first == 1:
                 tally = split.setdefault(heroes(prompt[-1], SKIN), [0, 0])
-                tally[0], tally[1] = tally[0] + 1, tally[1] + (heroes(drawn[0], SKIN) == 0)
-        for shown, (states, lost) in sorted(split.items()):
-            print(f"prompt's last frame shows {shown} hero(es): {states} states, frame 0 drawn with none in {lost}")
-
+                tally[0], tally[1] = tally[0] + 1, tally[1] + (drawn == 0)
+        for heroes_shown, (states, lost) in sorted(split.items()):
+            print(f"prompt's last frame shows {heroes_shown} hero(es): {states} states, frame 0 drawn with none in {lost}")
 
 if __name__ == "__main__":
     main()

@@ -18,7 +18,7 @@ from nanogenie.data.pixels import to_model, to_stored
 from nanogenie.envs import make_env
 from nanogenie.envs.sonic_art import PALETTE
 from nanogenie.eval.control import generated_from, held_out_state, keymap_codes, played, sampling_seed
-from nanogenie.eval.probes import SCRIPT, heroes
+from nanogenie.eval.probes import SCRIPT, hero_counts, hero_outcomes
 from nanogenie.world import load_world
 
 
@@ -50,11 +50,7 @@ def hero_frames(world, context, truth, held: torch.Tensor, seed: int, state: int
     skin = np.array(PALETTE["S"])
     with torch.no_grad():
         made = to_stored(generated_from(world, context, held, sampling_seed(seed, state))[0]).numpy()
-    counts = []
-    for true, generated in zip(truth, made):
-        expected, shown = heroes(true, skin), heroes(generated, skin)
-        counts.append((shown == expected, expected == 1, expected == 1 and shown == 0, expected == 1 and shown >= 2))
-    return np.array(counts, np.int64)
+    return hero_outcomes(hero_counts(np.stack(truth), skin), hero_counts(made, skin)).astype(np.int64)
 
 
 def read_codes(world, context: list[np.ndarray], truth: list[np.ndarray]) -> torch.Tensor:

@@ -28,12 +28,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from hero_rules import figures  # a sibling lab script
+from hero_rules import SKIN, figures  # a sibling lab script
 from nanogenie.config import WorldConfig
 from nanogenie.data.pixels import to_model
 from nanogenie.envs import make_env
 from nanogenie.eval.held_out import fresh_episodes
-from nanogenie.eval.probes import CORE
+from nanogenie.eval.probes import hero_counts
 from nanogenie.models.tokenizer import VideoTokenizer
 from nanogenie.training.checkpoint import load_weights_file
 from nanogenie.training.plots import plot_frame_rows, to_uint8
@@ -76,7 +76,7 @@ def probe_frames(states: int, seed: int, image_size: int) -> np.ndarray:
 def hero_figures(tokenizer: VideoTokenizer, truth: np.ndarray) -> dict[str, float]:
     """How often each frame's reconstruction shows as many heroes as the frame (the probe's count)."""
     rebuilt = np.stack([to_uint8(tokenizer.decode(tokenizer.encode(to_model(clip)[:, None]))[:, 0]) for clip in truth])
-    found = figures(truth, rebuilt, CORE)
+    found = figures(hero_counts(truth, SKIN), hero_counts(rebuilt, SKIN))
     return {"hero_whole_reconstructed": found["whole"], "hero_none": found["none"], "hero_doubled": found["doubled"]}
 
 
