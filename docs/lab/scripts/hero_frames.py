@@ -30,6 +30,8 @@ def main() -> None:
     parser.add_argument("--states", type=int, default=48)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", required=True)
+    parser.add_argument("--prompt", choices=("random", "sticky"), default="random",
+                        help="the warm-up's actions: the probe's (a fresh uniform one every frame) or the training data's")
     args = parser.parse_args()
     torch.set_num_threads(1)
     world = load_world(args.world)
@@ -38,7 +40,7 @@ def main() -> None:
     held = torch.tensor([[codes[a] for a in SCRIPT]])
     rng = np.random.default_rng(args.seed)
     truths, rebuilt, made, contexts = [], [], [], []
-    for state, context, truth in script_states(env, rng, args.states):  # the probe's loop, keeping the frames
+    for state, context, truth in script_states(env, rng, args.states, args.prompt):  # the probe's loop, keeping the frames
         generated = generated_from(world, context, held, sampling_seed(args.seed, state))[0]
         recon = world.tokenizer.decode(world.tokenizer.encode(to_model(np.stack(truth))[:, None]))[:, 0]
         truths.append(np.stack(truth))

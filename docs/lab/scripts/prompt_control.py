@@ -1,0 +1,41 @@
+"""control_accuracy of a sonic world from prompts played like its training data: the eval's states, with the warm-up
+played by sticky_state's policy (actions held 2-12 frames, drawn by the simulator's weights) instead of a fresh
+uniform action every frame. Tells whether the eval's prompts, unlike anything the dynamics trained on, cost control.
+
+    OMP_NUM_THREADS=1 .venv/bin/python docs/lab/scripts/prompt_control.py WORLD --states 144 --seed 1 [--prompt sticky]
+"""
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import nanogenie.eval.control as control
+from nanogenie.envs import make_env
+from nanogenie.envs.policy import StickyPolicy
+from nanogenie.world import load_world
+
+sys.path.insert(0, str(Path(__file__).parent))
+from script_codes import sticky_state  # noqa: E402  (a sibling lab script)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("world")
+    parser.add_argument("--states", type=int, default=48)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--prompt", choices=("random", "sticky"), default="sticky")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    world = load_world(args.world, device="cpu")
+    if args.prompt == "sticky":
+        env = make_env("sonic", world.config.tokenizer.image_size)
+        actor = StickyPolicy(env.num_actions, np.random.default_rng(7), 2, 12, weights=env.policy_weights)
+        control.held_out_state = lambda env, rng: sticky_state(env, rng, actor)
+    accuracy, error = control.control_accuracy(world, "sonic", world.keymap_path, "cpu", args.states, args.seed)
+    print(f"control {accuracy} ± {error} over {args.states} states, seed {args.seed}, {args.prompt} prompts")
+
+
+if __name__ == "__main__":
+    main()
