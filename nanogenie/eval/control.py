@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import copy
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -150,12 +150,13 @@ def pairs_told_apart(distance: np.ndarray, truth: list[np.ndarray], rows: list[i
     return right, pairs
 
 
-def held_out_state(env, rng: np.random.Generator) -> list[np.ndarray] | None:
+def held_out_state(env, rng: np.random.Generator, act: Callable[[], int] | None = None) -> list[np.ndarray] | None:
     """Play a fresh episode (seeded past EVAL_SEED_OFFSET, like every held-out episode) for a random
-    number of random-action steps; the last CONTEXT_FRAMES frames, or None if the episode ended first."""
+    number of random-action steps (or of `act()`'s actions, for the lab); the last CONTEXT_FRAMES frames, or
+    None if the episode ended first."""
     frames = [env.reset(int(rng.integers(2**31)) + EVAL_SEED_OFFSET)]
     for _ in range(int(rng.integers(*WARMUP))):
-        frames.append(env.step(int(rng.integers(env.num_actions))))
+        frames.append(env.step(int(rng.integers(env.num_actions)) if act is None else act()))
         if env.done:
             return None
     return frames[-CONTEXT_FRAMES:]

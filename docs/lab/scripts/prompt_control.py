@@ -1,5 +1,5 @@
 """control_accuracy of a sonic world from prompts played like its training data: the eval's states, with the warm-up
-played by sticky_state's policy (actions held 2-12 frames, drawn by the simulator's weights) instead of a fresh
+played by training_play's policy (actions held 2-12 frames, drawn by the simulator's weights) instead of a fresh
 uniform action every frame. Tells whether the eval's prompts, unlike anything the dynamics trained on, cost control.
 
     OMP_NUM_THREADS=1 .venv/bin/python docs/lab/scripts/prompt_control.py WORLD --states 144 --seed 1 [--prompt sticky]
@@ -8,16 +8,14 @@ import argparse
 import sys
 from pathlib import Path
 
-import numpy as np
 import torch
 
 import nanogenie.eval.control as control
 from nanogenie.envs import make_env
-from nanogenie.envs.policy import StickyPolicy
 from nanogenie.world import load_world
 
 sys.path.insert(0, str(Path(__file__).parent))
-from script_codes import sticky_state  # noqa: E402  (a sibling lab script)
+from script_codes import training_play  # noqa: E402  (a sibling lab script)
 
 
 def main() -> None:
@@ -29,10 +27,9 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     world = load_world(args.world, device="cpu")
-    if args.prompt == "sticky":
-        env = make_env("sonic", world.config.tokenizer.image_size)
-        actor = StickyPolicy(env.num_actions, np.random.default_rng(7), 2, 12, weights=env.policy_weights)
-        control.held_out_state = lambda env, rng: sticky_state(env, rng, actor)
+    if args.prompt == "sticky":  # control_accuracy draws its states through control.held_out_state
+        act, plain = training_play(make_env("sonic", world.config.tokenizer.image_size)).act, control.held_out_state
+        control.held_out_state = lambda env, rng: plain(env, rng, act)
     accuracy, error = control.control_accuracy(world, "sonic", world.keymap_path, "cpu", args.states, args.seed)
     print(f"control {accuracy} ± {error} over {args.states} states, seed {args.seed}, {args.prompt} prompts")
 

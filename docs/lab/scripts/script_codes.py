@@ -18,9 +18,7 @@ from nanogenie.data.pixels import to_model, to_stored
 from nanogenie.envs import make_env
 from nanogenie.envs.sonic_art import PALETTE
 from nanogenie.envs.policy import StickyPolicy
-from nanogenie.eval.control import WARMUP, generated_from, held_out_state, keymap_codes, played, sampling_seed
-from nanogenie.eval.evaluate import CONTEXT_FRAMES
-from nanogenie.eval.held_out import EVAL_SEED_OFFSET
+from nanogenie.eval.control import generated_from, held_out_state, keymap_codes, played, sampling_seed
 from nanogenie.eval.probes import SCRIPT, hero_counts, hero_outcomes
 from nanogenie.world import load_world
 
@@ -37,24 +35,19 @@ def probe_setup():
     return args, world, env, keymap_codes(world.keymap_path, list(env.action_names)), np.random.default_rng(args.seed)
 
 
-def sticky_state(env, rng: np.random.Generator, actor: StickyPolicy) -> list[np.ndarray] | None:
-    """held_out_state with the training data's behaviour (actions held 2-12 frames, drawn by the simulator's policy
-    weights) in place of a fresh uniform action every frame: a prompt like the ones the dynamics trained on."""
-    frames = [env.reset(int(rng.integers(2**31)) + EVAL_SEED_OFFSET)]
-    for _ in range(int(rng.integers(*WARMUP))):
-        frames.append(env.step(actor.act()))
-        if env.done:
-            return None
-    return frames[-CONTEXT_FRAMES:]
+def training_play(env) -> StickyPolicy:
+    """The training data's behaviour (actions held 2-12 frames, drawn by the simulator's policy weights), on a stream
+    of its own, for held_out_state's `act`: prompts like the ones the dynamics trained on."""
+    return StickyPolicy(env.num_actions, np.random.default_rng(7), 2, 12, weights=env.policy_weights)
 
 
 def script_states(env, rng, states: int, prompt: str = "random"):
     """The probe's states: (index, context frames, the simulator's frames under the script) for each of `states`
     draws whose script plays to the end (the probe skips the others, keeping their index for the sampling seed).
-    `prompt` "sticky" plays the warm-up with sticky_state's policy instead of the probe's random one."""
-    actor = StickyPolicy(env.num_actions, np.random.default_rng(7), 2, 12, weights=env.policy_weights)
+    `prompt` "sticky" plays the warm-up with training_play's policy instead of the probe's random one."""
+    act = training_play(env).act if prompt == "sticky" else None
     for state in range(states):
-        context = held_out_state(env, rng) if prompt == "random" else sticky_state(env, rng, actor)
+        context = held_out_state(env, rng, act)
         truth = None if context is None else played(env, SCRIPT)
         if truth is not None:
             yield state, context, truth
