@@ -7,7 +7,8 @@ codes does the LAM read for each key in each mode, and how well does the world a
 
 The states are control_accuracy's (`nanogenie eval --states N --seed S`: the same draws). For each, every control is
 held for 4 steps on a copy of the simulator; a state is "scroll" when the camera moves while right is held, else
-"walk". Printed per mode: the codes the LAM reads on each control's 4 true transitions; then, from the world's frames
+"walk". Printed per mode: the codes the LAM reads on each control's 4 true transitions, and how often a code names
+its key (each code read as the key it comes with most in that mode); then, from the world's frames
 after each of its 8 codes is held 4 frames (another draw of the eval's sampling noise, made for all 8 codes at once),
 which code comes closest to the simulator's right, and control_accuracy with the world's keymap and with a keymap
 bound per mode: each control's most read code in that mode, read on --fit-states other states (seed --fit-seed).
@@ -65,6 +66,13 @@ def overlap(first: Counter, second: Counter) -> float:
     return sum(min(first[c] / a, second[c] / b) for c in first)
 
 
+def named(read: dict, mode: str, actions: int) -> float:
+    """How often the key is named from the code in this mode, each code read as the key it comes with most there (the
+    probe's map, fitted and scored on the same transitions; 1/7 if the codes say nothing)."""
+    table = np.array([[read[mode, a][c] for c in range(256)] for a in range(actions)])  # (keys, codes)
+    return table.max(axis=0).sum() / table.sum()
+
+
 def shares(tally: Counter, top: int = 4) -> str:
     total = sum(tally.values())
     return ", ".join(f"{c}: {k / total:.2f}" for c, k in tally.most_common(top))
@@ -103,7 +111,8 @@ def main() -> None:
               f"{overlap(read['walk', action], read['scroll', action]):.2f}")
     for mode in sorted(screen_x):
         print(f"{mode}: {len(screen_x[mode])} states, hero's screen x {np.mean(screen_x[mode]):.1f} "
-              f"(range {np.min(screen_x[mode]):.0f}-{np.max(screen_x[mode]):.0f})")
+              f"(range {np.min(screen_x[mode]):.0f}-{np.max(screen_x[mode]):.0f}); the codes name the key "
+              f"{named(read, mode, env.num_actions):.2f} of the time")
         for action in range(env.num_actions):
             print(f"  true {names[action]}: " + shares(read[mode, action]))
     if args.lam:
