@@ -10,8 +10,6 @@ script (the probe skips the others too: 140 of 144 for seed 1), and `context` (S
 world was prompted with.
 """
 
-import argparse
-
 import numpy as np
 import torch
 
@@ -20,15 +18,12 @@ from nanogenie.envs import make_env
 from nanogenie.eval.control import generated_from, keymap_codes, sampling_seed
 from nanogenie.eval.probes import SCRIPT
 from nanogenie.world import load_world
-from script_codes import script_states  # a sibling lab script
+from script_codes import script_states, states_parser  # a sibling lab script
 
 
 @torch.no_grad()
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("world")
-    parser.add_argument("--states", type=int, default=48)
-    parser.add_argument("--seed", type=int, default=0)
+    parser = states_parser(__doc__)
     parser.add_argument("--out", required=True)
     parser.add_argument("--prompt", choices=("random", "sticky"), default="random",
                         help="the warm-up's actions: the probe's (a fresh uniform one every frame) or the training data's")

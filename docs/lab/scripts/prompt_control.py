@@ -4,7 +4,6 @@ uniform action every frame. Tells whether the eval's prompts, unlike anything th
 
     OMP_NUM_THREADS=1 .venv/bin/python docs/lab/scripts/prompt_control.py WORLD --states 144 --seed 1 [--prompt sticky]
 """
-import argparse
 import sys
 from pathlib import Path
 
@@ -15,14 +14,11 @@ from nanogenie.envs import make_env
 from nanogenie.world import load_world
 
 sys.path.insert(0, str(Path(__file__).parent))
-from script_codes import training_play  # noqa: E402  (a sibling lab script)
+from script_codes import states_parser, training_play  # noqa: E402  (a sibling lab script)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("world")
-    parser.add_argument("--states", type=int, default=48)
-    parser.add_argument("--seed", type=int, default=0)
+    parser = states_parser(__doc__)
     parser.add_argument("--prompt", choices=("random", "sticky"), default="sticky")
     args = parser.parse_args()
     torch.set_num_threads(1)

@@ -16,7 +16,6 @@ The mode comes from the simulator, so the per-mode keymap is what binding keys b
 --lam RUN: read the codes with another LAM (a run folder of `nanogenie train --stage lam`) and skip the world's frames,
 since its dynamics knows only its own LAM's codes. Findings: docs/lab/2026-12-06-camera-modes.md.
 """
-import argparse
 import copy
 from collections import Counter
 
@@ -29,6 +28,7 @@ from nanogenie.eval.control import (HOLD, accuracy_and_error, frame_distances, g
                                     keymap_codes, pairs_told_apart, sampling_seed)
 from nanogenie.eval.lam_bench import load_lam
 from nanogenie.world import load_world
+from script_codes import states_parser  # a sibling lab script
 
 RIGHT = 2  # SonicEnv.action_names.index("right")
 
@@ -85,10 +85,7 @@ def pooled(tallies: list) -> str:
 
 @torch.no_grad()
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("world")
-    parser.add_argument("--states", type=int, default=48)
-    parser.add_argument("--seed", type=int, default=0)
+    parser = states_parser(__doc__)
     parser.add_argument("--lam", help="a LAM run folder whose codes to read instead of the world's")
     parser.add_argument("--fit-states", type=int, default=144)
     parser.add_argument("--fit-seed", type=int, default=2)

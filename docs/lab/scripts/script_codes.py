@@ -23,13 +23,18 @@ from nanogenie.eval.probes import SCRIPT, hero_counts, hero_outcomes
 from nanogenie.world import load_world
 
 
-def probe_setup():
-    """The hero probe's setting from the command line: (args, world, sonic env, true action -> keymap code, rng)."""
-    parser = argparse.ArgumentParser()
+def states_parser(doc: str | None = None) -> argparse.ArgumentParser:
+    """The command line of the lab's scripts over the eval's held-out states: WORLD [--states N] [--seed S]."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0] if doc else None)
     parser.add_argument("world")
     parser.add_argument("--states", type=int, default=48)
     parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
+    return parser
+
+
+def probe_setup():
+    """The hero probe's setting from the command line: (args, world, sonic env, true action -> keymap code, rng)."""
+    args = states_parser().parse_args()
     world = load_world(args.world, device="cpu")
     env = make_env("sonic", world.config.tokenizer.image_size)
     return args, world, env, keymap_codes(world.keymap_path, list(env.action_names)), np.random.default_rng(args.seed)
