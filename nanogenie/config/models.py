@@ -95,6 +95,7 @@ class LAMConfig:
     effect: str = "add"  # a head "add"s a change per cell, or "shift"s each cell's content by up to max_shift (models/lam.py)
     max_shift: int = 3  # with effect "shift": the farthest a head may move a cell's content, up/down/left/right, pixels
     max_share: float = 1.0  # in training no head wins more than this share of a batch; 1: the best head always wins
+    heads_see_position: bool = False  # the heads' net also reads each cell's place on the screen (models/lam.py)
     # after the heads, an inverse model learns to name their codes from x_t-1, x_t, x_t+1, and names them from
     # then on (models/lam.py; its schedule: train.lam_inverse)
     inverse: bool = False

@@ -40,6 +40,9 @@ on the transitions it wins, and the choice is exact.
     2 px agent's one-pixel step in 1,200 steps and shifting heads did in 400; unsupervised on dungeon,
     shifting heads scored 0.74-0.88 on four seeds where additive ones scored 0.49-0.80
     (docs/lab/2026-12-03-small-agents.md).
+  * With `heads_see_position` the heads' net also reads each cell's place on the screen. A key can act differently
+    by place (sonic's right walks the hero inside the camera's window and scrolls the scene at its edge), and a net
+    that sees ~12 px around a cell cannot tell where on the screen it is.
   * The heads predict and are scored on a 16x16 grid of cell values (`resolution`). A plain p x p mean
     ("cell") does not change while a small sprite moves inside its cell and jumps when it crosses a
     border, so one step right looks like two different events depending on where the sprite stood,
@@ -89,18 +92,23 @@ class CellNet(nn.Module):
     """Frames as cells (N, F, 3, H, W) -> features per cell (N, C, H/p, W/p): a small U-Net whose one
     downsampling lets each cell see its neighbours' neighbours (a sprite and where it is heading)."""
 
-    def __init__(self, frames: int, patch_size: int, width: int):
+    def __init__(self, frames: int, patch_size: int, width: int, position: bool = False):
         super().__init__()
-        self.patch_size = patch_size
+        self.patch_size, self.position = patch_size, position
         c = width
-        self.inp = _conv(3 * frames * patch_size ** 2, c)
+        self.inp = _conv(3 * frames * patch_size ** 2 + 2 * position, c)
         self.down = _conv(c, 2 * c, kernel=4, stride=2)
         self.mid = _conv(2 * c, 2 * c)
         self.up = nn.Sequential(nn.ConvTranspose2d(2 * c, c, 4, 2, 1), nn.GroupNorm(8, c), nn.SiLU())
         self.fuse = _conv(2 * c, c)
 
     def forward(self, frames: Tensor) -> Tensor:
-        h = self.inp(F.pixel_unshuffle(frames.flatten(1, 2), self.patch_size))  # (N, C, H/p, W/p)
+        cells = F.pixel_unshuffle(frames.flatten(1, 2), self.patch_size)  # (N, F 3 p p, H/p, W/p)
+        if self.position:  # each cell's place on the screen, y and x in [-1, 1]
+            y, x = (torch.linspace(-1, 1, n, device=cells.device, dtype=cells.dtype) for n in cells.shape[-2:])
+            grid = torch.stack(torch.meshgrid(y, x, indexing="ij"))[None].expand(len(cells), -1, -1, -1)
+            cells = torch.cat((cells, grid), dim=1)
+        h = self.inp(cells)  # (N, C, H/p, W/p)
         return self.fuse(torch.cat((self.up(self.mid(self.down(h))), h), dim=1))
 
 
@@ -113,7 +121,7 @@ class LatentActionModel(nn.Module):
         self.per_cell = p * p if cfg.resolution == "pixel" else 1
         self.past = CellNet(cfg.history_frames, p, c)  # what the history predicts, the same for every action
         self.passive = nn.Conv2d(c, 3 * self.per_cell, 1)
-        self.present = CellNet(1, p, c)  # what each action adds, read from x_t alone
+        self.present = CellNet(1, p, c, cfg.heads_see_position)  # what each action adds, read from x_t alone
         if cfg.effect == "shift":
             # per head and cell: logits over the offsets the cell's content may come from
             self.offsets = [(0, 0)] + [(dy * r, dx * r) for r in range(1, cfg.max_shift + 1)

@@ -212,6 +212,18 @@ def test_capped_assignment_gives_every_head_a_share_of_the_transitions_it_predic
 
 
 
+def test_heads_that_see_their_place_tell_the_same_content_apart_by_where_it_is():
+    frames = torch.zeros(1, 3, 3, 64, 64)  # a blank screen: every cell looks the same
+    for position in (False, True):
+        lam = _lam(image_size=64, heads_see_position=position).eval()
+        with torch.no_grad():
+            features = lam.present(frames[:, 2:])  # (1, C, 16, 16)
+        # two cells whose view does not reach the screen's edge (and of the same parity on the net's half-size grid):
+        # only a net that reads its place tells them apart
+        assert bool((features[..., 6, 6] - features[..., 8, 8]).abs().max() > 1e-4) == position
+        assert lam.predict_next(frames[:, 1:]).shape == (1, lam.num_actions, 3, 16, 16)
+
+
 def test_a_shifting_head_draws_a_sprite_stepping_a_pixel_exactly():
     lam = _lam(effect="shift", resolution="smooth", align_shift=0, history_frames=1).eval()
     with torch.no_grad():  # the history's path adds nothing; head h moves every cell's content by its own offset
