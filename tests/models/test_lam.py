@@ -211,7 +211,6 @@ def test_capped_assignment_gives_every_head_a_share_of_the_transitions_it_predic
                            .argmin(dim=1).view(4, -1))  # inference is the plain best head
 
 
-
 def test_heads_that_see_their_place_tell_the_same_content_apart_by_where_it_is():
     frames = torch.zeros(1, 3, 3, 64, 64)  # a blank screen: every cell looks the same
     for position in (False, True):

@@ -66,10 +66,10 @@ def overlap(first: Counter, second: Counter) -> float:
     return sum(min(first[c] / a, second[c] / b) for c in first)
 
 
-def named(read: dict, mode: str, actions: int) -> float:
+def named(read: dict, mode: str, actions: int, codes: int) -> float:
     """How often the key is named from the code in this mode, each code read as the key it comes with most there (the
     probe's map, fitted and scored on the same transitions; 1/7 if the codes say nothing)."""
-    table = np.array([[read[mode, a][c] for c in range(256)] for a in range(actions)])  # (keys, codes)
+    table = np.array([[read[mode, a][c] for c in range(codes)] for a in range(actions)])  # (keys, codes)
     return table.max(axis=0).sum() / table.sum()
 
 
@@ -98,7 +98,8 @@ def main() -> None:
     controls = sorted(keys)
     lam = load_lam(args.lam)[0].eval() if args.lam else world.lam
     read, screen_x, closest, tallies, mode_tallies = {}, {}, {}, {}, {}
-    for _, _, mode, x, codes, _ in readings(env, lam, args.states, args.seed):
+    states = list(readings(env, lam, args.states, args.seed))  # read once: the world's frames below reuse them
+    for _, _, mode, x, codes, _ in states:
         screen_x.setdefault(mode, []).append(x)
         for action in range(env.num_actions):
             read.setdefault((mode, action), Counter()).update(codes[action].tolist())
@@ -109,7 +110,7 @@ def main() -> None:
     for mode in sorted(screen_x):
         print(f"{mode}: {len(screen_x[mode])} states, hero's screen x {np.mean(screen_x[mode]):.1f} "
               f"(range {np.min(screen_x[mode]):.0f}-{np.max(screen_x[mode]):.0f}); the codes name the key "
-              f"{named(read, mode, env.num_actions):.2f} of the time")
+              f"{named(read, mode, env.num_actions, lam.num_actions):.2f} of the time")
         for action in range(env.num_actions):
             print(f"  true {names[action]}: " + shares(read[mode, action]))
     if args.lam:
@@ -120,7 +121,7 @@ def main() -> None:
             fitted.setdefault((mode, action), Counter()).update(codes[action].tolist())
     mode_keys = {mode: {a: fitted[mode, a].most_common(1)[0][0] for a in controls} for mode in ("walk", "scroll")}
     every_code = torch.arange(lam.num_actions)[:, None].expand(-1, HOLD)
-    for state, context, mode, _, _, truth in readings(env, lam, args.states, args.seed):
+    for state, context, mode, _, _, truth in states:
         made = generated_from(world, context, every_code, sampling_seed(args.seed, state))[:, -1]  # (A, 3, H, W)
         closest.setdefault(mode, Counter())[int(frame_distances(made, [truth[RIGHT]])[:, 0].argmin())] += 1
         true = [truth[a] for a in controls]
