@@ -81,6 +81,12 @@ class TrainConfig:
     # what the dynamics is conditioned on: "latent" (the LAM's codes) or "true" (the data's recorded actions,
     # for labelled video, and the ceiling of a latent-action world); the keymap then binds true actions
     dynamics_actions: str = "latent"
+    # share of each dynamics batch drawn from clips that begin within `opening_frames` frames of their episode's
+    # first frame. A world is played from a prompt at an episode's start, a stretch few clips drawn at random
+    # from long episodes cover (sonic: its camera stands there, so a key moves the hero, not the scene). 0 draws
+    # every clip alike; with data cut into time blocks rather than episodes the opening is a block's start.
+    opening_share: float = 0.0
+    opening_frames: int = 64
     amp: bool = True  # bf16 autocast on CUDA (ignored on CPU)
     compile: bool = False  # torch.compile the models on CUDA
 
@@ -100,6 +106,8 @@ class TrainConfig:
                       "held-out episodes; at most a fifth of the data is held out")
         require_range("train", "eval_clips", self.eval_clips, 1, 1000, "clips the eval figures average over")
         require_range("train", "seed", self.seed, 0, 2**32 - 1)
+        require_range("train", "opening_share", self.opening_share, 0, 1, "a share of each dynamics batch")
+        require_range("train", "opening_frames", self.opening_frames, 1, 1_000_000)
         require(self.dynamics_actions in ("latent", "true"),
                 f"train dynamics_actions must be 'latent' or 'true', got {self.dynamics_actions!r}")
 

@@ -55,12 +55,16 @@ def step_seed(seed: int, stage: str, step: int, rank: int = 0) -> int:
     return ((seed * 1_000_003 + zlib.crc32(stage.encode())) * 65_537 + step * 131 + rank) % (2**62)
 
 
-def sample_indices(count: int, batch_size: int, generator: torch.Generator, rank: int, world_size: int
-                   ) -> list[int]:
+def sample_indices(count: int, batch_size: int, generator: torch.Generator, rank: int, world_size: int,
+                   weights: torch.Tensor | None = None) -> list[int]:
     """This rank's share of one batch of batch_size random items, drawn alike on every rank: each of the
     world_size ranks takes batch_size / world_size of them (check_batches_split makes that whole), so one
-    optimizer step sees batch_size items however many processes share it."""
-    picks = torch.randint(count, (batch_size,), generator=generator)
+    optimizer step sees batch_size items however many processes share it. Items are drawn alike, or in
+    proportion to `weights` (count,) when given."""
+    if weights is None:
+        picks = torch.randint(count, (batch_size,), generator=generator)
+    else:
+        picks = torch.multinomial(weights, batch_size, replacement=True, generator=generator)
     share = batch_size // world_size
     return picks[rank * share:(rank + 1) * share].tolist()
 

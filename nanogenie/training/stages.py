@@ -253,11 +253,35 @@ def dynamics_stage(dynamics, tokens: torch.Tensor, actions: torch.Tensor, clip_s
     train = config.train
     offsets = torch.arange(train.dynamics.clip_frames, device=tokens.device)  # (T,)
     starts = torch.from_numpy(clip_starts).to(tokens.device)
+    weights = None
+    if train.opening_share > 0:
+        weights = clip_weights(opening_clips(clip_starts, train.opening_frames), train.opening_share)
 
     def sample(generator: torch.Generator, rank: int, world_size: int) -> tuple[torch.Tensor, torch.Tensor]:
-        picks = torch.tensor(sample_indices(len(starts), train.dynamics.batch_size, generator, rank, world_size),
-                             device=tokens.device)
+        picks = torch.tensor(sample_indices(len(starts), train.dynamics.batch_size, generator, rank, world_size,
+                                            weights), device=tokens.device)
         index = starts[picks, None] + offsets  # (B, T)
         return tokens[index].long(), actions[index[:, :-1]]
 
     return Stage("dynamics", dynamics, dynamics.training_loss, sample, steps)
+
+
+def opening_clips(clip_starts: np.ndarray, frames: int) -> np.ndarray:
+    """(C,) bool: the clips that begin within `frames` frames of their sequence's first frame. A sequence's
+    clip starts are consecutive and the next sequence's lie a whole clip further on (clips are >= 2 frames),
+    so a step other than 1 marks a new sequence."""
+    position = np.arange(len(clip_starts))
+    new_sequence = np.ones(len(clip_starts), bool)
+    new_sequence[1:] = np.diff(clip_starts) != 1
+    first = np.maximum.accumulate(np.where(new_sequence, position, 0))  # (C,) index of its sequence's first clip
+    return position - first < frames
+
+
+def clip_weights(favoured: np.ndarray, share: float) -> torch.Tensor:
+    """(C,) draw weights that give the `favoured` clips `share` of the draws, alike among themselves, and the
+    rest the remainder (all to the favoured when there is no rest)."""
+    chosen = int(favoured.sum())
+    rest = len(favoured) - chosen
+    if rest == 0:
+        return torch.ones(len(favoured), dtype=torch.float64)
+    return torch.from_numpy(np.where(favoured, share / chosen, (1 - share) / rest))

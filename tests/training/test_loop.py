@@ -142,6 +142,10 @@ def test_ranks_share_one_batch_of_batch_size_items():
     single = sample_indices(100, 6, torch.Generator().manual_seed(3), rank=0, world_size=1)
     shares = [sample_indices(100, 6, torch.Generator().manual_seed(3), rank=r, world_size=3) for r in range(3)]
     assert [len(s) for s in shares] == [2, 2, 2] and sum(shares, []) == single
+    weights = torch.arange(100, dtype=torch.float64)
+    single = sample_indices(100, 6, torch.Generator().manual_seed(3), 0, 1, weights)
+    shares = [sample_indices(100, 6, torch.Generator().manual_seed(3), r, 3, weights) for r in range(3)]
+    assert sum(shares, []) == single and 0 not in single  # item 0 has no weight
 
 
 @pytest.mark.slow

@@ -3,7 +3,8 @@ import pytest
 import torch
 
 from nanogenie.data import VideoData
-from nanogenie.training.stages import _windows, apply_in_windows, sequences
+from nanogenie.training.loop import sample_indices
+from nanogenie.training.stages import _windows, apply_in_windows, clip_weights, opening_clips, sequences
 
 
 @pytest.mark.parametrize("length,window,stride", [(10, 4, 4), (10, 4, 3), (4, 4, 3), (17, 5, 4)])
@@ -86,3 +87,23 @@ def test_two_ranks_precompute_what_one_process_does(tmp_path):
         got = torch.load(f"{out}.{rank}")
         assert torch.equal(got["tokens"], tokens) and torch.equal(got["actions"], actions)
         assert got["starts"].tolist() == starts.tolist()
+
+
+def test_openings_are_the_first_clips_of_each_sequence():
+    # three sequences' clip starts as precompute lays them out: consecutive, then a clip's length further on
+    starts = np.concatenate([np.arange(0, 10), np.arange(25, 27), np.arange(40, 60)])
+    opening = opening_clips(starts, 3)
+    assert opening.tolist() == [True] * 3 + [False] * 7 + [True] * 2 + [True] * 3 + [False] * 17
+
+
+@pytest.mark.parametrize("share", [0.0, 0.5, 1.0])
+def test_clip_weights_give_the_openings_their_share_of_the_draws(share):
+    opening = opening_clips(np.concatenate([np.arange(0, 100), np.arange(200, 300)]), 10)
+    weights = clip_weights(opening, share)
+    assert weights[opening].sum().item() == pytest.approx(share)
+    picks = sample_indices(len(weights), 4000, torch.Generator().manual_seed(0), 0, 1, weights)
+    assert np.mean(opening[picks]) == pytest.approx(share, abs=0.03)
+
+
+def test_clip_weights_with_nothing_but_openings_draw_them_all():
+    assert torch.equal(clip_weights(np.ones(5, bool), 0.3), torch.ones(5, dtype=torch.float64))
