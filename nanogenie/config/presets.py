@@ -45,7 +45,9 @@ def _cpu() -> WorldConfig:
     # hint, models/lam.py) has no neighbour to read here; what it still does is rank the capped assignment by
     # each transition's margin relative to the heads' mean error. A LAM head moves each cell's content by a
     # few pixels rather than adding colour (`effect="shift"`), as an action moves a sprite, and is scored on
-    # cells through a tent filter, which follow a sprite one pixel at a time. Then an inverse model learns the
+    # cells through a tent filter, which follow a sprite one pixel at a time, and its net reads each cell's place
+    # on the screen as well as its neighbourhood, since a key can act differently by place (a hero walks inside a
+    # camera's window and scrolls the scene at its edge). Then an inverse model learns the
     # heads' codes and names them from then on (`inverse`), which names the action more often than the heads
     # that made the codes. The dynamics trains at its full 16-frame play context, each frame against a clean
     # copy of its past. Each choice and the variants it beat: docs/lab/NOTES.md.
@@ -54,7 +56,7 @@ def _cpu() -> WorldConfig:
                                   heads=4, encoder_temporal=False, moving_weight=10.0, encoder="local",
                                   conv_channels=[16, 32, 64], conv_encoder=False),
         lam=LAMConfig(width=32, history_frames=2, align_shift=3, max_share=0.25, hold=0.5, effect="shift",
-                      resolution="smooth", inverse=True),
+                      resolution="smooth", heads_see_position=True, inverse=True),
         dynamics=DynamicsConfig(width=128, depth=4, heads=4, maskgit_steps=4),
         train=TrainConfig(data_frames=30_000, tokenizer=StageConfig(steps=5000, clip_frames=2, batch_size=8),
                           lam=StageConfig(steps=LAM_CPU_STEPS, clip_frames=3, batch_size=32, lr=2e-3, weight_decay=0.0),
@@ -67,7 +69,7 @@ def _gpu() -> WorldConfig:
     return WorldConfig(
         tokenizer=TokenizerConfig(width=256, encoder_depth=6, decoder_depth=6, heads=8),
         lam=LAMConfig(width=64, history_frames=2, align_shift=3, max_share=0.25, hold=0.5, effect="shift",
-                      resolution="smooth", inverse=True),
+                      resolution="smooth", heads_see_position=True, inverse=True),
         dynamics=DynamicsConfig(width=512, depth=12, heads=8, maskgit_steps=8),
         train=TrainConfig(data_frames=200_000, tokenizer=StageConfig(steps=20_000, clip_frames=4, batch_size=32, lr=6e-4),
                           lam=StageConfig(steps=20_000, clip_frames=3, batch_size=64, lr=2e-3, weight_decay=0.0),
