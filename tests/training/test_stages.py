@@ -1,10 +1,14 @@
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 import torch
 
+from nanogenie.config import preset, with_overrides
 from nanogenie.data import VideoData
 from nanogenie.training.loop import sample_indices
-from nanogenie.training.stages import _windows, apply_in_windows, clip_weights, opening_clips, sequences
+from nanogenie.training.stages import (_windows, apply_in_windows, clip_weights, dynamics_stage, opening_clips,
+                                      sequences)
 
 
 @pytest.mark.parametrize("length,window,stride", [(10, 4, 4), (10, 4, 3), (4, 4, 3), (17, 5, 4)])
@@ -107,3 +111,17 @@ def test_clip_weights_give_the_openings_their_share_of_the_draws(share):
 
 def test_clip_weights_with_nothing_but_openings_draw_them_all():
     assert torch.equal(clip_weights(np.ones(5, bool), 0.3), torch.ones(5, dtype=torch.float64))
+
+
+def test_dynamics_batches_with_the_whole_share_on_openings_start_at_an_episode_start():
+    config = with_overrides(preset("tiny"), ["train.opening_share=1.0", "train.opening_frames=1"])
+    clip = config.train.dynamics.clip_frames
+    lengths = [clip + 5, clip + 30, clip]  # three sequences back to back, as precompute lays them out
+    firsts = np.cumsum([0, *lengths[:-1]])
+    starts = np.concatenate([first + np.arange(n - clip + 1) for first, n in zip(firsts, lengths)])
+    tokens = torch.arange(sum(lengths))[:, None].repeat(1, 4)  # (N, P): each frame's tokens name its index
+    actions = torch.zeros(sum(lengths), dtype=torch.long)
+    stage = dynamics_stage(SimpleNamespace(training_loss=None), tokens, actions, starts, config, steps=1)
+    for seed in range(5):
+        batch, _ = stage.sample(torch.Generator().manual_seed(seed), 0, 1)  # (B, T, P)
+        assert set(batch[:, 0, 0].tolist()) <= set(firsts.tolist())
