@@ -155,6 +155,9 @@ class DynamicsConfig:
     # probability-weighted mean of the codes it was drawn from; the KV cache keeps the sampled tokens
     # (models/maskgit.py)
     decode: str = "sampled"
+    # spatial attention also sees where tokens stand relative to each other (2D RoPE by row and column), so a
+    # sprite's rules learnt in one place of the screen carry to the others (models/st_transformer.py)
+    spatial_rope: bool = False
 
     def __post_init__(self) -> None:
         require_positive("dynamics", heads=self.heads, vocab_size=self.vocab_size,
@@ -181,5 +184,9 @@ class DynamicsConfig:
                       "passes per generated frame, each revealing at least one of its tokens")
         require_range("dynamics", "moving_weight", self.moving_weight, 1, 1000, "1 weighs every token alike")
         side = math.isqrt(self.tokens_per_frame)
+        require(not self.spatial_rope or side * side == self.tokens_per_frame,
+                f"dynamics spatial_rope needs a square token grid, got {self.tokens_per_frame} tokens per frame")
+        require(not self.spatial_rope or self.width // self.heads % 4 == 0,
+                f"dynamics spatial_rope needs a head width (width / heads) divisible by 4, got {self.width // self.heads}")
         require(self.moving_weight == 1 or side * side == self.tokens_per_frame,
                 f"dynamics moving_weight needs a square token grid, got {self.tokens_per_frame} tokens per frame")

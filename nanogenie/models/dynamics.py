@@ -103,7 +103,8 @@ class DynamicsModel(nn.Module):
         self.action_embed = nn.Embedding(cfg.num_actions + 1, d)
         adaln = cfg.action_conditioning == "adaln"
         self.transformer = STTransformer(d, cfg.depth, cfg.heads, cfg.context_frames, temporal=True,
-                                         cond_width=d if adaln else None)
+                                         cond_width=d if adaln else None,
+                                         grid=math.isqrt(cfg.tokens_per_frame) if cfg.spatial_rope else None)
         if cfg.output == "channels":
             self.head = nn.Linear(d, sum(cfg.levels))  # each channel's logits over its levels, side by side
             # (V, d) each code's digits; rebuilt from the config, so not saved with the weights

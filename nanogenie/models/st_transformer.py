@@ -6,7 +6,9 @@ Notation: B batch, T frames, P tokens per frame, D width, h heads, e head width,
 Temporal attention uses RoPE with *absolute* frame indices. Attention scores then depend only on index
 differences, so keys can be rotated once, cached, and read back any number of frames later: the play
 cache (`KVCache`) is a ring buffer that is never rewritten when it wraps. Positional information within
-a frame is added once at each model's input (a learned embedding), not here.
+a frame is added once at each model's input (a learned embedding). With `grid`, spatial attention also
+rotates queries and keys by each token's row and column (2D RoPE), so its scores see where one token
+stands relative to another: what is learnt about a sprite in one place of the screen holds in every other.
 
 A sequence longer than W uses a banded causal mask (each frame sees itself and the W-1 frames before
 it). That is exactly what the ring cache computes, so cached generation equals full recomputation.
@@ -46,6 +48,16 @@ def apply_rope(x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
     """x (N, h, T, e) rotated by per-frame angles (T, e/2)."""
     x1, x2 = x.chunk(2, dim=-1)
     return torch.cat((x1 * cos - x2 * sin, x1 * sin + x2 * cos), dim=-1)
+
+
+def grid_rope_tables(side: int, head_dim: int) -> tuple[Tensor, Tensor]:
+    """A side x side token grid, row-major -> cos, sin (side^2, e/2): the first half of the rotated pairs turn by
+    the token's row, the second half by its column, each over frequencies that span the grid."""
+    pairs = head_dim // 4  # rotated pairs per axis
+    inv_freq = 1.0 / (float(side) ** 2) ** (torch.arange(pairs, dtype=torch.float64) / pairs)  # (e/4,)
+    row, col = torch.div(torch.arange(side * side), side, rounding_mode="floor"), torch.arange(side * side) % side
+    angles = torch.cat((row[:, None] * inv_freq, col[:, None] * inv_freq), dim=1)  # (P, e/2)
+    return angles.cos().float(), angles.sin().float()
 
 
 def band_mask(frames: int, window: int, device: torch.device) -> Tensor:
@@ -99,15 +111,25 @@ class KVCache:
 
 
 class SpatialAttention(nn.Module):
-    def __init__(self, width: int, heads: int):
+    """Attention among the P tokens of each frame; with `grid` (the token grid's side), 2D RoPE by row and column."""
+
+    def __init__(self, width: int, heads: int, grid: int | None = None):
         super().__init__()
         self.heads = heads
         self.qkv = nn.Linear(width, 3 * width, bias=False)
         self.proj = nn.Linear(width, width, bias=False)
+        self.rotated = grid is not None
+        if self.rotated:  # (P, e/2) each; rebuilt from the config, so not saved with the weights
+            cos, sin = grid_rope_tables(grid, width // heads)
+            self.register_buffer("rope_cos", cos, persistent=False)
+            self.register_buffer("rope_sin", sin, persistent=False)
 
     def forward(self, x: Tensor) -> Tensor:
         b, t = x.shape[:2]
         q, k, v = rearrange(self.qkv(x), "b t p (three h e) -> three (b t) h p e", three=3, h=self.heads)
+        if self.rotated:
+            cos, sin = self.rope_cos.to(q.dtype), self.rope_sin.to(q.dtype)
+            q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
         out = F.scaled_dot_product_attention(q, k, v)
         return self.proj(rearrange(out, "(b t) h p e -> b t p (h e)", b=b, t=t))
 
@@ -167,11 +189,12 @@ class STBlock(nn.Module):
     vector (AdaLN); the projection starts at zero so a fresh block ignores the conditioning.
     """
 
-    def __init__(self, width: int, heads: int, window: int, temporal: bool = True, cond_width: int | None = None):
+    def __init__(self, width: int, heads: int, window: int, temporal: bool = True, cond_width: int | None = None,
+                 grid: int | None = None):
         super().__init__()
         self.temporal = temporal
         self.norm_spatial = RMSNorm(width)
-        self.spatial = SpatialAttention(width, heads)
+        self.spatial = SpatialAttention(width, heads, grid)
         if temporal:
             self.norm_temporal = RMSNorm(width)
             self.temporal_attn = TemporalAttention(width, heads, window)
@@ -209,13 +232,13 @@ class STBlock(nn.Module):
 
 
 class STTransformer(nn.Module):
-    """A stack of ST blocks and a final RMSNorm."""
+    """A stack of ST blocks and a final RMSNorm; `grid` (the token grid's side) turns on spatial 2D RoPE."""
 
     def __init__(self, width: int, depth: int, heads: int, window: int, temporal: bool = True,
-                 cond_width: int | None = None):
+                 cond_width: int | None = None, grid: int | None = None):
         super().__init__()
         self.width, self.heads, self.window, self.temporal = width, heads, window, temporal
-        self.blocks = nn.ModuleList(STBlock(width, heads, window, temporal, cond_width) for _ in range(depth))
+        self.blocks = nn.ModuleList(STBlock(width, heads, window, temporal, cond_width, grid) for _ in range(depth))
         self.norm = RMSNorm(width)
 
     def forward(self, x: Tensor, positions: Tensor | None = None, cond: Tensor | None = None,

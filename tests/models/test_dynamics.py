@@ -78,12 +78,13 @@ def test_moving_weight_falls_on_tokens_next_to_where_the_context_moved():
     assert torch.isfinite(loss)
 
 
-@pytest.mark.parametrize("output", ["joint", "channels"])
-def test_clean_context_training_sees_what_play_sees(output):
+@pytest.mark.parametrize("output, spatial_rope", [("joint", False), ("channels", False), ("joint", True)])
+def test_clean_context_training_sees_what_play_sees(output, spatial_rope):
     """Each masked target of the two-copy training pass gets the logits play computes for it: the frame
     generated against a KV cache (a window that wraps) of the clean frames before it."""
     torch.manual_seed(0)
-    cfg = dataclasses.replace(preset("tiny").dynamics, clean_context=True, context_frames=3, output=output)
+    cfg = dataclasses.replace(preset("tiny").dynamics, clean_context=True, context_frames=3, output=output,
+                              spatial_rope=spatial_rope)
     dynamics = DynamicsModel(cfg).eval()
     for block in dynamics.transformer.blocks:  # zero-initialised AdaLN: give it weights
         torch.nn.init.normal_(block.adaln.weight, std=0.1)

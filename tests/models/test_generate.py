@@ -8,10 +8,10 @@ from nanogenie.models.dynamics import DynamicsModel
 from nanogenie.models.generate import FrameGenerator
 
 
-def _dynamics(conditioning="adaln", context_frames=4, output="joint"):
+def _dynamics(conditioning="adaln", context_frames=4, output="joint", spatial_rope=False):
     torch.manual_seed(0)
     cfg = dataclasses.replace(preset("tiny").dynamics, action_conditioning=conditioning,
-                              context_frames=context_frames, output=output)
+                              context_frames=context_frames, output=output, spatial_rope=spatial_rope)
     dynamics = DynamicsModel(cfg).eval()
     with torch.no_grad():  # trained-like: actions matter and logits are peaked enough to vary by context
         for block in dynamics.transformer.blocks:
@@ -28,10 +28,11 @@ def _rollout(dynamics, use_cache, prompt, prompt_actions, actions, seed=0, steps
     return torch.stack([generator.step(a, rng) for a in actions], dim=1), generator
 
 
-@pytest.mark.parametrize("conditioning, output", [("adaln", "joint"), ("add", "joint"), ("adaln", "channels")])
+@pytest.mark.parametrize("conditioning, output, spatial_rope", [("adaln", "joint", False), ("add", "joint", False),
+                                                                ("adaln", "channels", False), ("adaln", "joint", True)])
 @pytest.mark.parametrize("prompt_frames", [1, 3, 7])
-def test_cached_equals_uncached_past_the_context_window(conditioning, output, prompt_frames):
-    dynamics = _dynamics(conditioning, output=output)
+def test_cached_equals_uncached_past_the_context_window(conditioning, output, spatial_rope, prompt_frames):
+    dynamics = _dynamics(conditioning, output=output, spatial_rope=spatial_rope)
     cfg = dynamics.cfg
     prompt = torch.randint(0, cfg.vocab_size, (2, prompt_frames, cfg.tokens_per_frame))
     prompt_actions = torch.randint(0, cfg.num_actions, (2, prompt_frames - 1))

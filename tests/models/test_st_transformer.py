@@ -1,6 +1,6 @@
 import torch
 
-from nanogenie.models.st_transformer import STTransformer, apply_rope, rope_tables
+from nanogenie.models.st_transformer import STTransformer, apply_rope, grid_rope_tables, rope_tables
 
 
 def _model(temporal=True, cond_width=None, window=8):
@@ -48,6 +48,30 @@ def test_rope_scores_depend_only_on_frame_distance():
 
     assert torch.allclose(score(5, 2), score(100_005, 100_002), atol=1e-4)
     assert not torch.allclose(score(5, 2), score(5, 4), atol=1e-3)
+
+
+def test_grid_rope_scores_depend_only_on_where_tokens_stand_relative_to_each_other():
+    side = 8
+    cos, sin = grid_rope_tables(side, 16)
+    q, k = torch.randn(16), torch.randn(16)
+
+    def score(q_row, q_col, k_row, k_col):
+        i, j = q_row * side + q_col, k_row * side + k_col
+        return (apply_rope(q, cos[i], sin[i]) * apply_rope(k, cos[j], sin[j])).sum()
+
+    assert torch.allclose(score(1, 2, 3, 1), score(5, 6, 7, 5), atol=1e-5)  # the same offset anywhere on the grid
+    assert not torch.allclose(score(1, 2, 3, 1), score(1, 2, 1, 3), atol=1e-3)  # rows and columns tell apart
+    assert not torch.allclose(score(1, 2, 3, 1), score(1, 2, 3, 2), atol=1e-3)
+
+
+def test_spatial_rope_changes_scores_but_not_the_frames_independence():
+    torch.manual_seed(0)
+    model = STTransformer(width=32, depth=2, heads=4, window=8, grid=2).eval()
+    torch.manual_seed(0)
+    plain = STTransformer(width=32, depth=2, heads=4, window=8).eval()
+    x = torch.randn(1, 3, 4, 32)
+    assert not torch.allclose(model(x), plain(x), atol=1e-4)
+    assert set(model.state_dict()) == set(plain.state_dict())  # the tables are rebuilt, never saved
 
 
 def test_cache_equals_banded_full_sequence_past_the_window():
