@@ -50,6 +50,13 @@ def readings(env, lam, states: int, seed: int):
         yield state, context, mode, env.x - env.camera, codes, [frames[-1] for frames, _ in played]
 
 
+def sonic_world(path: str):
+    """(the world at path on the CPU, one torch thread, a sonic simulator at its frame size)."""
+    torch.set_num_threads(1)
+    world = load_world(path, device="cpu")
+    return world, make_env("sonic", world.config.tokenizer.image_size)
+
+
 def held(env, action: int) -> tuple[list[np.ndarray] | None, float]:
     """The frames a copy of env shows while `action` is held HOLD steps (None if the episode ends first), its camera after."""
     sim, frames = copy.deepcopy(env), []
@@ -90,9 +97,7 @@ def main() -> None:
     parser.add_argument("--fit-states", type=int, default=144)
     parser.add_argument("--fit-seed", type=int, default=2)
     args = parser.parse_args()
-    torch.set_num_threads(1)
-    world = load_world(args.world, device="cpu")
-    env = make_env("sonic", world.config.tokenizer.image_size)
+    world, env = sonic_world(args.world)
     names = list(env.action_names)
     keys = keymap_codes(world.keymap_path, names)
     controls = sorted(keys)

@@ -12,19 +12,15 @@ from collections import Counter
 
 import torch
 
-from nanogenie.envs import make_env
 from nanogenie.eval.control import HOLD, frame_distances, generated_from, keymap_codes, pairs_told_apart, sampling_seed
-from nanogenie.world import load_world
-from right_modes import pooled, readings  # a sibling lab script
+from right_modes import pooled, readings, sonic_world  # a sibling lab script
 from script_codes import states_parser
 
 
 @torch.no_grad()
 def main() -> None:
     args = states_parser(__doc__).parse_args()
-    torch.set_num_threads(1)
-    world = load_world(args.world, device="cpu")
-    env = make_env("sonic", world.config.tokenizer.image_size)
+    world, env = sonic_world(args.world)
     keys = keymap_codes(world.keymap_path, list(env.action_names))
     controls = sorted(keys)
     every_code = torch.arange(world.lam.num_actions)[:, None].expand(-1, HOLD)

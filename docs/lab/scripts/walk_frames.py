@@ -11,10 +11,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from nanogenie.envs import make_env
 from nanogenie.eval.control import HOLD, generated_from, sampling_seed
-from nanogenie.world import load_world
-from right_modes import readings  # a sibling lab script
+from right_modes import readings, sonic_world  # a sibling lab script
 from script_codes import states_parser
 
 
@@ -31,9 +29,7 @@ def main() -> None:
     parser.add_argument("--out", required=True)
     parser.add_argument("--rows", type=int, default=8)
     args = parser.parse_args()
-    torch.set_num_threads(1)
-    world = load_world(args.world, device="cpu")
-    env = make_env("sonic", world.config.tokenizer.image_size)
+    world, env = sonic_world(args.world)
     names = list(env.action_names)
     every_code = torch.arange(world.lam.num_actions)[:, None].expand(-1, HOLD)
     rows = []
