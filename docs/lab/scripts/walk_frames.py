@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from nanogenie.data.pixels import to_stored
 from nanogenie.eval.control import HOLD, generated_from, sampling_seed
 from right_modes import readings, sonic_world  # a sibling lab script
 from script_codes import states_parser
@@ -19,7 +20,7 @@ from script_codes import states_parser
 def picture(frame) -> np.ndarray:
     """A model frame (3, H, W) in [-1, 1] or a simulator frame (H, W, 3) uint8 -> (H + 2, W + 2, 3) uint8, framed."""
     if isinstance(frame, torch.Tensor):
-        frame = ((frame.permute(1, 2, 0).numpy() + 1) * 127.5).clip(0, 255).astype(np.uint8)
+        frame = to_stored(frame).numpy()
     return np.pad(frame, ((1, 1), (1, 1), (0, 0)), constant_values=255)
 
 
