@@ -64,7 +64,7 @@ def test_grid_rope_scores_depend_only_on_where_tokens_stand_relative_to_each_oth
     assert not torch.allclose(score(1, 2, 3, 1), score(1, 2, 3, 2), atol=1e-3)
 
 
-def test_spatial_rope_changes_scores_but_not_the_frames_independence():
+def test_spatial_rope_changes_the_output_and_saves_no_tables():
     torch.manual_seed(0)
     model = STTransformer(width=32, depth=2, heads=4, window=8, grid=2).eval()
     torch.manual_seed(0)
