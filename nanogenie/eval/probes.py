@@ -12,11 +12,14 @@ figures: the share of frames whose count matches the simulator's, with its stand
 (a bootstrap, as control_accuracy's: a state's 32 frames share one context, so they are not 32 separate
 samples), the same for the tokenizer's reconstruction of the true frames (the ceiling of what a dynamics
 can reach through it), and, over frames where the simulator shows one hero, the share where the world
-shows none or two or more.
+shows none or two or more, and the share where it shows one standing where the simulator's does
+(`hero_placed`, with its standard error, and the reconstruction's): a count alone takes a hero redrawn across
+the screen for a kept one.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 import numpy as np
@@ -37,6 +40,7 @@ TOLERANCE = 60  # per channel: a decoded pixel is a little off the palette
 CORE = 20
 MIN_PIXELS = 3  # smaller specks are not a hero
 JOIN = 2  # pixels of a sprite's skin are separated by its outline; blobs this close are one
+PLACE = 8  # pixels: a drawn hero this close to the simulator's stands where it does (its skin is ~7 px across)
 
 
 def colour_distance(frames: np.ndarray, colour) -> np.ndarray:
@@ -61,28 +65,46 @@ def skin_mask(frame: np.ndarray, skin_colour: np.ndarray) -> np.ndarray:
     return colour_distance(frame, skin_colour) < TOLERANCE
 
 
-def heroes(frame: np.ndarray, skin_colour: np.ndarray, core: int = CORE) -> int:
-    """frame (H, W, 3) uint8 -> the number of blobs of at least MIN_PIXELS skin-coloured pixels, at least one
-    of which comes within `core` of the skin colour."""
+def hero_places(frame: np.ndarray, skin_colour: np.ndarray, core: int = CORE) -> list[tuple[float, float]]:
+    """frame (H, W, 3) uint8 -> where each hero stands: the (y, x) centre of the skin pixels of every blob of at
+    least MIN_PIXELS of them, at least one of which comes within `core` of the skin colour."""
     distance = colour_distance(frame, skin_colour)  # (H, W)
     skin = distance < TOLERANCE
     joined = grown(skin, JOIN)  # nearby parts of one sprite join
-    seen, found = np.zeros_like(joined), 0
+    seen, found = np.zeros_like(joined), []
     for y, x in zip(*np.nonzero(joined)):
         if seen[y, x]:
             continue
-        seen[y, x], stack, pixels, closest = True, [(y, x)], 0, TOLERANCE
+        seen[y, x], stack, pixels, closest = True, [(y, x)], [], TOLERANCE
         while stack:
             cy, cx = stack.pop()
             if skin[cy, cx]:
-                pixels += 1
+                pixels.append((cy, cx))
                 closest = min(closest, int(distance[cy, cx]))
             for ny, nx in ((cy + 1, cx), (cy - 1, cx), (cy, cx + 1), (cy, cx - 1)):
                 if 0 <= ny < joined.shape[0] and 0 <= nx < joined.shape[1] and joined[ny, nx] and not seen[ny, nx]:
                     seen[ny, nx] = True
                     stack.append((ny, nx))
-        found += pixels >= MIN_PIXELS and closest < core
+        if len(pixels) >= MIN_PIXELS and closest < core:
+            found.append(tuple(float(v) for v in np.mean(pixels, axis=0)))
     return found
+
+
+def heroes(frame: np.ndarray, skin_colour: np.ndarray, core: int = CORE) -> int:
+    """frame (H, W, 3) uint8 -> the number of heroes drawn in it (hero_places)."""
+    return len(hero_places(frame, skin_colour, core))
+
+
+def placed(truth: np.ndarray, drawn: np.ndarray, skin_colour: np.ndarray) -> np.ndarray:
+    """truth, drawn (..., H, W, 3) uint8 -> (..., 2) bool per frame: the truth shows one hero, and the drawn frame
+    shows one too, standing within PLACE pixels of it. A world that keeps a hero but redraws it elsewhere (where
+    most training frames have it) counts as whole and not as placed."""
+    outcomes = []
+    for true, made in zip(truth.reshape(-1, *truth.shape[-3:]), drawn.reshape(-1, *drawn.shape[-3:])):
+        expected, shown = hero_places(true, skin_colour), hero_places(made, skin_colour)
+        one = len(expected) == 1
+        outcomes.append((one, one and len(shown) == 1 and math.dist(expected[0], shown[0]) <= PLACE))
+    return np.array(outcomes, dtype=bool).reshape(*truth.shape[:-3], 2)
 
 
 def hero_counts(frames: np.ndarray, skin_colour: np.ndarray, core: int = CORE) -> np.ndarray:
@@ -107,6 +129,7 @@ def hero_whole(world, device: str, states: int = STATES, seed: int = 0) -> dict[
     held = torch.tensor([[codes[a] for a in SCRIPT]], device=device)
     rng = np.random.default_rng(seed)
     made_tallies, rebuilt_tallies = [], []  # per state: (4,) the summed outcomes of its len(SCRIPT) frames
+    placed_tallies, rebuilt_placed = [], []  # per state: (2,) frames placed, frames whose truth shows one hero
     for state in range(states):
         context = held_out_state(env, rng)
         truth = None if context is None else played(env, SCRIPT)
@@ -117,17 +140,22 @@ def hero_whole(world, device: str, states: int = STATES, seed: int = 0) -> dict[
         expected = hero_counts(np.stack(truth), skin_colour)
         for drawn, tallies in ((made, made_tallies), (recon, rebuilt_tallies)):
             tallies.append(hero_outcomes(expected, hero_counts(to_stored(drawn).cpu().numpy(), skin_colour)).sum(0))
+        for drawn, tallies in ((made, placed_tallies), (recon, rebuilt_placed)):
+            tallies.append(placed(np.stack(truth), to_stored(drawn).cpu().numpy(), skin_colour).sum(0)[::-1])
     if not made_tallies:
         return {"hero_whole": None, "hero_whole_se": None, "hero_whole_reconstructed": None, "hero_none": None,
-                "hero_doubled": None}
+                "hero_doubled": None, "hero_placed": None, "hero_placed_se": None, "hero_placed_reconstructed": None}
     made_tallies, frames = np.array(made_tallies), len(made_tallies) * len(SCRIPT)
     whole, error = accuracy_and_error(np.stack([made_tallies[:, 0], np.full(len(made_tallies), len(SCRIPT))],
                                                axis=1).astype(np.float64))
+    in_place, in_place_error = accuracy_and_error(np.array(placed_tallies, dtype=np.float64))
     _, one, none, doubled = made_tallies.sum(0)
     one = max(int(one), 1)
     return {"hero_whole": whole, "hero_whole_se": error,
             "hero_whole_reconstructed": round(float(np.sum(rebuilt_tallies, axis=0)[0]) / frames, 4),
-            "hero_none": round(float(none) / one, 4), "hero_doubled": round(float(doubled) / one, 4)}
+            "hero_none": round(float(none) / one, 4), "hero_doubled": round(float(doubled) / one, 4),
+            "hero_placed": in_place, "hero_placed_se": in_place_error,
+            "hero_placed_reconstructed": accuracy_and_error(np.array(rebuilt_placed, dtype=np.float64))[0]}
 
 
 PROBES: dict[str, tuple[str, Callable]] = {  # name -> (the simulator it needs, the probe)

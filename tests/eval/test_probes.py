@@ -2,7 +2,8 @@ import numpy as np
 
 from nanogenie.envs import make_env
 from nanogenie.envs.sonic_art import PALETTE
-from nanogenie.eval.probes import CORE, MIN_PIXELS, TOLERANCE, hero_counts, hero_outcomes, heroes
+from nanogenie.eval.probes import (CORE, MIN_PIXELS, PLACE, TOLERANCE, hero_counts, hero_outcomes, hero_places, heroes,
+                                   placed)
 
 SKIN = np.array(PALETTE["S"])
 
@@ -38,6 +39,21 @@ def test_hero_outcomes_count_matches_and_what_went_wrong():
     drawn = np.stack([one, none, two, two])
     # matched: frames 0 and 3; one hero in the truth: frames 0-2, of which frame 1 drawn with none, frame 2 with two
     assert hero_outcomes(hero_counts(truth, SKIN), hero_counts(drawn, SKIN)).sum(0).tolist() == [2, 3, 1, 1]
+
+
+def test_placed_counts_one_hero_drawn_near_the_simulators_and_nothing_else():
+    def frame(*corners):
+        image = np.zeros((32, 32, 3), np.uint8)
+        for y, x in corners:
+            image[y:y + 3, x:x + 3] = SKIN
+        return image
+    truth = np.stack([frame((2, 2))] * 4 + [frame((2, 2), (20, 20))])
+    drawn = np.stack([frame((2, 2 + PLACE)), frame((2, 3 + PLACE)), frame(), frame((2, 2), (20, 20)),
+                      frame((2, 2), (20, 20))])
+    assert hero_places(drawn[0], SKIN) == [(3.0, 3.0 + PLACE)]  # the centre of its skin pixels
+    # one hero in the truth: frames 0-3; placed: frame 0 (PLACE away), not 1 (farther), 2 (none) or 3 (two)
+    assert placed(truth, drawn, SKIN).tolist() == [[True, True], [True, False], [True, False], [True, False],
+                                                   [False, False]]
 
 
 def test_the_simulator_draws_one_hero():

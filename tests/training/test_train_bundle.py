@@ -104,6 +104,7 @@ def test_eval_states_seed_and_the_hero_probe(trained, capsys):
     assert (printed["control_accuracy"], printed["control_accuracy_se"]) == want  # the states asked for
     assert 0 <= printed["hero_whole"] <= 1 and 0 <= printed["hero_whole_reconstructed"] <= 1
     assert 0 <= printed["hero_whole_se"] <= 0.5  # a bootstrap over the 3 states' shares
+    assert 0 <= printed["hero_placed"] <= 1 and 0 <= printed["hero_placed_reconstructed"] <= 1
     assert printed["held_out"].startswith("fresh sonic episodes")
 
 
