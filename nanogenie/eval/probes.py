@@ -99,12 +99,19 @@ def placed(truth: np.ndarray, drawn: np.ndarray, skin_colour: np.ndarray) -> np.
     """truth, drawn (..., H, W, 3) uint8 -> (..., 2) bool per frame: the truth shows one hero, and the drawn frame
     shows one too, standing within PLACE pixels of it. A world that keeps a hero but redraws it elsewhere (where
     most training frames have it) counts as whole and not as placed."""
-    outcomes = []
-    for true, made in zip(truth.reshape(-1, *truth.shape[-3:]), drawn.reshape(-1, *drawn.shape[-3:])):
-        expected, shown = hero_places(true, skin_colour), hero_places(made, skin_colour)
-        one = len(expected) == 1
-        outcomes.append((one, one and len(shown) == 1 and math.dist(expected[0], shown[0]) <= PLACE))
-    return np.array(outcomes, dtype=bool).reshape(*truth.shape[:-3], 2)
+    expected, shown = (places_per_frame(frames, skin_colour) for frames in (truth, drawn))
+    return placed_outcomes(expected, shown).reshape(*truth.shape[:-3], 2)
+
+
+def places_per_frame(frames: np.ndarray, skin_colour: np.ndarray) -> list[list[tuple[float, float]]]:
+    """frames (..., H, W, 3) uint8 -> hero_places of each frame, in order."""
+    return [hero_places(frame, skin_colour) for frame in frames.reshape(-1, *frames.shape[-3:])]
+
+
+def placed_outcomes(expected: list[list[tuple[float, float]]], shown: list[list[tuple[float, float]]]) -> np.ndarray:
+    """The heroes' places per frame in the truth and in the drawn frames -> (N, 2) bool: `placed`'s outcomes."""
+    return np.array([(len(true) == 1, len(true) == 1 and len(made) == 1 and math.dist(true[0], made[0]) <= PLACE)
+                     for true, made in zip(expected, shown)], dtype=bool).reshape(-1, 2)
 
 
 def hero_counts(frames: np.ndarray, skin_colour: np.ndarray, core: int = CORE) -> np.ndarray:
@@ -137,11 +144,13 @@ def hero_whole(world, device: str, states: int = STATES, seed: int = 0) -> dict[
             continue
         made = generated_from(world, context, held, sampling_seed(seed, state))[0]  # (L, 3, H, W)
         recon = world.tokenizer.decode(world.tokenizer.encode(to_model(np.stack(truth))[:, None].to(device)))[:, 0]
-        expected = hero_counts(np.stack(truth), skin_colour)
-        for drawn, tallies in ((made, made_tallies), (recon, rebuilt_tallies)):
-            tallies.append(hero_outcomes(expected, hero_counts(to_stored(drawn).cpu().numpy(), skin_colour)).sum(0))
-        for drawn, tallies in ((made, placed_tallies), (recon, rebuilt_placed)):
-            tallies.append(placed(np.stack(truth), to_stored(drawn).cpu().numpy(), skin_colour).sum(0)[::-1])
+        expected = places_per_frame(np.stack(truth), skin_colour)  # each frame's heroes found once, counted and placed
+        counted = np.array([len(p) for p in expected])
+        for drawn, tallies, placings in ((made, made_tallies, placed_tallies),
+                                         (recon, rebuilt_tallies, rebuilt_placed)):
+            shown = places_per_frame(to_stored(drawn).cpu().numpy(), skin_colour)
+            tallies.append(hero_outcomes(counted, np.array([len(p) for p in shown])).sum(0))
+            placings.append(placed_outcomes(expected, shown).sum(0)[::-1])  # (placed, one hero): right, scored
     if not made_tallies:
         return {"hero_whole": None, "hero_whole_se": None, "hero_whole_reconstructed": None, "hero_none": None,
                 "hero_doubled": None, "hero_placed": None, "hero_placed_se": None, "hero_placed_reconstructed": None}
