@@ -4,7 +4,10 @@ dtype, autocast and the thread policy."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
+import re
+from pathlib import Path
 
 import torch
 
@@ -27,11 +30,25 @@ def model_dtype(device: str) -> torch.dtype:
     return torch.bfloat16 if device.startswith("cuda") else torch.float32
 
 
-def autocast_for(device: str, amp: bool):
-    """Training and pre-computation precision: bf16 autocast on CUDA when amp is on; nothing on CPU."""
+def autocast_for(device: str, amp: bool, cpu_bf16: bool = False):
+    """Training and pre-computation precision: bf16 autocast on CUDA when amp is on; on a CPU only when
+    `cpu_bf16` asks for it and the CPU multiplies bf16 in hardware; else fp32."""
     if amp and device.startswith("cuda"):
         return torch.autocast("cuda", dtype=torch.bfloat16)
+    if cpu_bf16 and device == "cpu" and cpu_has_bf16():
+        return torch.autocast("cpu", dtype=torch.bfloat16)
     return contextlib.nullcontext()
+
+
+@functools.cache
+def cpu_has_bf16() -> bool:
+    """Whether this CPU has bf16 instructions (AVX512_BF16 or AMX). With them a bf16 matrix product runs
+    ~3.7x faster than fp32 on the 2-core EPYC of docs/lab; without them torch emulates bf16, slower than fp32."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:  # not Linux: no way to tell here, so fp32
+        return False
+    return re.search(r"\b(avx512_bf16|amx_bf16)\b", flags) is not None
 
 
 def torch_threads(job: str, processes: int = 1) -> list[int]:

@@ -1,11 +1,13 @@
-"""device.py's thread policy: how many torch threads each process of a training or of play gets."""
+"""device.py's thread policy (how many torch threads each process of a training or of play gets) and its training
+precision."""
 
 import os
 
 import pytest
 import torch
 
-from nanogenie.device import torch_threads
+from nanogenie import device
+from nanogenie.device import autocast_for, torch_threads
 
 
 @pytest.fixture
@@ -52,3 +54,25 @@ def test_play_leaves_a_core_unless_omp_num_threads_says(pool, monkeypatch):
 def test_an_unknown_job_is_refused():
     with pytest.raises(ValueError, match="stages, workers and play"):
         torch_threads("eval")
+
+
+@pytest.mark.parametrize("has_bf16", [True, False])
+def test_cpu_training_runs_in_bf16_only_when_asked_and_the_cpu_has_bf16_instructions(monkeypatch, has_bf16):
+    monkeypatch.setattr(device, "cpu_has_bf16", lambda: has_bf16)
+    a = torch.randn(4, 8)
+    for cpu_bf16 in (False, True):
+        with autocast_for("cpu", amp=True, cpu_bf16=cpu_bf16):
+            product = a @ a.T
+        assert product.dtype == (torch.bfloat16 if cpu_bf16 and has_bf16 else torch.float32)
+
+
+def test_the_bf16_check_reads_the_cpu_flags(monkeypatch, tmp_path):
+    monkeypatch.setattr(device, "Path", lambda _: tmp_path / "cpuinfo")
+    for flags, found in [("fpu avx512f avx512_bf16 sse", True), ("fpu amx_bf16", True), ("fpu avx512f avx512_bf166x", False)]:
+        (tmp_path / "cpuinfo").write_text(f"flags\t\t: {flags}\n")
+        device.cpu_has_bf16.cache_clear()
+        assert device.cpu_has_bf16() is found
+    (tmp_path / "cpuinfo").unlink()
+    device.cpu_has_bf16.cache_clear()
+    assert device.cpu_has_bf16() is False  # no /proc/cpuinfo: fp32
+    device.cpu_has_bf16.cache_clear()

@@ -29,6 +29,9 @@ class StageConfig:
     weight_decay: float = 0.01  # on matrices only
     final_lr: float = 0.1  # the cosine ends at this share of lr
     warmup_steps: int | None = None  # linear warmup; None: the run's train.warmup_steps
+    # train under bf16 autocast on a CPU with bf16 instructions (device.cpu_has_bf16), fp32 elsewhere; on CUDA
+    # train.amp decides. The weights and the optimizer stay fp32
+    cpu_bf16: bool = False
 
     def check(self, where: str) -> None:
         """Called by the TrainConfig that holds this stage, which knows its name (`where`: train.NAME)."""

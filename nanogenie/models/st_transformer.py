@@ -110,6 +110,28 @@ class KVCache:
         return [LayerKV(k, v, slot, valid) for k, v in zip(self.keys, self.values)]
 
 
+def attend(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None = None, causal: bool = False) -> Tensor:
+    """Scaled dot-product attention of q (..., Lq, e) over k, v (..., Lk, e); mask (Lq, Lk) or broadcastable,
+    True where a query may look; causal: each query sees the keys up to its own index.
+
+    torch's fused kernel, except for bf16 on a CPU: there its backward pass cost 4.6x its fp32 one (40% of a
+    bf16 dynamics step), where plain products run at bf16 speed. Rows are at most a frame's tokens or a
+    context's frames long, so the score matrix is small."""
+    if q.dtype == torch.bfloat16 and q.device.type == "cpu":
+        return attend_by_products(q, k, v, mask, causal)
+    return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=causal)
+
+
+def attend_by_products(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None = None, causal: bool = False) -> Tensor:
+    """`attend` as two matrix products and a softmax (in fp32), for any dtype; every query must see a key."""
+    scores = (q @ k.transpose(-1, -2)) * q.shape[-1] ** -0.5
+    if causal:
+        mask = torch.ones(q.shape[-2], k.shape[-2], dtype=torch.bool, device=q.device).tril()
+    if mask is not None:
+        scores = scores.masked_fill(~mask, float("-inf"))
+    return torch.softmax(scores.float(), dim=-1).to(v.dtype) @ v
+
+
 class SpatialAttention(nn.Module):
     """Attention among the P tokens of each frame; with `grid` (the token grid's side), 2D RoPE by row and column."""
 
@@ -130,7 +152,7 @@ class SpatialAttention(nn.Module):
         if self.rotated:
             cos, sin = self.rope_cos.to(q.dtype), self.rope_sin.to(q.dtype)
             q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
-        out = F.scaled_dot_product_attention(q, k, v)
+        out = attend(q, k, v)
         return self.proj(rearrange(out, "(b t) h p e -> b t p (h e)", b=b, t=t))
 
 
@@ -153,20 +175,22 @@ class TemporalAttention(nn.Module):
         """
         b, t, p, _ = x.shape
         qkv = rearrange(self.qkv(x), "b t p (three h e) -> three (b p) h t e", three=3, h=self.heads)
-        q, k = apply_rope(qkv[:2], *rope)  # rotate q and k together: half the elementwise ops
+        # rotate q and k together (half the elementwise ops), in their own precision: fp32 tables would turn
+        # autocast's bf16 q and k back into fp32
+        q, k = apply_rope(qkv[:2], *(table.to(qkv.dtype) for table in rope))
         v = qkv[2]
         if kv is not None:  # one new frame against the ring of past frames
             kv.keys.index_copy_(2, kv.slot, k)
             kv.values.index_copy_(2, kv.slot, v)
             if kv_only:
                 return None
-            out = F.scaled_dot_product_attention(q, kv.keys, kv.values, attn_mask=kv.valid.view(1, 1, 1, -1))
+            out = attend(q, kv.keys, kv.values, kv.valid.view(1, 1, 1, -1))
         elif frame_mask is not None:
-            out = F.scaled_dot_product_attention(q, k, v, attn_mask=frame_mask)
+            out = attend(q, k, v, frame_mask)
         elif t <= self.window:
-            out = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+            out = attend(q, k, v, causal=True)
         else:
-            out = F.scaled_dot_product_attention(q, k, v, attn_mask=band_mask(t, self.window, x.device))
+            out = attend(q, k, v, band_mask(t, self.window, x.device))
         return self.proj(rearrange(out, "(b p) h t e -> b t p (h e)", b=b, p=p))
 
 

@@ -118,7 +118,7 @@ def train_stage(stage: Stage, cfg: TrainConfig, run_folder: RunFolder, dist: Dis
 
     on_cuda = device.startswith("cuda")
     loss_fn = torch.compile(stage.loss) if (cfg.compile and on_cuda) else stage.loss
-    autocast = autocast_for(device, cfg.amp)
+    autocast = autocast_for(device, cfg.amp, stage_cfg.cpu_bf16)
     params = [p for p in module.parameters() if p.requires_grad]
     log_every = max(1, cfg.log_every)
     bar = tqdm(total=stage.steps, initial=start, desc=stage.name, unit="step", dynamic_ncols=True,

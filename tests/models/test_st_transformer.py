@@ -1,6 +1,9 @@
+import pytest
 import torch
+import torch.nn.functional as F
 
-from nanogenie.models.st_transformer import STTransformer, apply_rope, grid_rope_tables, rope_tables
+from nanogenie.models.st_transformer import (STTransformer, apply_rope, attend_by_products, band_mask, grid_rope_tables,
+                                             rope_tables)
 
 
 def _model(temporal=True, cond_width=None, window=8):
@@ -89,3 +92,31 @@ def test_cache_equals_banded_full_sequence_past_the_window():
     assert cache.keys[0].data_ptr() == keys_ptr and cache.keys[0].shape == (10, 4, window, 8)
     # a reference that only sees the last `window` frames from scratch differs: the cache is not that
     assert not torch.allclose(model(x[:, -window:])[:, -1], full[:, -1], atol=1e-4)
+
+
+@pytest.mark.parametrize("case", ["none", "causal", "band", "frame mask"])
+def test_attention_by_products_equals_the_fused_kernel(case):
+    torch.manual_seed(0)
+    q, k, v = torch.randn(3, 4, 6, 8), torch.randn(3, 4, 6, 8), torch.randn(3, 4, 6, 8)
+    mask = {"band": band_mask(6, 3, q.device), "frame mask": (torch.rand(6, 6) < 0.5) | torch.eye(6, dtype=torch.bool)
+            }.get(case)
+    causal = case == "causal"
+    fused = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=causal)
+    assert torch.allclose(attend_by_products(q, k, v, mask, causal), fused, atol=1e-6)
+
+
+def test_a_stack_under_cpu_bf16_autocast_stays_close_to_fp32_and_keeps_its_gradients(monkeypatch):
+    model = _model(cond_width=16).train()
+    x, cond = torch.randn(2, 6, 5, 32), torch.randn(2, 6, 16)
+    reference = model(x, cond=cond)
+
+    def fused(*args, **kwargs):
+        raise AssertionError("bf16 attention on a CPU should not reach the fused kernel")
+
+    monkeypatch.setattr(F, "scaled_dot_product_attention", fused)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        mixed = model(x, cond=cond)
+    assert (mixed.float() - reference).abs().mean() < 0.05 * reference.abs().mean()
+    mixed.float().pow(2).mean().backward()
+    assert all(p.grad is not None and p.grad.dtype == torch.float32 and p.grad.isfinite().all()
+               for p in model.parameters() if p.requires_grad)

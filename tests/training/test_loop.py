@@ -1,3 +1,4 @@
+import dataclasses
 import os
 from pathlib import Path
 
@@ -6,7 +7,7 @@ import torch
 import torch.multiprocessing as mp
 from safetensors.torch import load_file
 
-from nanogenie import atomic
+from nanogenie import atomic, device
 from nanogenie.config import StageConfig, TrainConfig, preset, with_overrides
 from nanogenie.errors import UserError
 from nanogenie.training import checkpoint as ckpt
@@ -57,6 +58,22 @@ def test_training_lowers_loss_and_logs(tmp_path):
     assert [p.name for p in kept] == ["step_00000028", "step_00000030"]  # keep_checkpoints=2
     final = load_file(str(tmp_path / "tokenizer.safetensors"))
     assert all(torch.equal(final[k], v) for k, v in model.state_dict().items())
+
+
+@pytest.mark.parametrize("cpu_bf16", [False, True])
+def test_a_stage_trains_under_cpu_bf16_autocast_only_when_it_asks(tmp_path, monkeypatch, cpu_bf16):
+    monkeypatch.setattr(device, "cpu_has_bf16", lambda: True)
+    model, seen = _fresh_model(), []
+    stage = toy_stage(model, steps=20)
+    loss = stage.loss
+    stage = dataclasses.replace(stage, loss=lambda *batch: (seen.append(torch.is_autocast_enabled("cpu")), loss(*batch))[1])
+    cfg = TrainConfig(tokenizer=StageConfig(steps=20, clip_frames=1, batch_size=4, lr=1e-2, cpu_bf16=cpu_bf16),
+                      warmup_steps=2, checkpoint_every=10, log_every=1)
+    train_stage(stage, cfg, RunFolder(tmp_path), Distributed(), resume=False, log=JsonlLog(tmp_path / "log.jsonl"))
+    assert seen == [cpu_bf16] * 20
+    records = read_log(tmp_path / "log.jsonl")
+    assert records[-1]["loss"] < records[0]["loss"]
+    assert all(v.dtype == torch.float32 for v in load_file(str(tmp_path / "tokenizer.safetensors")).values())
 
 
 def test_resume_after_interrupt_matches_an_uninterrupted_run(tmp_path):
