@@ -50,7 +50,8 @@ def _cpu() -> WorldConfig:
     # camera's window and scrolls the scene at its edge). Then an inverse model learns the
     # heads' codes and names them from then on (`inverse`), which names the action more often than the heads
     # that made the codes. The dynamics trains at its full 16-frame play context, each frame against a clean
-    # copy of its past. Each choice and the variants it beat: docs/lab/NOTES.md.
+    # copy of its past, in bf16 where the CPU has bf16 instructions: as much learnt per step, in 0.58x the minutes
+    # (docs/lab/2026-12-06-cpu-bf16.md). Each choice and the variants it beat: docs/lab/NOTES.md.
     return WorldConfig(
         tokenizer=TokenizerConfig(patch_size=8, levels=[8, 8, 6, 5], width=128, encoder_depth=4, decoder_depth=3,
                                   heads=4, encoder_temporal=False, moving_weight=10.0, encoder="local",
@@ -60,7 +61,8 @@ def _cpu() -> WorldConfig:
         dynamics=DynamicsConfig(width=128, depth=4, heads=4, maskgit_steps=4),
         train=TrainConfig(data_frames=30_000, tokenizer=StageConfig(steps=5000, clip_frames=2, batch_size=8),
                           lam=StageConfig(steps=LAM_CPU_STEPS, clip_frames=3, batch_size=32, lr=2e-3, weight_decay=0.0),
-                          dynamics=StageConfig(steps=1800, clip_frames=16, batch_size=5), checkpoint_every=100),
+                          dynamics=StageConfig(steps=1800, clip_frames=16, batch_size=5, cpu_bf16=True),
+                          checkpoint_every=100),
     )
 
 
