@@ -100,3 +100,10 @@ def probe_accuracy(truth: np.ndarray, codes: np.ndarray) -> float:
     mapping = {c: np.bincount(fit_truth[fit_codes == c]).argmax() for c in np.unique(fit_codes)}
     predicted = np.array([mapping.get(c, fallback) for c in codes[half:]])
     return float((predicted == truth[half:]).mean())
+
+
+def standard_error(values: torch.Tensor) -> float | None:
+    """The standard error of the mean of values (N,), rounded to 3 places; None for fewer than two values."""
+    if len(values) < 2:
+        return None
+    return round(float(values.float().std() / len(values) ** 0.5), 3)

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from nanogenie.metrics import code_usage, moving_psnr, normalized_mutual_information, probe_accuracy, psnr
+from nanogenie.metrics import (code_usage, moving_psnr, normalized_mutual_information, probe_accuracy, psnr,
+                               standard_error)
 
 
 def test_psnr_matches_hand_computation():
@@ -63,3 +64,9 @@ def test_moving_psnr_counts_only_the_pixels_that_changed():
     generated[0, :, 0, 0] = 0.0  # ... a missed moving one does: error 0.5 on the [0, 1] scale -> 6.02 dB
     value = moving_psnr(generated, target, previous)
     assert value[0].item() == pytest.approx(6.0206, abs=1e-3) and math.isnan(value[1].item())
+
+
+def test_standard_error_is_the_spread_over_root_n():
+    gains = torch.tensor([1.0, 3.0, -1.0, 1.0])  # sample std 1.633, over sqrt(4)
+    assert standard_error(gains) == pytest.approx(0.816, abs=1e-3)
+    assert standard_error(torch.tensor([2.0])) is None  # one value says nothing about the spread

@@ -17,7 +17,8 @@ from nanogenie.config import WorldConfig
 from nanogenie.data import VideoData
 from nanogenie.data.splits import Span
 from nanogenie.errors import UserError
-from nanogenie.metrics import code_usage, moving_psnr, normalized_mutual_information, probe_accuracy, psnr
+from nanogenie.metrics import (code_usage, moving_psnr, normalized_mutual_information, probe_accuracy, psnr,
+                               standard_error)
 from nanogenie.models.generate import FrameGenerator
 from nanogenie.play.engine import Engine, median_ms_per_frame
 from nanogenie.training.plots import plot_frame_rows, to_uint8
@@ -173,6 +174,9 @@ def evaluate_world(world, data: VideoData, spans: list[Span], device: str, seed:
         **lam_figures(world.lam, data, spans, cfg, device),  # as training logs them at LAM checkpoints
         "action_consistency": round(float(torch.cat(obeyed).float().mean()), 4) if obeyed else None,
         "delta_t_psnr": round(_mean(with_action) - _mean(with_random), 3),
+        # one clip's gain varies so much that 16 clips leave ~0.4 dB of standard error on sonic
+        # (docs/lab/2026-12-07-sonic-bf16-shipped.md): the figure says how far another sample of clips would move it
+        "delta_t_psnr_se": standard_error(torch.cat(with_action) - torch.cat(with_random)),
         "rollout_psnr": {str(h): _mean(rollout_psnr[h]) for h in HORIZONS},
         "rollout_moving_psnr": {str(h): _nanmean(rollout_moving[h]) for h in HORIZONS},
         "copy_psnr": {str(h): _mean(copy_psnr[h]) for h in HORIZONS},

@@ -25,10 +25,12 @@ def test_the_table_reads_each_worlds_figures(tmp_path):
     meta = json.loads((tmp_path / "pong" / "world.json").read_text())
     meta["eval"]["control_accuracy"], meta["eval"]["control_accuracy_se"] = 0.8123, 0.031
     meta["eval"]["lam_nmi"] = None  # a world trained without true actions
+    meta["eval"]["delta_t_psnr"], meta["eval"]["delta_t_psnr_se"] = 1.234, 0.41
     (tmp_path / "pong" / "world.json").write_text(json.dumps(meta))
     table = results_table(tmp_path).splitlines()
     assert table[0] == "| figure | pong |"
     assert "| control_accuracy (chance 0.5) | 0.81 ± 0.03 |" in table
+    assert "| delta_t_psnr | 1.23 ± 0.41 dB |" in table
     assert "| lam_nmi | n/a |" in table
 
 
@@ -39,3 +41,4 @@ def test_write_replaces_only_the_table(tmp_path):
     assert page.read_text() == f"before\n{BEGIN}\n{results_table()}\n{END}\nafter\n"
     with pytest.raises(UserError, match="markers"):
         replace_between_markers("no markers here", "table")
+

@@ -21,7 +21,7 @@ from .train_helpers import error_line
 
 FIGURES = {"tokenizer_psnr", "tokenizer_code_usage", "lam_code_usage", "lam_nmi", "lam_probe_accuracy",
            "action_consistency", "delta_t_psnr", "rollout_psnr", "copy_psnr", "ms_per_frame", "play_fps", "device",
-           "tokenizer_moving_psnr", "rollout_moving_psnr", "control_accuracy", "control_accuracy_se"}
+           "tokenizer_moving_psnr", "rollout_moving_psnr", "control_accuracy", "control_accuracy_se", "delta_t_psnr_se"}
 
 
 @pytest.fixture(scope="module")
