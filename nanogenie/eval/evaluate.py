@@ -39,6 +39,15 @@ def eval_clips(data: VideoData, spans: list[Span], count: int, frame_skip: int) 
         raise UserError(f"held-out episodes are too short to evaluate {length}-frame rollouts ({err})") from None
 
 
+def random_after_context(actions: torch.Tensor, num_actions: int, seed: int) -> torch.Tensor:
+    """actions (B, T-1) with every action after the context replaced by a random one, drawn from `seed`: what
+    delta_t_psnr compares the inferred actions against."""
+    drawn = torch.randint(num_actions, actions.shape, device=actions.device,
+                          generator=torch.Generator(device=actions.device).manual_seed(seed))
+    drawn[:, :CONTEXT_FRAMES - 1] = actions[:, :CONTEXT_FRAMES - 1]
+    return drawn
+
+
 @torch.no_grad()
 def generate_after_context(world, tokens: torch.Tensor, actions: torch.Tensor, horizon: int, seed: int
                            ) -> torch.Tensor:
@@ -155,9 +164,7 @@ def evaluate_world(world, data: VideoData, spans: list[Span], device: str, seed:
             copy_psnr[h].append(psnr(frames[:, CONTEXT_FRAMES - 1], frames[:, CONTEXT_FRAMES + h - 1]))
         # Controllability at t = CONTEXT_FRAMES: the inferred action against a random one, same noise.
         with_action.append(rollout_psnr[1][-1])
-        random_actions = torch.randint(num_actions, actions.shape, device=device,
-                                       generator=torch.Generator(device=device).manual_seed(seed + 7 + b))
-        random_actions[:, :CONTEXT_FRAMES - 1] = actions[:, :CONTEXT_FRAMES - 1]
+        random_actions = random_after_context(actions, num_actions, seed + 7 + b)
         with_random.append(psnr(generate_after_context(world, tokens, random_actions, 1, seed + b)[:, 0],
                                 frames[:, CONTEXT_FRAMES]))
         if not true_actions:  # the LAM reads latent codes back; a recorded action it has no name for

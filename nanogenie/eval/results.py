@@ -44,7 +44,7 @@ ROWS = [  # (figure, how it reads off world.json's eval)
     ("lam_nmi", lambda f: _fraction(f["lam_nmi"])),
     ("action_consistency", lambda f: _fraction(f["action_consistency"])),
     ("control_accuracy (chance 0.5)", lambda f: _fraction(f["control_accuracy"], f["control_accuracy_se"])),
-    ("delta_t_psnr", lambda f: _db(f["delta_t_psnr"], f.get("delta_t_psnr_se"))),  # worlds evaluated before 2026-12-07 have no error
+    ("delta_t_psnr", lambda f: _db(f["delta_t_psnr"], f.get("delta_t_psnr_se"))),  # older world.json files have no error
     ("rollout_psnr 1 / 4 / 16", lambda f: _at(f, "rollout_psnr")),
     ("copy_psnr 1 / 4 / 16 (baseline)", lambda f: _at(f, "copy_psnr")),
 ]

@@ -9,7 +9,7 @@ import argparse
 import numpy as np
 import torch
 
-from nanogenie.eval.evaluate import CONTEXT_FRAMES, eval_clips, generate_after_context
+from nanogenie.eval.evaluate import CONTEXT_FRAMES, eval_clips, generate_after_context, random_after_context
 from nanogenie.eval.held_out import fresh_episodes
 from nanogenie.metrics import psnr
 from nanogenie.world import load_world
@@ -23,24 +23,20 @@ torch.set_grad_enabled(False)
 
 for name in args.worlds:
     world = load_world(name, "cpu")
-    data = fresh_episodes("sonic", world.config)
+    data = fresh_episodes(world.meta["data"]["env"], world.config)  # the episodes `nanogenie eval` generates
     frames_all, _ = eval_clips(data, data.episodes(), args.clips, world.config.train.frame_skip)
-    gains = []  # (draws, clips)
-    for draw in range(args.draws):
-        row = []
-        for b in range(0, len(frames_all), 8):
-            frames = frames_all[b:b + 8]
-            tokens = world.tokenizer.encode(frames)
-            actions = world.lam.infer_actions(frames)
-            seed = 1000 * draw + b
-            random_actions = torch.randint(world.num_actions, actions.shape, generator=torch.Generator().manual_seed(seed + 7))
-            random_actions[:, :CONTEXT_FRAMES - 1] = actions[:, :CONTEXT_FRAMES - 1]
-            truth = frames[:, CONTEXT_FRAMES]
+    gains = np.zeros((args.draws, len(frames_all)))  # (draws, clips)
+    for b in range(0, len(frames_all), 8):
+        frames = frames_all[b:b + 8]
+        tokens = world.tokenizer.encode(frames)
+        actions = world.lam.infer_actions(frames)
+        truth = frames[:, CONTEXT_FRAMES]
+        for draw in range(args.draws):
+            seed = 1000 * draw + b  # draw 0 is eval's own noise for a world trained with seed 0
+            random_actions = random_after_context(actions, world.num_actions, seed + 7)
             with_action = generate_after_context(world, tokens, actions, 1, seed)[:, 0]
             with_random = generate_after_context(world, tokens, random_actions, 1, seed)[:, 0]
-            row += (psnr(with_action, truth) - psnr(with_random, truth)).tolist()
-        gains.append(row)
-    gains = np.array(gains)  # (draws, clips)
+            gains[draw, b:b + 8] = (psnr(with_action, truth) - psnr(with_random, truth)).numpy()
     per_clip = gains.mean(axis=0)
     draws = ", ".join(f"{d:.2f}" for d in gains.mean(axis=1))
     print(f"{name}: delta_t over {gains.shape[1]} clips x {gains.shape[0]} draws {per_clip.mean():.3f} dB "

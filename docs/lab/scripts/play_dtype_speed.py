@@ -27,4 +27,3 @@ for r in range(args.rounds):  # alternate, so that a burst of load falls on both
     for dtype, (tokenizer, dynamics) in models.items():
         ms = _frame_ms(tokenizer, dynamics, "cpu", True, args.frames, cfg.maskgit_steps, cfg.temperature)
         print(f"round {r} {str(dtype):15s} {ms:6.1f} ms a frame ({cfg.maskgit_steps} MaskGIT steps)")
-
