@@ -22,9 +22,7 @@ HORIZONS = ("1", "4", "16")
 
 
 def _db(value: float | None, error: float | None = None) -> str:
-    if value is None:
-        return "n/a"
-    return f"{value:.2f}" + ("" if error is None else f" ± {error:.2f}") + " dB"
+    return "n/a" if value is None else _fraction(value, error) + " dB"
 
 
 def _at(figures: dict, name: str) -> str:
@@ -34,7 +32,9 @@ def _at(figures: dict, name: str) -> str:
 def _fraction(value: float | None, error: float | None = None) -> str:
     if value is None:
         return "n/a"
-    return f"{value:.2f}" + ("" if error is None else f" ± {error:.2f}")
+    if error is None:
+        return f"{value:.2f}"
+    return f"{value:.2f} ± {error:.2f}" if error >= 0.005 else f"{value:.2f} ± {error:.1g}"  # never "± 0.00"
 
 
 ROWS = [  # (figure, how it reads off world.json's eval)
