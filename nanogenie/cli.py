@@ -44,6 +44,10 @@ def _positive_int(text: str) -> int:
     return _whole_number(text, 1, None, "a number > 0")
 
 
+def _hold(text: str) -> int:
+    return _whole_number(text, 1, 256, "a hold of 1 to 256 frames")
+
+
 def _frame_size(text: str) -> int:
     return _whole_number(text, 8, 1024, "a frame size from 8 to 1024 pixels")
 
@@ -148,6 +152,9 @@ def _add_train_eval(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--decode", choices=["sampled", "expected"],
                    help="draw each generated token as its sampled code or its expected code (the probability-"
                         "weighted mean of the codes); default: the world's")
+    p.add_argument("--hold", type=_hold, metavar="FRAMES",
+                   help="frames control_accuracy holds each key (default: its own few); a long hold checks that a "
+                        "held key, or none, still does what the game does after many frames")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda")
     p.set_defaults(run=_dispatch("nanogenie.eval.commands:evaluate"))
 

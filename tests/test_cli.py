@@ -29,6 +29,10 @@ def test_bad_flag_value_exits_2(capsys):
         main(["data", "generate", "--env", "pong", "--frames", "-3", "--out", "x.h5"])
     assert exit_info.value.code == 2
     assert "expected a number > 0" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        main(["eval", "--world", "pong", "--hold", "0"])
+    assert exit_info.value.code == 2
+    assert "a hold of 1 to 256 frames" in capsys.readouterr().err
 
 
 def test_a_bad_flag_ends_with_one_line_that_says_where_to_look(capsys):

@@ -15,7 +15,7 @@ from nanogenie.atomic import write_bytes
 from nanogenie.data import load_dataset
 from nanogenie.device import resolve_device
 from nanogenie.errors import UserError
-from nanogenie.eval.control import STATES, control_accuracy
+from nanogenie.eval.control import HOLD, STATES, control_accuracy
 from nanogenie.eval.evaluate import evaluate_world
 from nanogenie.eval.held_out import describe_fresh, fresh_episodes, held_out_of_file
 from nanogenie.eval.probes import PROBES
@@ -23,14 +23,16 @@ from nanogenie.training.run_data import check_frame_size, simulator_names
 from nanogenie.world import load_world, resolve_world
 
 
-def control_figures(world, env: str | None, device: str, states: int = STATES, seed: int | None = None
-                    ) -> dict[str, float | None]:
+def control_figures(world, env: str | None, device: str, states: int = STATES, seed: int | None = None,
+                    hold: int = HOLD) -> dict[str, float | None]:
     """control_accuracy and its standard error for a simulator world with a keymap (eval/control.py), over
-    `states` held-out states drawn with `seed` (default: the world's training seed); None otherwise."""
+    `states` held-out states drawn with `seed` (default: the world's training seed), each key held `hold`
+    frames; None otherwise."""
     accuracy = error = None
     if env is not None and world.keymap_path is not None:
         seed = world.config.train.seed if seed is None else seed
-        accuracy, error = control_accuracy(world, env, world.keymap_path, device, states=states, seed=seed)
+        accuracy, error = control_accuracy(world, env, world.keymap_path, device, states=states, seed=seed,
+                                           hold=hold)
     return {"control_accuracy": accuracy, "control_accuracy_se": error}
 
 
@@ -70,7 +72,10 @@ def evaluate(args: argparse.Namespace) -> int:
         spans, held_out = data.episodes(), describe_fresh(env, world.config)
     _check_probes(args.probe, env, world)
     figures = evaluate_world(world, data, spans, device, seed=world.config.train.seed)
-    figures.update(control_figures(world, env, device, states=args.states, seed=args.seed))
+    hold = HOLD if args.hold is None else args.hold
+    figures.update(control_figures(world, env, device, states=args.states, seed=args.seed, hold=hold))
+    if figures["control_accuracy"] is not None:
+        figures["control_hold"] = hold
     for name in args.probe:
         figures.update(PROBES[name][1](world, device, states=args.states,
                                        seed=world.config.train.seed if args.seed is None else args.seed))

@@ -49,22 +49,22 @@ def keymap_codes(keymap_path: Path, action_names: list[str]) -> dict[int, int]:
 
 
 @torch.no_grad()
-def control_accuracy(world, env_name: str, keymap_path: Path, device: str, states: int = STATES, seed: int = 0
-                     ) -> tuple[float | None, float | None]:
+def control_accuracy(world, env_name: str, keymap_path: Path, device: str, states: int = STATES, seed: int = 0,
+                     hold: int = HOLD) -> tuple[float | None, float | None]:
     """The fraction of distinguishable control pairs the world gets right, and its standard error over the
-    states (both None if no pair could be scored)."""
+    states (both None if no pair could be scored), each control held `hold` steps."""
     env = make_env(env_name, world.config.tokenizer.image_size)
     codes = keymap_codes(keymap_path, list(env.action_names))
     controls = sorted(codes)
     tallies = []  # (right, pairs) per scored state
-    for state, context, truth in scored_states(env, controls, states, seed):
+    for state, context, truth in scored_states(env, controls, states, seed, hold):
         generated = held_codes(world, context, [codes[a] for a in controls], device,
-                               sampling_seed(seed, state))  # (C, 3, H, W)
+                               sampling_seed(seed, state), hold)  # (C, 3, H, W)
         tallies.append(pairs_told_apart(frame_distances(generated, truth), truth))
     return accuracy_and_error(np.array(tallies, dtype=np.float64).reshape(-1, 2))
 
 
-def scored_states(env, controls: list[int], states: int, seed: int
+def scored_states(env, controls: list[int], states: int, seed: int, hold: int = HOLD
                   ) -> Iterator[tuple[int, list[np.ndarray], list[np.ndarray]]]:
     """control_accuracy's held-out states: (state index, its context frames, the simulator's frame after each
     control is held) for each of `states` draws that neither ends its episode nor runs out before the holds end."""
@@ -73,7 +73,7 @@ def scored_states(env, controls: list[int], states: int, seed: int
         context = held_out_state(env, rng)
         if context is None:
             continue
-        truth = held_controls(env, controls)
+        truth = held_controls(env, controls, hold)
         if truth is not None:
             yield state, context, truth
 
@@ -96,10 +96,10 @@ def accuracy_and_error(tallies: np.ndarray, seed: int = 0) -> tuple[float | None
     return round(tallies[:, 0].sum() / tallies[:, 1].sum(), 4), round(float(ratios.std()), 4)
 
 
-def held_controls(env, actions: list[int]) -> list[np.ndarray] | None:
-    """The simulator's frame after each action is held for HOLD steps from env's state (env untouched), or
+def held_controls(env, actions: list[int], hold: int = HOLD) -> list[np.ndarray] | None:
+    """The simulator's frame after each action is held for `hold` steps from env's state (env untouched), or
     None if one of them ends the episode first."""
-    truth = [played(env, [action] * HOLD) for action in actions]
+    truth = [played(env, [action] * hold) for action in actions]
     return None if any(frames is None for frames in truth) else [frames[-1] for frames in truth]
 
 
@@ -114,9 +114,10 @@ def played(env, actions: list[int]) -> list[np.ndarray] | None:
     return frames
 
 
-def held_codes(world, context: list[np.ndarray], codes: list[int], device: str, seed: int) -> torch.Tensor:
-    """The world's frame (N, 3, H, W) after each latent code is held for HOLD generated frames."""
-    held = torch.tensor(codes, device=device)[:, None].expand(-1, HOLD)
+def held_codes(world, context: list[np.ndarray], codes: list[int], device: str, seed: int, hold: int = HOLD
+               ) -> torch.Tensor:
+    """The world's frame (N, 3, H, W) after each latent code is held for `hold` generated frames."""
+    held = torch.tensor(codes, device=device)[:, None].expand(-1, hold)
     return generated_from(world, context, held, seed)[:, -1]
 
 

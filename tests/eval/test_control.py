@@ -61,14 +61,14 @@ def test_each_held_out_state_draws_its_own_sampling_noise(monkeypatch):
     truth = [np.full((4, 4, 3), value, np.uint8) for value in (0, 255)]
     seeds = []
 
-    def held_codes(world, context, codes, device, seed):
+    def held_codes(world, context, codes, device, seed, hold):
         seeds.append(seed)
         return torch.from_numpy(np.stack(truth)).permute(0, 3, 1, 2).float() / 127.5 - 1  # each control's own frame
 
     monkeypatch.setattr(control, "make_env", lambda name, size: SimpleNamespace(action_names=["left", "right"]))
     monkeypatch.setattr(control, "keymap_codes", lambda path, names: {0: 0, 1: 1})
     monkeypatch.setattr(control, "held_out_state", lambda env, rng: [truth[0]])
-    monkeypatch.setattr(control, "held_controls", lambda env, controls: truth)
+    monkeypatch.setattr(control, "held_controls", lambda env, controls, hold: truth)
     monkeypatch.setattr(control, "held_codes", held_codes)
     world = SimpleNamespace(config=SimpleNamespace(tokenizer=SimpleNamespace(image_size=4)))
     assert control.control_accuracy(world, "pong", None, "cpu", states=5, seed=3) == (1.0, 0.0)
@@ -78,3 +78,36 @@ def test_each_held_out_state_draws_its_own_sampling_noise(monkeypatch):
     control.control_accuracy(world, "pong", None, "cpu", states=5, seed=3)
     assert seeds == first  # the same noise on every run of one seed
     assert control.sampling_seed(4, 0) not in first
+
+
+def test_a_long_hold_holds_the_key_on_both_sides(monkeypatch):
+    """`eval --hold N`: the simulator and the world both hold each key N frames, so a world whose held key (or
+    no key) stops doing what the game does after a few frames is caught."""
+    from types import SimpleNamespace
+
+    import torch
+
+    from nanogenie.eval import control
+
+    truth = [np.full((4, 4, 3), value, np.uint8) for value in (0, 255)]
+    holds = []
+
+    def held_codes(world, context, codes, device, seed, hold):
+        holds.append(("world", hold))
+        return torch.from_numpy(np.stack(truth)).permute(0, 3, 1, 2).float() / 127.5 - 1
+
+    def held_controls(env, controls, hold):
+        holds.append(("simulator", hold))
+        return truth
+
+    monkeypatch.setattr(control, "make_env", lambda name, size: SimpleNamespace(action_names=["left", "right"]))
+    monkeypatch.setattr(control, "keymap_codes", lambda path, names: {0: 0, 1: 1})
+    monkeypatch.setattr(control, "held_out_state", lambda env, rng: [truth[0]])
+    monkeypatch.setattr(control, "held_controls", held_controls)
+    monkeypatch.setattr(control, "held_codes", held_codes)
+    world = SimpleNamespace(config=SimpleNamespace(tokenizer=SimpleNamespace(image_size=4)))
+    control.control_accuracy(world, "pong", None, "cpu", states=2, seed=0, hold=32)
+    assert holds == [("simulator", 32), ("world", 32)] * 2
+    holds.clear()
+    control.control_accuracy(world, "pong", None, "cpu", states=1, seed=0)
+    assert holds == [("simulator", HOLD), ("world", HOLD)]

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from nanogenie.cli import main
+from nanogenie.eval.control import HOLD
 
 TINY_PONG = Path(__file__).resolve().parent / "tiny_pong"
 TIMED = {"ms_per_frame", "play_fps"}  # wall-clock figures: never compared
@@ -35,6 +36,7 @@ def test_eval_reproduces_the_golden_figures(capsys):
     assert main(["eval", "--world", str(TINY_PONG), "--device", "cpu"]) == 0
     printed = _flat(json.loads(capsys.readouterr().out))
     assert printed.pop("held_out") == "fresh pong episodes (4000 frames, seed 1000003, a random action every frame)"
+    assert printed.pop("control_hold") == HOLD  # what the command was asked; training's figures hold the default
     assert set(printed) == set(golden)
     for name, want in golden.items():
         if isinstance(want, (float, list)):

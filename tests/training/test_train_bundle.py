@@ -93,15 +93,16 @@ def test_eval_on_a_data_file(trained, tmp_path, capsys):
     assert printed["held_out"].startswith("all ") and "did not train on" in printed["held_out"]
 
 
-def test_eval_states_seed_and_the_hero_probe(trained, capsys):
+def test_eval_states_seed_hold_and_the_hero_probe(trained, capsys):
     from nanogenie.eval.control import control_accuracy
 
-    assert main(["eval", "--world", str(trained), "--device", "cpu", "--states", "3", "--seed", "5",
+    assert main(["eval", "--world", str(trained), "--device", "cpu", "--states", "3", "--seed", "5", "--hold", "6",
                  "--probe", "hero-whole"]) == 0
     printed = json.loads(capsys.readouterr().out)
     world = load_world(trained, "cpu")
-    want = control_accuracy(world, "sonic", world.keymap_path, "cpu", states=3, seed=5)
-    assert (printed["control_accuracy"], printed["control_accuracy_se"]) == want  # the states asked for
+    want = control_accuracy(world, "sonic", world.keymap_path, "cpu", states=3, seed=5, hold=6)
+    assert (printed["control_accuracy"], printed["control_accuracy_se"]) == want  # the states and hold asked for
+    assert printed["control_hold"] == 6
     assert 0 <= printed["hero_whole"] <= 1 and 0 <= printed["hero_whole_reconstructed"] <= 1
     assert 0 <= printed["hero_whole_se"] <= 0.5  # a bootstrap over the 3 states' shares
     assert 0 <= printed["hero_placed"] <= 1 and 0 <= printed["hero_placed_reconstructed"] <= 1

@@ -9,7 +9,8 @@ Each LAM is a run folder or a world bundle (eval/lam_bench.py `load_lam`). Print
 I(code; previous | present), over the code's entropy given the present action, H(code | present). 0: the codes
 that come with a key do not depend on the key before; 1: they are the key before. For a key with momentum (a hero
 that keeps running) some of it is the game's; for pong's paddle, which moves a fixed step, none is. Then, per
-present action, which codes it takes after each previous action.
+present action, which codes it takes after each previous action. `each key on its most frequent code` is the share
+of a key's transitions that carry the one code a keymap would bind it to.
 Findings: docs/lab/2026-12-07-dynamics-judge.md.
 """
 import sys
@@ -60,9 +61,11 @@ def main() -> None:
         keep = (present >= 0) & (previous >= 0) & ~first
         code, present, previous = codes[keep], present[keep], previous[keep]
         information, uncertainty = conditional_information(code, previous, present)
+        top = [np.bincount(code[present == a]).max() / (present == a).sum() for a in np.unique(present)]
         print(f"{path}: {keep.sum()} transitions, probe {probe_accuracy(present, code):.3f}, "
               f"NMI {normalized_mutual_information(present, code):.3f}, relativity {information / uncertainty:.3f} "
-              f"({information:.3f} of {uncertainty:.3f} nats)")
+              f"({information:.3f} of {uncertainty:.3f} nats), each key on its most frequent code "
+              f"{' / '.join(f'{t:.2f}' for t in top)}")
         for a in np.unique(present):
             rows = []
             for p in np.unique(previous):
