@@ -49,9 +49,10 @@ def test_a_state_whose_episode_ends_inside_the_keys_gives_no_frames():
     assert len(held_controls(env, [0, 1])) == 2 and env.t == 0 and not env.done
 
 
-def test_each_held_out_state_draws_its_own_sampling_noise(monkeypatch):
-    """One noise draw shared by every state would move all their results together, which the bootstrap over
-    states cannot see; each state gets its own seed, the same on every run."""
+def _fake_control(monkeypatch) -> tuple[object, list]:
+    """control_accuracy over a fake two-key simulator and world whose frame for each key is that key's true
+    frame (every pair right), recording each call: ("simulator", hold) and ("world", hold, seed). Returns
+    (the world, the calls)."""
     from types import SimpleNamespace
 
     import torch
@@ -59,45 +60,14 @@ def test_each_held_out_state_draws_its_own_sampling_noise(monkeypatch):
     from nanogenie.eval import control
 
     truth = [np.full((4, 4, 3), value, np.uint8) for value in (0, 255)]
-    seeds = []
+    calls = []
 
     def held_codes(world, context, codes, device, seed, hold):
-        seeds.append(seed)
+        calls.append(("world", hold, seed))
         return torch.from_numpy(np.stack(truth)).permute(0, 3, 1, 2).float() / 127.5 - 1  # each control's own frame
 
-    monkeypatch.setattr(control, "make_env", lambda name, size: SimpleNamespace(action_names=["left", "right"]))
-    monkeypatch.setattr(control, "keymap_codes", lambda path, names: {0: 0, 1: 1})
-    monkeypatch.setattr(control, "held_out_state", lambda env, rng: [truth[0]])
-    monkeypatch.setattr(control, "held_controls", lambda env, controls, hold: truth)
-    monkeypatch.setattr(control, "held_codes", held_codes)
-    world = SimpleNamespace(config=SimpleNamespace(tokenizer=SimpleNamespace(image_size=4)))
-    assert control.control_accuracy(world, "pong", None, "cpu", states=5, seed=3) == (1.0, 0.0)
-    assert len(set(seeds)) == 5
-    first = list(seeds)
-    seeds.clear()
-    control.control_accuracy(world, "pong", None, "cpu", states=5, seed=3)
-    assert seeds == first  # the same noise on every run of one seed
-    assert control.sampling_seed(4, 0) not in first
-
-
-def test_a_long_hold_holds_the_key_on_both_sides(monkeypatch):
-    """`eval --hold N`: the simulator and the world both hold each key N frames, so a world whose held key (or
-    no key) stops doing what the game does after a few frames is caught."""
-    from types import SimpleNamespace
-
-    import torch
-
-    from nanogenie.eval import control
-
-    truth = [np.full((4, 4, 3), value, np.uint8) for value in (0, 255)]
-    holds = []
-
-    def held_codes(world, context, codes, device, seed, hold):
-        holds.append(("world", hold))
-        return torch.from_numpy(np.stack(truth)).permute(0, 3, 1, 2).float() / 127.5 - 1
-
     def held_controls(env, controls, hold):
-        holds.append(("simulator", hold))
+        calls.append(("simulator", hold))
         return truth
 
     monkeypatch.setattr(control, "make_env", lambda name, size: SimpleNamespace(action_names=["left", "right"]))
@@ -105,9 +75,32 @@ def test_a_long_hold_holds_the_key_on_both_sides(monkeypatch):
     monkeypatch.setattr(control, "held_out_state", lambda env, rng: [truth[0]])
     monkeypatch.setattr(control, "held_controls", held_controls)
     monkeypatch.setattr(control, "held_codes", held_codes)
-    world = SimpleNamespace(config=SimpleNamespace(tokenizer=SimpleNamespace(image_size=4)))
+    return SimpleNamespace(config=SimpleNamespace(tokenizer=SimpleNamespace(image_size=4))), calls
+
+
+def test_each_held_out_state_draws_its_own_sampling_noise(monkeypatch):
+    """One noise draw shared by every state would move all their results together, which the bootstrap over
+    states cannot see; each state gets its own seed, the same on every run."""
+    from nanogenie.eval import control
+
+    world, calls = _fake_control(monkeypatch)
+    assert control.control_accuracy(world, "pong", None, "cpu", states=5, seed=3) == (1.0, 0.0)
+    first = [call[2] for call in calls if call[0] == "world"]
+    assert len(set(first)) == 5
+    calls.clear()
+    control.control_accuracy(world, "pong", None, "cpu", states=5, seed=3)
+    assert [call[2] for call in calls if call[0] == "world"] == first  # the same noise on every run of one seed
+    assert control.sampling_seed(4, 0) not in first
+
+
+def test_a_long_hold_holds_the_key_on_both_sides(monkeypatch):
+    """`eval --hold N`: the simulator and the world both hold each key N frames, so a world whose held key (or
+    no key) stops doing what the game does after a few frames is caught."""
+    from nanogenie.eval import control
+
+    world, calls = _fake_control(monkeypatch)
     control.control_accuracy(world, "pong", None, "cpu", states=2, seed=0, hold=32)
-    assert holds == [("simulator", 32), ("world", 32)] * 2
-    holds.clear()
+    assert [call[:2] for call in calls] == [("simulator", 32), ("world", 32)] * 2
+    calls.clear()
     control.control_accuracy(world, "pong", None, "cpu", states=1, seed=0)
-    assert holds == [("simulator", HOLD), ("world", HOLD)]
+    assert [call[:2] for call in calls] == [("simulator", HOLD), ("world", HOLD)]

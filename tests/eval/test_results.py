@@ -41,4 +41,3 @@ def test_write_replaces_only_the_table(tmp_path):
     assert page.read_text() == f"before\n{BEGIN}\n{results_table()}\n{END}\nafter\n"
     with pytest.raises(UserError, match="markers"):
         replace_between_markers("no markers here", "table")
-

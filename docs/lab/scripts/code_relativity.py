@@ -52,7 +52,7 @@ def main() -> None:
     spans = list(data.episodes())
     seqs = sequences(spans, 1, 2)
     for path in sys.argv[2:]:
-        lam, config = load_lam(path)
+        lam, _ = load_lam(path)
         lam.eval()
         codes = torch.cat(label_transitions(lam, data, seqs, "cpu", False)).numpy()
         starts = np.concatenate([s[:-1] for s in seqs])
@@ -71,8 +71,8 @@ def main() -> None:
             for p in np.unique(previous):
                 m = (present == a) & (previous == p)
                 shares = np.bincount(code[m], minlength=lam.num_actions) / max(m.sum(), 1)
-                top = np.argsort(-shares)[:3]
-                rows.append(f"after {names[p]}: " + ", ".join(f"{c} {shares[c]:.2f}" for c in top))
+                most = np.argsort(-shares)[:3]
+                rows.append(f"after {names[p]}: " + ", ".join(f"{c} {shares[c]:.2f}" for c in most))
             print(f"  {names[a]:12s} " + " | ".join(rows))
 
 
