@@ -52,6 +52,16 @@ def _frame_size(text: str) -> int:
     return _whole_number(text, 8, 1024, "a frame size from 8 to 1024 pixels")
 
 
+def _crop(text: str) -> tuple[int, int, int, int]:
+    parts = text.split(",")
+    if len(parts) != 4 or not all(part.strip().isdigit() for part in parts):
+        raise argparse.ArgumentTypeError(f"expected LEFT,TOP,WIDTH,HEIGHT in whole pixels, e.g. 0,40,640,400, got {text!r}")
+    left, top, width, height = (int(part) for part in parts)
+    if width < 1 or height < 1:
+        raise argparse.ArgumentTypeError(f"expected a crop at least 1 pixel wide and high, got {text!r}")
+    return left, top, width, height
+
+
 def _seed(text: str) -> int:
     # numpy's and torch's generators both take any seed in [0, 2^63)
     return _whole_number(text, 0, 2**63 - 1, "a seed from 0 to 2^63-1")
@@ -95,11 +105,15 @@ def _add_data(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--preview", metavar="PNG", help="write a contact sheet of sampled frames here")
     p.set_defaults(run=_dispatch("nanogenie.data.commands:info"))
 
-    p = dsub.add_parser("import", help="decode a video file into an HDF5 dataset")
-    p.add_argument("video", help="any video PyAV can decode (.mp4, .webm, ...)")
+    p = dsub.add_parser("import", help="decode video files into an HDF5 dataset, one episode per file")
+    p.add_argument("video", nargs="+", help="any video PyAV can decode (.mp4, .webm, ...); several files become "
+                                            "several episodes, so no transition spans the cut between two of them")
     p.add_argument("--out", required=True, help="output .h5 file")
     p.add_argument("--size", type=_frame_size, default=64, help="square frame size in pixels (8-1024)")
     p.add_argument("--fps", type=_positive_int, default=10, help="resample to this many frames per second")
+    p.add_argument("--crop", type=_crop, metavar="LEFT,TOP,WIDTH,HEIGHT",
+                   help="keep only this rectangle of the source frames (e.g. the game's screen inside a recording), "
+                        "then the largest centred square of it")
     p.set_defaults(run=_dispatch("nanogenie.data.commands:import_video"))
 
     p = dsub.add_parser("download", help="download a TinyWorlds dataset from the Hugging Face hub")

@@ -37,13 +37,21 @@ def info(args: argparse.Namespace) -> None:
 
 
 def import_video(args: argparse.Namespace) -> None:
-    """Decode a video into one episode of square frames at --fps, with no actions."""
+    """Decode videos into square frames at --fps, with no actions: one episode per file, so that no transition
+    joins the last frame of one recording to the first of the next."""
     from nanogenie.data.video import decode_video
 
-    frames = decode_video(args.video, args.size, args.fps)
-    write_dataset(args.out, frames, fps=args.fps, source=Path(args.video).name)
+    episodes = [decode_video(video, args.size, args.fps, args.crop) for video in args.video]
+    for video, frames in zip(args.video, episodes):
+        if len(frames) < 2:
+            raise UserError(f"{video}: gives {len(frames)} frame at --fps {args.fps}, and an episode needs two for a "
+                            f"transition; pass a longer video or a higher --fps")
+    frames = np.concatenate(episodes)
+    write_dataset(args.out, frames, episode_ends=np.cumsum([len(e) for e in episodes]), fps=args.fps,
+                  source=", ".join(Path(video).name for video in args.video))
+    sources = args.video[0] if len(args.video) == 1 else f"{len(args.video)} videos, one episode each"
     print(f"wrote {args.out}: {len(frames)} frames of {args.size}x{args.size} at {args.fps} fps "
-          f"({len(frames) / args.fps:.1f} s) from {args.video}")
+          f"({len(frames) / args.fps:.1f} s) from {sources}")
 
 
 def download(args: argparse.Namespace) -> None:

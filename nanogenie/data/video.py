@@ -13,10 +13,13 @@ import numpy as np
 from nanogenie.errors import UserError
 
 
-def decode_video(path: str | os.PathLike, size: int, fps: int) -> np.ndarray:
-    """Frames (N, size, size, 3) uint8: resampled to `fps` by timestamp, centre-cropped square, area-downscaled.
-    A video with fewer frames per second than `fps`, or smaller frames than `size`, is refused: its frames
-    would repeat, or be upscaled."""
+Crop = tuple[int, int, int, int]  # left, top, width, height in source pixels
+
+
+def decode_video(path: str | os.PathLike, size: int, fps: int, crop: Crop | None = None) -> np.ndarray:
+    """Frames (N, size, size, 3) uint8: resampled to `fps` by timestamp, cut to `crop` (default: the whole frame),
+    centre-cropped square, area-downscaled. A video with fewer frames per second than `fps`, or a region smaller
+    than `size`, is refused: its frames would repeat, or be upscaled."""
     path = Path(path)
     if not path.is_file():
         raise UserError(f"{path}: no such video file; check the path")
@@ -35,8 +38,9 @@ def decode_video(path: str | os.PathLike, size: int, fps: int) -> np.ndarray:
             frames = []
             for frame in _nearest_to_ticks(container.decode(stream), fps, frame_rate):
                 if not frames:
-                    _check_size(path, frame, size)
-                frames.append(_square_rgb(frame, size))
+                    region = _region(path, frame, crop)
+                    _check_size(path, region, size, "--crop region is" if crop else "frames are")
+                frames.append(_square_rgb(frame, size, region))
     except av.FFmpegError as err:
         raise UserError(f"{path}: could not be decoded as video ({err}); "
                         "pass a video file PyAV/FFmpeg can read (.mp4, .webm, .mkv, ...)")
@@ -65,16 +69,29 @@ def _nearest_to_ticks(decoded: Iterable[av.VideoFrame], fps: int, frame_rate: fl
         previous = (time, frame)
 
 
-def _check_size(path: Path, frame: av.VideoFrame, size: int) -> None:
-    side = min(frame.width, frame.height)
+def _region(path: Path, frame: av.VideoFrame, crop: Crop | None) -> Crop:
+    """The part of every frame to keep: `crop`, checked against the frame, or the whole frame."""
+    if crop is None:
+        return 0, 0, frame.width, frame.height
+    left, top, width, height = crop
+    if left + width > frame.width or top + height > frame.height:
+        raise UserError(f"{path}: --crop {left},{top},{width},{height} reaches past its {frame.width}x{frame.height} "
+                        f"frames; keep LEFT + WIDTH <= {frame.width} and TOP + HEIGHT <= {frame.height}")
+    return crop
+
+
+def _check_size(path: Path, region: Crop, size: int, what: str) -> None:
+    _, _, width, height = region
+    side = min(width, height)
     if side < size:
-        raise UserError(f"{path}: frames are {frame.width}x{frame.height}, so the largest square is {side} pixels, "
+        raise UserError(f"{path}: {what} {width}x{height}, so the largest square is {side} pixels, "
                         f"smaller than --size {size} (upscaling invents no detail); pass --size {side} or less")
 
 
-def _square_rgb(frame: av.VideoFrame, size: int) -> np.ndarray:
-    """(size, size, 3) uint8: the largest centred square, scaled with area averaging."""
-    rgb = frame.to_ndarray(format="rgb24")  # (h, w, 3)
+def _square_rgb(frame: av.VideoFrame, size: int, region: Crop) -> np.ndarray:
+    """(size, size, 3) uint8: the largest centred square of `region`, scaled with area averaging."""
+    left, top, width, height = region
+    rgb = frame.to_ndarray(format="rgb24")[top: top + height, left: left + width]  # (h, w, 3)
     height, width = rgb.shape[:2]
     side = min(height, width)
     top, left = (height - side) // 2, (width - side) // 2
