@@ -102,3 +102,12 @@ def test_several_videos_become_several_episodes(tmp_path, capsys):
     assert data.source == "a.mp4, b.mp4"
     xs = np.array([_red_centre_x(f) for f in data.frames])
     assert xs[20] < xs[19]  # the square starts again at the left in the second video
+
+
+def test_a_video_too_short_for_one_transition_is_refused(tmp_path, capsys):
+    video = tmp_path / "clip.mp4"
+    _write_moving_square_video(video, seconds=1)  # 30 frames in 1 s: one frame at 1 fps
+    assert main(["data", "import", str(video), "--out", str(tmp_path / "x.h5"), "--fps", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "gives 1 frame at --fps 1, and an episode needs two" in err
+    assert not (tmp_path / "x.h5").exists()
