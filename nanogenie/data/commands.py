@@ -41,11 +41,12 @@ def import_video(args: argparse.Namespace) -> None:
     joins the last frame of one recording to the first of the next."""
     from nanogenie.data.video import decode_video
 
-    episodes = [decode_video(video, args.size, args.fps, args.crop) for video in args.video]
-    for video, frames in zip(args.video, episodes):
-        if len(frames) < 2:
-            raise UserError(f"{video}: gives {len(frames)} frame at --fps {args.fps}, and an episode needs two for a "
-                            f"transition; pass a longer video or a higher --fps")
+    episodes = []
+    for video in args.video:
+        episodes.append(decode_video(video, args.size, args.fps, args.crop))
+        if len(episodes[-1]) < 2:
+            raise UserError(f"{video}: gives {len(episodes[-1])} frame at --fps {args.fps}, and an episode needs two "
+                            f"for a transition; pass a longer video or a higher --fps")
     frames = np.concatenate(episodes)
     write_dataset(args.out, frames, episode_ends=np.cumsum([len(e) for e in episodes]), fps=args.fps,
                   source=", ".join(Path(video).name for video in args.video))

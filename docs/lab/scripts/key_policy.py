@@ -4,8 +4,8 @@
 
 The key's codes S (with their shares) are read from RANDOM.h5, a file with a fresh random action every frame: every
 code whose majority key is KEY. Then the world is played from its prompt with KEY held for `--frames` frames under
-each policy, and a presence count is printed per seed (pong: the player's paddle, a vertical run of >= 8 bright
-pixels in columns 56-61; sonic: the hero probe). Policies:
+each policy, and the share of frames that show pong's player paddle (a vertical run of >= 8 bright pixels in columns
+56-61) is printed per seed. Policies:
   fixed:c   the code c every frame (what a keymap with one code per key does)
   sample    a code drawn from S by its share, every frame
   reread    the LAM names the transition the world just drew; when that code is one of S, it is played next
@@ -22,23 +22,17 @@ from nanogenie.data.pixels import to_model
 from nanogenie.envs import make_env
 from nanogenie.eval.control import (accuracy_and_error, frame_distances, generated_from, pairs_told_apart,
                                     sampling_seed, scored_states)
-from nanogenie.eval.lam_bench import load_lam
 from nanogenie.play.engine import Engine
 from nanogenie.training.stages import label_transitions, sequences
 from nanogenie.world import load_world
 
 
-def key_codes(world, path: str, key: str) -> dict[int, float]:
-    return all_key_codes(world, path)[key]
-
-
-def all_key_codes(world, path: str) -> dict[str, dict[int, float]]:
-    """Per key name: the codes whose majority key it is, each with its share of the key's transitions (summing to 1)."""
+def key_codes(lam, path: str) -> dict[str, dict[int, float]]:
+    """Per key name: the codes whose majority key it is, each with its share of the key's transitions (summing to 1),
+    most frequent first."""
     data = load_dataset(path)
     actions = np.asarray(data.actions)
     seqs = sequences(list(data.episodes()), 1, 2)
-    lam, _ = load_lam(world)
-    lam.eval()
     codes = torch.cat(label_transitions(lam, data, seqs, "cpu", False)).numpy()
     truth = actions[np.concatenate([s[:-1] for s in seqs])]
     majority = {int(c): int(np.bincount(truth[codes == c]).argmax()) for c in np.unique(codes)}
@@ -63,8 +57,12 @@ def paddle_present(frame: np.ndarray) -> bool:
     return best >= 8
 
 
+def codes_and_weights(shares: dict[int, float]) -> tuple[list[int], np.ndarray]:
+    return list(shares), np.array(list(shares.values()))
+
+
 def play(engine: Engine, lam, policy: str, shares: dict[int, float], frames: int, rng: np.random.Generator):
-    codes, weights = list(shares), np.array(list(shares.values()))
+    codes, weights = codes_and_weights(shares)
     frame = engine.reset()
     shown = [frame]
     code = codes[0]
@@ -100,7 +98,7 @@ def sampled_control(world, env_name: str, shares: dict[str, dict[int, float]], p
         rng = np.random.default_rng((seed, state))
         rows = []
         for a in controls:
-            codes, weights = list(shares[env.action_names[a]]), np.array(list(shares[env.action_names[a]].values()))
+            codes, weights = codes_and_weights(shares[env.action_names[a]])
             rows.append([codes[0]] * hold if policy == "first" else list(rng.choice(codes, size=hold, p=weights)))
         generated = generated_from(world, context, torch.tensor(rows), sampling_seed(seed, state))[:, -1]
         tallies.append(pairs_told_apart(frame_distances(generated, truth), truth))
@@ -120,15 +118,15 @@ def main() -> None:
     parser.add_argument("--hold", type=int, default=4)
     args = parser.parse_args()
     world = load_world(args.world)
+    lam = world.lam.eval()
     if args.control:
-        shares = all_key_codes(args.world, args.data)
+        shares = key_codes(lam, args.data)
         print({k: {c: round(s, 2) for c, s in v.items()} for k, v in shares.items()})
         for policy in args.policies or ["first", "sample"]:
             print(policy, sampled_control(world, args.control, shares, policy, args.states, 0, args.hold), flush=True)
         return
-    shares = key_codes(args.world, args.data, args.key)
+    shares = key_codes(lam, args.data)[args.key]
     print("codes of", args.key, {c: round(s, 3) for c, s in shares.items()})
-    lam = world.lam.eval()
     policies = args.policies or [f"fixed:{c}" for c in shares] + ["sample", "reread", "quiet"]
     for policy in policies:
         present = []
