@@ -96,6 +96,10 @@ class LAMConfig:
     max_shift: int = 3  # with effect "shift": the farthest a head may move a cell's content, up/down/left/right, pixels
     max_share: float = 1.0  # in training no head wins more than this share of a batch; 1: the best head always wins
     heads_see_position: bool = False  # the heads' net also reads each cell's place on the screen (models/lam.py)
+    # the player's colour [R, G, B] (0-255), when the user knows it: the heads are scored only near pixels of that
+    # colour, so what the codes explain is the player's move and not things that move on their own (models/lam.py).
+    # Empty: the whole frame
+    focus: list[int] = field(default_factory=list)
     # after the heads, an inverse model learns to name their codes from x_t-1, x_t, x_t+1, and names them from
     # then on (models/lam.py; its schedule: train.lam_inverse)
     inverse: bool = False
@@ -118,6 +122,8 @@ class LAMConfig:
         require_range("lam", "max_shift", self.max_shift, 1, self.image_size // 4, "pixels a head may move content")
         require(self.resolution in ("cell", "smooth", "pixel"),
                 f"lam resolution must be 'cell', 'smooth' or 'pixel', got {self.resolution!r}")
+        require(not self.focus or (len(self.focus) == 3 and all(0 <= c <= 255 for c in self.focus)),
+                f"lam focus must be the player's colour as [R, G, B] from 0 to 255, or [] for none, got {self.focus}")
         require(0 <= self.align_shift < self.image_size // 4,
                 f"lam align_shift must be in [0, image_size / 4), got {self.align_shift}")
 

@@ -51,6 +51,11 @@ on the transitions it wins, and the choice is exact.
   * With `passive_loss` the history's path learns the plain next frame on every transition and the
     heads learn on top of it without moving it. Off: on sticky training data the averaged future
     includes "the paddle keeps going", and the heads' codes turn relative.
+  * With `focus` (the player's colour, when the user knows it), the heads are scored only on the cells within one
+    cell of a pixel of that colour in x_t or x_t+1, and the inverse model sees only those cells. Things that move on
+    their own, larger and faster than a small player, otherwise choose the heads: an unsupervised objective cannot
+    tell what the player controls from what moves by itself, and the biggest unexplained change wins
+    (docs/lab/2026-12-07-player-focus.md).
   * With `align_shift` m, each transition's target is first moved by the whole-picture offset of at most
     m pixels that brings it closest to the passive prediction, and every head is scored against that.
     A scrolling camera moves the whole picture by an amount two frames predict only roughly, and on a
@@ -81,6 +86,8 @@ from torch import Tensor, nn
 from nanogenie.config import LAMConfig
 from nanogenie.metrics import code_usage, psnr_from_mse
 from nanogenie.models.inverse import InverseModel, transition_channels
+
+FOCUS_TOLERANCE = 0.15  # on the [-1, 1] scale, ~19 of 255: how far from `lam.focus` a pixel may be and count
 
 
 def _conv(cin: int, cout: int, kernel: int = 3, stride: int = 1) -> nn.Sequential:
@@ -239,11 +246,44 @@ class LatentActionModel(nn.Module):
         return self._scored(history, target)["errors"]
 
     def _scored(self, history: Tensor, target: Tensor) -> dict[str, Tensor]:
-        """Each head's squared error (N, A) and the passive prediction's (N,), at the heads' resolution."""
+        """Each head's squared error (N, A) and the passive prediction's (N,), at the heads' resolution: the mean
+        over the frame, or over the cells near the player with `focus`."""
         passive, predicted = self._predict(history)
+        weights = self.focus_cells(history[:, -1], target)  # (N, 1, R, R) or None
         target = self._aligned(target.float(), passive.detach().float())[:, None]
-        return {"errors": (predicted.float() - target).pow(2).flatten(2).mean(dim=2),
-                "passive": (passive.float() - target).pow(2).flatten(1).mean(dim=1)}
+        errors, passive_errors = (predicted.float() - target).pow(2), (passive.float() - target).pow(2)
+        if weights is None:
+            return {"errors": errors.flatten(2).mean(dim=2), "passive": passive_errors.flatten(1).mean(dim=1)}
+        weights = weights[:, None]  # (N, 1, 1, R, R), as errors (N, A, 3, R, R)
+        total = 3 * weights.flatten(1).sum(dim=1)  # (N,)
+        return {"errors": (errors * weights).flatten(2).sum(dim=2) / total[:, None],
+                "passive": (passive_errors * weights).flatten(1).sum(dim=1) / total}
+
+    def focus_cells(self, present: Tensor, target: Tensor) -> Tensor | None:
+        """present, target (N, 3, H, W) -> (N, 1, R, R): 1 on the cells within one cell of a pixel of the focus
+        colour in x_t or x_t+1 (where the player was and where it went), 0 elsewhere; every cell of a transition
+        with no such pixel. None without `focus`. A colour within FOCUS_TOLERANCE on every channel counts, so a
+        video's compression and resizing do not lose the player."""
+        if not self.cfg.focus:
+            return None
+        colour = torch.tensor(self.cfg.focus, device=present.device, dtype=torch.float32).view(1, 3, 1, 1) / 127.5 - 1
+        near = torch.stack([present, target], dim=1).float().sub(colour[:, None]).abs().amax(dim=2)  # (N, 2, H, W)
+        found = near.le(FOCUS_TOLERANCE).any(dim=1, keepdim=True).float()  # (N, 1, H, W)
+        p = self.cfg.patch_size
+        cells = found if self.cfg.resolution == "pixel" else F.max_pool2d(found, p)
+        reach = p if self.cfg.resolution == "pixel" else 1
+        cells = F.max_pool2d(cells, 2 * reach + 1, stride=1, padding=reach)
+        absent = cells.flatten(1).amax(dim=1) == 0
+        return torch.where(absent[:, None, None, None], torch.ones_like(cells), cells)
+
+    def focus_pixels(self, present: Tensor, target: Tensor) -> Tensor | None:
+        """The focus cells (models/lam.py `focus_cells`) as a mask of every pixel (N, 1, H, W): what the inverse model
+        sees of a transition, so that it names the heads' codes from the player as the heads chose them."""
+        cells = self.focus_cells(present, target)
+        if cells is None or cells.shape[-1] == present.shape[-1]:
+            return cells
+        p = self.cfg.patch_size
+        return cells.repeat_interleave(p, dim=-1).repeat_interleave(p, dim=-2)
 
     def _capped_winners(self, errors: Tensor) -> Tensor:
         """errors (N, A) -> each transition's head (N,) when no head may win more than `max_share` of them.
@@ -317,11 +357,17 @@ class LatentActionModel(nn.Module):
         errors = self._errors(history.flatten(0, 1), target.flatten(0, 1))  # (B (T-1), A)
         return errors.argmin(dim=1).view(frames.shape[0], -1)
 
-    @staticmethod
-    def transitions(frames: Tensor) -> Tensor:
+    def transitions(self, frames: Tensor) -> Tensor:
         """frames (B, T, 3, H, W) -> the inverse model's input for each transition (B (T-1), 12, H, W)."""
         before = torch.cat((frames[:, :1], frames[:, :-2]), dim=1)
-        return transition_channels(before.flatten(0, 1), frames[:, :-1].flatten(0, 1), frames[:, 1:].flatten(0, 1))
+        return self.inverse_input(before.flatten(0, 1), frames[:, :-1].flatten(0, 1), frames[:, 1:].flatten(0, 1))
+
+    def inverse_input(self, prev: Tensor, now: Tensor, after: Tensor) -> Tensor:
+        """x_t-1, x_t, x_t+1 (N, 3, H, W) -> the inverse model's input (N, 12, H, W); with `focus`, zero away
+        from the player."""
+        channels = transition_channels(prev, now, after)
+        keep = self.focus_pixels(now, after)
+        return channels if keep is None else channels * keep.to(channels.dtype)
 
     def training_loss(self, frames: Tensor) -> tuple[Tensor, dict[str, float]]:
         """Winner-take-all next-frame loss on clips (B, T, 3, H, W); only transitions whose whole

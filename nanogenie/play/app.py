@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 import pygame  # noqa: E402
 
@@ -28,7 +30,15 @@ HUD_HEIGHT = 40
 MIN_WIDTH = 360  # so the HUD fits under small frames
 DIGIT_KEYS = {getattr(pygame, f"K_{d}"): d for d in range(10)} | {getattr(pygame, f"K_KP{d}"): d for d in range(10)}
 CONTROLS = ("Esc quit | R reset to prompt | P pause | 0-9 raw latent action (held) | E explore what each action does "
-            "and bind keys | F9 record on/off | F12 screenshot")
+            "and bind keys | click a sprite: its colour, to train on | F9 record on/off | F12 screenshot")
+
+
+def colour_at(frame: np.ndarray, pos: tuple[int, int], scale: int) -> tuple[int, int, int] | None:
+    """The colour (R, G, B) of the frame (H, W, 3) under a window position, or None outside the frame."""
+    x, y = pos[0] // scale, pos[1] // scale
+    if not (0 <= x < frame.shape[1] and 0 <= y < frame.shape[0]):
+        return None
+    return tuple(int(v) for v in frame[y, x])
 
 
 def require_display() -> None:
@@ -162,6 +172,8 @@ class PlayApp:
                 self._on_explorer_key(event)
             elif event.type == pygame.MOUSEBUTTONDOWN and self.explorer.open:
                 self.explorer.on_click(event.pos)
+            elif event.type == pygame.MOUSEBUTTONDOWN:
+                self._say_colour(event.pos)
             elif event.type == pygame.KEYDOWN:
                 self.held[event.key] = None
                 self._on_control(event.key)
@@ -209,6 +221,16 @@ class PlayApp:
             self._pause(self.paused_before_explorer)
             self.held.clear()  # keys pressed in the explorer are not the game's
         self.keymap = self.explorer.keymap
+
+    def _say_colour(self, pos: tuple[int, int]) -> None:
+        """Print the colour clicked and how to train on it: a player's colour tells the latent action model where
+        the player is, when things that move on their own take its codes (models/lam.py, `focus`)."""
+        colour = colour_at(self.item.frame, pos, self.settings.scale) if self.item is not None else None
+        if colour is None:
+            return
+        r, g, b = colour
+        print(f"colour at the click: {r},{g},{b}. If this is the player and the latent actions follow other "
+              f"things, train again with --set \"lam.focus=[{r},{g},{b}]\"")
 
     def _pause(self, paused: bool) -> None:
         """Pause or resume the game; the HUD's frame rate starts again, so that it never counts a pause."""

@@ -14,9 +14,10 @@ a hero the camera keeps in the middle while the ground slides left is going righ
 (dx, dy) is that, averaged over steps and starts; its `strength`, how far its future is from the mean
 future over all codes.
 
-Then: idle = the code that moves least (ties: the weaker); each arrow takes the code whose motion
-points most its way, within 60 degrees and at least MIN_MOTION of the frame's side per frame (an arrow
-stays unbound rather than bound to a code that moves nothing its way), each code once; space = the
+Then: idle = the code that moves least (ties: the weaker); each arrow takes a code whose motion points its
+way, within 60 degrees and at least MIN_MOTION of the frame's side per frame (an arrow stays unbound rather
+than bound to a code that moves nothing its way), each code once: from a video the commonest such code, from
+rollouts the one that moves farthest that way; space = the
 strongest code left, if it changes the picture more than idle does; the rest stay on the digit keys.
 From a video, a code on fewer than MIN_SHARE of the sampled transitions gets neither a key nor idle.
 
@@ -40,6 +41,7 @@ from typing import Protocol
 import numpy as np
 
 from nanogenie.atomic import write_bytes
+from nanogenie.models.lam import FOCUS_TOLERANCE
 from nanogenie.play.keymap import Keymap, parse_keymap
 from nanogenie.world import World, update_world_meta
 
@@ -185,8 +187,8 @@ def _shifted(prev: np.ndarray, shift: np.ndarray, r: int) -> np.ndarray:
     return out
 
 
-def video_motion(prev: np.ndarray, cur: np.ndarray, codes: np.ndarray, num_actions: int
-                 ) -> tuple[np.ndarray, np.ndarray]:
+def video_motion(prev: np.ndarray, cur: np.ndarray, codes: np.ndarray, num_actions: int,
+                 focus: list[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Consecutive frames of a video prev, cur (N, H, W, 3) uint8 and the latent action of each transition
     codes (N,) -> motion (A, 2) as (dx, dy) pixels per frame, strength (A,).
 
@@ -195,12 +197,16 @@ def video_motion(prev: np.ndarray, cur: np.ndarray, codes: np.ndarray, num_actio
     explains it: a histogram of how far things moved in the world. Things that move on their own (a
     monster, a ball) fill every code's histogram alike; the thing a code moves fills its own more. A code's
     motion is the move its histogram holds most in excess of the average over all transitions (at least
-    MIN_EXCESS pixels a transition, else none); its strength, the share of the picture its transitions change."""
+    MIN_EXCESS pixels a transition, else none); its strength, the share of the picture its transitions change.
+    With `focus` (the player's colour, lam.focus) only the pixels near that colour are counted: the player's
+    moves, where things that move on their own and are larger than it would otherwise fill the histograms."""
     x_prev, x_cur = prev.astype(np.float32) / 255.0, cur.astype(np.float32) / 255.0
     h, w = prev.shape[1:3]
     r = max(1, round(MAX_SHIFT * max(h, w)))
     changed = np.abs(x_cur - x_prev).sum(axis=-1) > CHANGED  # (N, H, W)
     camera, unexplained = _camera(x_prev, x_cur, changed, r)
+    if focus:
+        unexplained &= near_colour(prev, cur, focus, r)
     camera = camera.astype(int)
     inner = (slice(None), slice(r, h - r), slice(r, w - r))
     span = 4 * r + 1  # world moves from -2r to 2r each way: a shift of at most r less the camera's
@@ -229,12 +235,31 @@ def video_motion(prev: np.ndarray, cur: np.ndarray, codes: np.ndarray, num_actio
     return motion, strength
 
 
-def propose_from_video(prev: np.ndarray, cur: np.ndarray, codes: np.ndarray, num_actions: int) -> Proposal:
+def near_colour(prev: np.ndarray, cur: np.ndarray, colour: list[int], reach: int) -> np.ndarray:
+    """(N, H, W) bool: the pixels within `reach` of a pixel of `colour` in prev or cur (N, H, W, 3) uint8, with the
+    latent action model's tolerance (models/lam.py FOCUS_TOLERANCE); every pixel of a transition without one."""
+    tolerance = FOCUS_TOLERANCE * 127.5
+    target = np.asarray(colour, np.int16)
+    found = ((np.abs(prev.astype(np.int16) - target).max(axis=-1) <= tolerance)
+             | (np.abs(cur.astype(np.int16) - target).max(axis=-1) <= tolerance))  # (N, H, W)
+    near = found.copy()
+    for axis in (1, 2):  # a square `reach` wide each way: the running maximum along each axis in turn
+        grown = near.copy()
+        for step in range(1, reach + 1):
+            grown[(slice(None),) * axis + (slice(step, None),)] |= near[(slice(None),) * axis + (slice(None, -step),)]
+            grown[(slice(None),) * axis + (slice(None, -step),)] |= near[(slice(None),) * axis + (slice(step, None),)]
+        near = grown
+    near[~found.any(axis=(1, 2))] = True
+    return near
+
+
+def propose_from_video(prev: np.ndarray, cur: np.ndarray, codes: np.ndarray, num_actions: int,
+                       focus: list[int] | None = None) -> Proposal:
     """The proposal from a video's transitions and their latent actions (see `video_motion`); a key goes only
     to a code that labels at least MIN_SHARE of them."""
-    motion, strength = video_motion(prev, cur, codes, num_actions)
-    seen = np.bincount(codes, minlength=num_actions) >= MIN_SHARE * len(codes)
-    return propose_from_motion(motion, strength, max(prev.shape[1:3]), seen)
+    motion, strength = video_motion(prev, cur, codes, num_actions, focus)
+    share = np.bincount(codes, minlength=num_actions) / max(1, len(codes))
+    return propose_from_motion(motion, strength, max(prev.shape[1:3]), share >= MIN_SHARE, share)
 
 
 def propose_from_futures(futures: np.ndarray) -> Proposal:
@@ -243,10 +268,12 @@ def propose_from_futures(futures: np.ndarray) -> Proposal:
     return propose_from_motion(motion, strength, max(futures.shape[-3:-1]))
 
 
-def propose_from_motion(motion: np.ndarray, strength: np.ndarray, side: int, seen: np.ndarray | None = None
-                        ) -> Proposal:
+def propose_from_motion(motion: np.ndarray, strength: np.ndarray, side: int, seen: np.ndarray | None = None,
+                        share: np.ndarray | None = None) -> Proposal:
     """Keys for codes that move (A, 2) pixels a frame with strengths (A,), on a frame `side` pixels wide; only
-    the codes `seen` (A,) bool (all, without it) get a key or idle."""
+    the codes `seen` (A,) bool (all, without it) get a key or idle. With each code's `share` (A,) of a video's
+    transitions, an arrow goes to the commonest code that moves its way: a key is pressed often, and a rare code
+    that moves farther that way is an event (a respawn, a sprite meeting another), not the key."""
     num_actions = motion.shape[0]
     bindable = [c for c in range(num_actions) if seen is None or seen[c]] or list(range(num_actions))
     speed = np.linalg.norm(motion, axis=1)
@@ -256,9 +283,10 @@ def propose_from_motion(motion: np.ndarray, strength: np.ndarray, side: int, see
         for code in bindable:
             along = float(motion[code] @ np.asarray(direction))
             if code != idle and along >= MIN_MOTION * side and along >= MIN_ALIGNMENT * speed[code]:
-                pairs.append((along, float(strength[code]), arrow, code))
+                common = float(share[code]) if share is not None else 0.0
+                pairs.append((common, along, float(strength[code]), arrow, code))
     chosen: dict[str, int] = {}  # equal moves go to the stronger code: the one that is that move more often
-    for _, _, arrow, code in sorted(pairs, key=lambda p: (-p[0], -p[1], p[2], p[3])):
+    for _, _, _, arrow, code in sorted(pairs, key=lambda p: (-p[0], -p[1], -p[2], p[3], p[4])):
         if arrow not in chosen and code not in chosen.values():
             chosen[arrow] = code
     bindings = {arrow: chosen[arrow] for arrow in ARROWS if arrow in chosen}

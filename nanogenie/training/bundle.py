@@ -77,7 +77,8 @@ def video_proposal(lam, data: VideoData, spans: list[Span], config: WorldConfig,
     codes = torch.cat(label_transitions(lam, data, pieces, device, config.train.amp)).numpy()
     before = np.concatenate([piece[:-1] for piece in pieces])
     after = np.concatenate([piece[1:] for piece in pieces])
-    return propose_from_video(data.frames[before], data.frames[after], codes, config.lam.num_actions)
+    return propose_from_video(data.frames[before], data.frames[after], codes, config.lam.num_actions,
+                              config.lam.focus)
 
 
 def training_video(world: World) -> tuple[VideoData, list[Span]] | None:

@@ -19,7 +19,6 @@ from nanogenie.data.pixels import to_model
 from nanogenie.data.splits import Span
 from nanogenie.device import autocast_for
 from nanogenie.errors import UserError
-from nanogenie.models.inverse import transition_channels
 from nanogenie.training.distributed import Distributed
 from nanogenie.training.loop import Stage, sample_indices
 
@@ -199,7 +198,7 @@ def inverse_stage(lam, data: VideoData, spans: list[Span], config: WorldConfig, 
     def sample(generator: torch.Generator, rank: int, world_size: int) -> tuple[torch.Tensor, torch.Tensor]:
         picks = sample_indices(len(triples), batch_size, generator, rank, world_size)
         prev, now, after = (to_model(data.frames[triples[picks, i]]).to(device) for i in range(3))
-        return transition_channels(prev, now, after), targets[picks]
+        return lam.inverse_input(prev, now, after), targets[picks]
 
     return Stage(LAM_INVERSE, lam.inverse, lam.inverse.training_loss, sample, steps)
 
@@ -214,7 +213,7 @@ def inverse_validation(lam, data: VideoData, spans: list[Span], config: WorldCon
     lam.eval()
     with autocast_for(device, config.train.amp):
         codes = lam.head_actions(frames)[:, 1]  # (C,): x_1 -> x_2, which has x_0 before it
-    inputs = transition_channels(frames[:, 0], frames[:, 1], frames[:, 2])
+    inputs = lam.inverse_input(frames[:, 0], frames[:, 1], frames[:, 2])
     batch = config.train.lam_inverse.batch_size
     return list(zip(inputs.split(batch), codes.split(batch)))
 

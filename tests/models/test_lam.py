@@ -265,3 +265,45 @@ def test_the_inverse_model_is_saved_with_its_flag_and_a_lam_without_it_has_neith
     assert loaded.reads_by_inverse
     assert not any(k.startswith("inverse") for k in _lam(inverse=False).state_dict())  # older files still load
     assert not any(p.requires_grad for p in loaded.inverse.parameters())  # the heads' optimizer leaves it alone
+
+
+PLAYER = (170, 255, 90)
+
+
+def _with_player(frames: torch.Tensor, clip: int, frame: int, y: int, x: int) -> None:
+    frames[clip, frame, :, y:y + 2, x:x + 2] = torch.tensor(PLAYER).view(3, 1, 1) / 127.5 - 1
+
+
+def test_focus_scores_the_heads_only_near_the_players_colour():
+    lam = _lam(focus=list(PLAYER), align_shift=0).eval()  # the camera's alignment reads the whole frame
+    frames = torch.full((1, 3, 3, 16, 16), -1.0)  # (B, T, 3, H, W): a dark screen
+    _with_player(frames, 0, 1, 2, 2)
+    _with_player(frames, 0, 2, 2, 3)  # the player steps a pixel right in the top-left corner
+    cells = lam.focus_cells(frames[:, 1], frames[:, 2])  # (1, 1, 4, 4): 4 px cells; the player reaches cell 1
+    assert cells[0, 0].tolist() == [[1, 1, 1, 0], [1, 1, 1, 0], [0, 0, 0, 0], [0, 0, 0, 0]]
+    history, target = frames[:, :2], frames[:, 2]
+    far = target.clone()
+    far[:, :, 12:16, 12:16] = 0.5  # a spark in the far corner, which no head is scored on
+    assert torch.equal(lam._errors(history, target), lam._errors(history, far))
+    plain = _lam(align_shift=0).eval()
+    assert not torch.equal(plain._errors(history, target), plain._errors(history, far))
+
+
+def test_focus_scores_the_whole_frame_where_the_player_is_absent_and_the_inverse_sees_only_near_it():
+    lam = _lam(focus=list(PLAYER)).eval()
+    frames = torch.rand(1, 3, 3, 16, 16) * 0.5 - 1  # dim noise, nowhere near the player's colour
+    assert lam.focus_cells(frames[:, 1], frames[:, 2]).eq(1).all()
+    _with_player(frames, 0, 1, 9, 9)
+    inputs = lam.inverse_input(frames[:, 0], frames[:, 1], frames[:, 2])  # (1, 12, H, W)
+    seen = inputs.abs().sum(dim=1)[0] > 0
+    assert seen[4:16, 4:16].all() and not seen[:4].any() and not seen[:, :4].any()  # cells within one of the player
+
+
+def test_focus_must_be_a_colour():
+    import pytest
+    from nanogenie.config import with_overrides
+    from nanogenie.errors import UserError
+
+    assert with_overrides(preset("tiny"), ["lam.focus=[170,255,90]"]).lam.focus == [170, 255, 90]
+    with pytest.raises(UserError, match="lam focus"):
+        with_overrides(preset("tiny"), ["lam.focus=[300,0,0]"])

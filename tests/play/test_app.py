@@ -2,6 +2,7 @@ import json
 import time
 from itertools import groupby
 
+import numpy as np
 import pygame
 import pytest
 
@@ -137,3 +138,23 @@ def test_a_driver_that_shows_nothing_is_refused_unless_asked_for(monkeypatch):
     check_window_driver("x11")
     monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
     check_window_driver("dummy")  # the tests' own choice
+
+
+def test_a_click_on_the_frame_prints_its_colour_and_how_to_train_on_it(fake_engine, tmp_path, capsys):
+    from nanogenie.play.app import colour_at
+
+    frame = np.zeros((16, 16, 3), np.uint8)
+    frame[5, 7] = (170, 255, 90)
+    assert colour_at(frame, (7 * 3 + 1, 5 * 3 + 2), scale=3) == (170, 255, 90)
+    assert colour_at(frame, (10, 16 * 3 + 5), scale=3) is None  # the HUD below the frame
+
+    def click(step):
+        if step == 4:
+            pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, pos=(10, 16 * 3 + 5), button=1))
+        if step == 6:
+            pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, pos=(4, 4), button=1))
+
+    app = run_app(fake_engine(on_step=click), tmp_path, record=False, frames=12)
+    app.run()
+    said = [line for line in capsys.readouterr().out.splitlines() if line.startswith("colour at the click")]
+    assert len(said) == 1 and '--set "lam.focus=[' in said[0]  # the click on the HUD said nothing

@@ -153,3 +153,35 @@ def test_two_codes_with_the_same_move_give_the_arrow_to_the_stronger():
     motion = np.array([[0, 0], [0, 2], [0, 2]], np.float32)  # codes 1 and 2 both move the thing down 2 px
     proposal = propose_from_motion(motion, np.array([0.01, 0.02, 0.05], np.float32), 64)
     assert proposal.idle == 0 and proposal.bindings["down"] == 2 and proposal.bindings["space"] == 1
+
+
+def test_an_arrow_from_a_video_goes_to_the_commonest_code_that_moves_its_way():
+    motion = np.array([[0, 0], [-1, 0], [-3, 0]], np.float32)  # codes 1 and 2 both move the thing left
+    strength = np.array([0.01, 0.02, 0.03], np.float32)
+    assert propose_from_motion(motion, strength, 64).bindings["left"] == 2  # rollouts: the farther move
+    video = propose_from_motion(motion, strength, 64, share=np.array([0.3, 0.68, 0.02]))
+    assert video.bindings["left"] == 1  # a rare code's longer move is an event, not the key
+
+
+def test_keys_read_near_the_players_colour_follow_the_player_not_a_larger_thing_that_moves_with_the_codes():
+    rng = np.random.default_rng(2)
+    player, steps = (170, 255, 90), {0: (0, 0), 1: (-2, 0), 2: (2, 0), 3: (0, -2), 4: (0, 2)}
+    across = {0: (0, 0), 1: (0, 2), 2: (0, -2), 3: (2, 0), 4: (-2, 0)}  # the other thing's step with each code
+    texture = rng.integers(120, 250, (8, 8, 1)).repeat(3, axis=2).astype(np.uint8)
+    floor = np.kron(rng.integers(0, 2, (24, 24, 1)) * 50 + 20, np.ones((2, 2, 3))).astype(np.uint8)  # a still camera
+    prev, cur, codes = [], [], []
+    for _ in range(300):
+        code = int(rng.integers(5))
+        hero, other = rng.integers(8, 16, 2), np.array([rng.integers(26, 38), rng.integers(8, 36)])  # player left
+        for out, t in ((prev, 0), (cur, 1)):
+            frame = floor.copy()
+            (hx, hy), (ox, oy) = hero + t * np.asarray(steps[code]), other + t * np.asarray(across[code])
+            frame[oy:oy + 8, ox:ox + 8] = texture  # larger than the player, and every pixel of it says how it moved
+            frame[hy:hy + 3, hx:hx + 3] = player
+            out.append(frame)
+        codes.append(code)
+    prev, cur, codes = np.stack(prev), np.stack(cur), np.asarray(codes)
+    players_keys = {"left": 1, "right": 2, "up": 3, "down": 4}
+    assert propose_from_video(prev, cur, codes, 5).bindings != players_keys  # the larger thing takes some keys
+    focused = propose_from_video(prev, cur, codes, 5, focus=list(player))
+    assert focused.bindings == players_keys and focused.idle == 0

@@ -154,6 +154,18 @@ def test_lam_stage_learns_from_pixels_alone_and_logs_held_out_figures(tmp_path):
     assert (run / "plots" / "held_out.png").is_file()
 
 
+def test_a_lam_told_the_players_colour_trains_both_phases_and_keeps_the_colour(tmp_path):
+    from nanogenie.eval.lam_bench import load_lam
+
+    out = tmp_path / "firefly_lam"
+    assert main(["train", "--world", "firefly", "--preset", "tiny", "--out", str(out), "--stage", "lam",
+                 "--steps", "10", "--set", "lam.focus=[170,255,90]", "--device", "cpu"]) == 0
+    logged = [json.loads(line) for line in (out / "run" / "log.jsonl").read_text().splitlines()]
+    assert {r["stage"] for r in logged} == {"lam", "lam_inverse"} and all(np.isfinite(r["loss"]) for r in logged)
+    lam, config = load_lam(str(out))
+    assert config.lam.focus == [170, 255, 90] and lam.cfg.focus == [170, 255, 90]
+
+
 def test_eval_of_a_bundle_whose_weights_do_not_match_is_refused(trained, tmp_path, capsys):
     import shutil
 
