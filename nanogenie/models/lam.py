@@ -277,7 +277,7 @@ class LatentActionModel(nn.Module):
         return torch.where(absent[:, None, None, None], torch.ones_like(cells), cells)
 
     def focus_pixels(self, present: Tensor, target: Tensor) -> Tensor | None:
-        """The focus cells (models/lam.py `focus_cells`) as a mask of every pixel (N, 1, H, W): what the inverse model
+        """`focus_cells` as a mask of every pixel (N, 1, H, W): what the inverse model
         sees of a transition, so that it names the heads' codes from the player as the heads chose them."""
         cells = self.focus_cells(present, target)
         if cells is None or cells.shape[-1] == present.shape[-1]:
