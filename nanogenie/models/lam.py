@@ -85,9 +85,8 @@ from torch import Tensor, nn
 
 from nanogenie.config import LAMConfig
 from nanogenie.metrics import code_usage, psnr_from_mse
+from nanogenie.models.focus import colour_pixels, grown
 from nanogenie.models.inverse import InverseModel, transition_channels
-
-FOCUS_TOLERANCE = 0.15  # on the [-1, 1] scale, ~19 of 255: how far from `lam.focus` a pixel may be and count
 
 
 def _conv(cin: int, cout: int, kernel: int = 3, stride: int = 1) -> nn.Sequential:
@@ -262,19 +261,14 @@ class LatentActionModel(nn.Module):
     def focus_cells(self, present: Tensor, target: Tensor) -> Tensor | None:
         """present, target (N, 3, H, W) -> (N, 1, R, R): 1 on the cells within one cell of a pixel of the focus
         colour in x_t or x_t+1 (where the player was and where it went), 0 elsewhere; every cell of a transition
-        with no such pixel. None without `focus`. A colour within FOCUS_TOLERANCE on every channel counts, so a
-        video's compression and resizing do not lose the player."""
+        with no such pixel. None without `focus`. (models/focus.py says how near a colour counts.)"""
         if not self.cfg.focus:
             return None
-        colour = torch.tensor(self.cfg.focus, device=present.device, dtype=torch.float32).view(1, 3, 1, 1) / 127.5 - 1
-        near = torch.stack([present, target], dim=1).float().sub(colour[:, None]).abs().amax(dim=2)  # (N, 2, H, W)
-        found = near.le(FOCUS_TOLERANCE).any(dim=1, keepdim=True).float()  # (N, 1, H, W)
+        found = colour_pixels(torch.stack([present, target], dim=1), self.cfg.focus)  # (N, 1, H, W)
         p = self.cfg.patch_size
-        cells = found if self.cfg.resolution == "pixel" else F.max_pool2d(found, p)
-        reach = p if self.cfg.resolution == "pixel" else 1
-        cells = F.max_pool2d(cells, 2 * reach + 1, stride=1, padding=reach)
-        absent = cells.flatten(1).amax(dim=1) == 0
-        return torch.where(absent[:, None, None, None], torch.ones_like(cells), cells)
+        if self.cfg.resolution == "pixel":
+            return grown(found, p)
+        return grown(F.max_pool2d(found, p), 1)
 
     def focus_pixels(self, present: Tensor, target: Tensor) -> Tensor | None:
         """`focus_cells` as a mask of every pixel (N, 1, H, W): what the inverse model

@@ -41,7 +41,8 @@ from typing import Protocol
 import numpy as np
 
 from nanogenie.atomic import write_bytes
-from nanogenie.models.lam import FOCUS_TOLERANCE
+from nanogenie.data.pixels import to_model
+from nanogenie.models.focus import colour_pixels, grown
 from nanogenie.play.keymap import Keymap, parse_keymap
 from nanogenie.world import World, update_world_meta
 
@@ -236,21 +237,10 @@ def video_motion(prev: np.ndarray, cur: np.ndarray, codes: np.ndarray, num_actio
 
 
 def near_colour(prev: np.ndarray, cur: np.ndarray, colour: list[int], reach: int) -> np.ndarray:
-    """(N, H, W) bool: the pixels within `reach` of a pixel of `colour` in prev or cur (N, H, W, 3) uint8, with the
-    latent action model's tolerance (models/lam.py FOCUS_TOLERANCE); every pixel of a transition without one."""
-    tolerance = FOCUS_TOLERANCE * 127.5
-    target = np.asarray(colour, np.int16)
-    found = ((np.abs(prev.astype(np.int16) - target).max(axis=-1) <= tolerance)
-             | (np.abs(cur.astype(np.int16) - target).max(axis=-1) <= tolerance))  # (N, H, W)
-    near = found.copy()
-    for axis in (1, 2):  # a square `reach` wide each way: the running maximum along each axis in turn
-        grown = near.copy()
-        for step in range(1, reach + 1):
-            grown[(slice(None),) * axis + (slice(step, None),)] |= near[(slice(None),) * axis + (slice(None, -step),)]
-            grown[(slice(None),) * axis + (slice(None, -step),)] |= near[(slice(None),) * axis + (slice(step, None),)]
-        near = grown
-    near[~found.any(axis=(1, 2))] = True
-    return near
+    """(N, H, W) bool: the pixels within `reach` of a pixel of `colour` in prev or cur (N, H, W, 3) uint8, as near as
+    the latent action model counts it (models/focus.py); every pixel of a transition without one."""
+    found = colour_pixels(to_model(np.stack([prev, cur], axis=1)), colour)
+    return grown(found, reach)[:, 0].numpy().astype(bool)
 
 
 def propose_from_video(prev: np.ndarray, cur: np.ndarray, codes: np.ndarray, num_actions: int,
@@ -285,7 +275,7 @@ def propose_from_motion(motion: np.ndarray, strength: np.ndarray, side: int, see
             if code != idle and along >= MIN_MOTION * side and along >= MIN_ALIGNMENT * speed[code]:
                 common = float(share[code]) if share is not None else 0.0
                 pairs.append((common, along, float(strength[code]), arrow, code))
-    chosen: dict[str, int] = {}  # equal moves go to the stronger code: the one that is that move more often
+    chosen: dict[str, int] = {}  # commonest first (from a video), then the farthest move, then the stronger code
     for _, _, _, arrow, code in sorted(pairs, key=lambda p: (-p[0], -p[1], -p[2], p[3], p[4])):
         if arrow not in chosen and code not in chosen.values():
             chosen[arrow] = code
