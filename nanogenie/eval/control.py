@@ -24,7 +24,7 @@ import torch
 
 from nanogenie.data.pixels import to_model
 from nanogenie.envs import make_env
-from nanogenie.eval.evaluate import CONTEXT_FRAMES, generate_after_context
+from nanogenie.eval.evaluate import CONTEXT_FRAMES, KeysHeld, generate_after_context
 from nanogenie.eval.held_out import EVAL_SEED_OFFSET
 from nanogenie.training.keymap_fit import ACTION_KEYS, IDLE_NAMES
 
@@ -35,14 +35,23 @@ RESAMPLES = 1000  # bootstrap draws for the standard error
 
 
 def keymap_codes(keymap_path: Path, action_names: list[str]) -> dict[int, int]:
-    """True action index -> the latent action a keymap.toml gives it (its main chord, or idle). Read as
-    plain TOML: checking key names would start pygame's video, which eval does not need."""
+    """True action index -> the latent action a keymap.toml gives it first (its main chord, or idle)."""
+    return {index: codes[0] for index, codes in keymap_owned(keymap_path, action_names).items()}
+
+
+def keymap_owned(keymap_path: Path, action_names: list[str]) -> dict[int, tuple[int, ...]]:
+    """True action index -> every latent action its key owns in a keymap.toml (its main chord, or idle), the
+    first first. Read as plain TOML: checking key names would start pygame's video, which eval does not need."""
     data = tomllib.loads(Path(keymap_path).read_text())
-    by_chord = {chord: int(code) for chord, code in data.get("bindings", {}).items()}
+
+    def owned(value: int | list[int]) -> tuple[int, ...]:
+        return tuple(int(c) for c in value) if isinstance(value, list) else (int(value),)
+
+    by_chord = {chord: owned(value) for chord, value in data.get("bindings", {}).items()}
     codes = {}
     for index, name in enumerate(action_names):
         if name in IDLE_NAMES:
-            codes[index] = int(data["idle"])
+            codes[index] = owned(data["idle"])
         elif name in ACTION_KEYS and ACTION_KEYS[name][0] in by_chord:
             codes[index] = by_chord[ACTION_KEYS[name][0]]
     return codes
@@ -54,7 +63,7 @@ def control_accuracy(world, env_name: str, keymap_path: Path, device: str, state
     """The fraction of distinguishable control pairs the world gets right, and its standard error over the
     states (both None if no pair could be scored), each control held `hold` steps."""
     env = make_env(env_name, world.config.tokenizer.image_size)
-    codes = keymap_codes(keymap_path, list(env.action_names))
+    codes = keymap_owned(keymap_path, list(env.action_names))
     controls = sorted(codes)
     tallies = []  # (right, pairs) per scored state
     for state, context, truth in scored_states(env, controls, states, seed, hold):
@@ -114,20 +123,25 @@ def played(env, actions: list[int]) -> list[np.ndarray] | None:
     return frames
 
 
-def held_codes(world, context: list[np.ndarray], codes: list[int], device: str, seed: int, hold: int = HOLD
-               ) -> torch.Tensor:
-    """The world's frame (N, 3, H, W) after each latent code is held for `hold` generated frames."""
-    held = torch.tensor(codes, device=device)[:, None].expand(-1, hold)
-    return generated_from(world, context, held, seed)[:, -1]
+def held_codes(world, context: list[np.ndarray], codes: list[int | tuple[int, ...]], device: str, seed: int,
+               hold: int = HOLD) -> torch.Tensor:
+    """The world's frame (N, 3, H, W) after each key, a latent code or every code a key owns, is held for `hold`
+    generated frames."""
+    owned = [(c,) if isinstance(c, int) else tuple(c) for c in codes]
+    held = torch.tensor([c[0] for c in owned], device=device)[:, None].expand(-1, hold)
+    return generated_from(world, context, held, seed, KeysHeld([[c] * hold for c in owned]))[:, -1]
 
 
-def generated_from(world, context: list[np.ndarray], codes: torch.Tensor, seed: int) -> torch.Tensor:
+def generated_from(world, context: list[np.ndarray], codes: torch.Tensor, seed: int, keys: KeysHeld | None = None
+                   ) -> torch.Tensor:
     """The world's frames (N, L, 3, H, W) driven by each row of latent codes (N, L), from the same true
-    context frames (the LAM infers the context's own actions)."""
+    context frames (the LAM infers the context's own actions); with `keys`, a key that owns several codes
+    plays them as play does (generate_after_context)."""
     frames = to_model(np.stack(context))[None].to(codes.device)  # (1, T0, 3, H, W)
     tokens = world.tokenizer.encode(frames).expand(len(codes), -1, -1).contiguous()  # (N, T0, P)
     past = world.lam.infer_actions(frames).expand(len(codes), -1)  # (N, T0-1)
-    return generate_after_context(world, tokens, torch.cat((past, codes), dim=1), codes.shape[1], seed)
+    keys = KeysHeld(keys.owned, frames) if keys is not None and keys.any_split else None
+    return generate_after_context(world, tokens, torch.cat((past, codes), dim=1), codes.shape[1], seed, keys)
 
 
 def frame_distances(generated: torch.Tensor, truth: list[np.ndarray]) -> np.ndarray:

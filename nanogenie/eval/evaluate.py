@@ -49,24 +49,57 @@ def random_after_context(actions: torch.Tensor, num_actions: int, seed: int) -> 
 
 
 @torch.no_grad()
-def generate_after_context(world, tokens: torch.Tensor, actions: torch.Tensor, horizon: int, seed: int
-                           ) -> torch.Tensor:
+def generate_after_context(world, tokens: torch.Tensor, actions: torch.Tensor, horizon: int, seed: int,
+                           keys: "KeysHeld | None" = None) -> torch.Tensor:
     """Generated frames (B, horizon, 3, H, W) after the true context tokens, driven by `actions` (B, >=T0-1+horizon),
-    drawn as play draws them: the sampled tokens, or (dynamics.decode "expected") each one's expected code."""
+    drawn as play draws them: the sampled tokens, or (dynamics.decode "expected") each one's expected code. With
+    `keys`, a held key that owns several codes plays the one the LAM reads from the frame before, as play does
+    (Engine.code_for): that step's action in `actions` is its first code."""
     dyn_cfg = world.config.dynamics
     fsq = world.tokenizer.fsq
     code_values = fsq.all_codes() if dyn_cfg.decode == "expected" else None  # (V, d)
     generator = FrameGenerator(world.dynamics, dyn_cfg.maskgit_steps, dyn_cfg.temperature)
     generator.reset(tokens[:, :CONTEXT_FRAMES], actions[:, :CONTEXT_FRAMES - 1])
     rng = torch.Generator(device=tokens.device).manual_seed(seed)
+    context = fsq.indices_to_codes(tokens[:, :CONTEXT_FRAMES])  # (B, T0, P, d)
+    actions = actions.clone() if keys is not None else actions
     made = []  # (B, P, d) codes per frame
     for h in range(horizon):
+        if keys is not None and h > 0:
+            # what play's LAM reads: the true context, then the frames drawn so far, decoded as the picture is
+            drawn = torch.stack(made, dim=1)
+            if world.tokenizer.decoder_temporal:  # it decodes a frame with the clip before it
+                drawn = world.tokenizer.decode_codes(torch.cat((context, drawn), dim=1))[:, CONTEXT_FRAMES:]
+            else:
+                drawn = world.tokenizer.decode_codes(drawn[:, -(world.lam.cfg.history_frames + 1):])
+            shown = torch.cat((keys.context.expand(len(drawn), -1, -1, -1, -1), drawn), dim=1)
+            actions[:, CONTEXT_FRAMES - 1 + h] = keys.played(world.lam, shown, actions[:, CONTEXT_FRAMES - 1 + h], h)
         noise = generator.sampler.draw_noise(len(tokens), tokens.device, rng)
         new, expected = generator.generate_expected(actions[:, CONTEXT_FRAMES - 1 + h], noise, code_values)
         made.append(fsq.indices_to_codes(new) if expected is None else expected)
     # Decode with the true context in front, so a temporal decoder sees what play would give it.
-    codes = torch.cat((fsq.indices_to_codes(tokens[:, :CONTEXT_FRAMES]), torch.stack(made, dim=1)), dim=1)
-    return world.tokenizer.decode_codes(codes)[:, CONTEXT_FRAMES:]
+    return world.tokenizer.decode_codes(torch.cat((context, torch.stack(made, dim=1)), dim=1))[:, CONTEXT_FRAMES:]
+
+
+class KeysHeld:
+    """The codes each row's key owns at each generated step (B x horizon tuples, keymap.Codes), for
+    generate_after_context: a key that owns several plays the one the LAM reads from the transition just drawn
+    when it is one of them, else its first. `context` (1 or B, T0, 3, H, W): the true frames generation starts
+    after, which the LAM reads first, as play reads its prompt."""
+
+    def __init__(self, owned: list[list[tuple[int, ...]]], context: torch.Tensor | None = None):
+        self.owned, self.context = owned, context
+
+    @property
+    def any_split(self) -> bool:
+        return any(len(codes) > 1 for row in self.owned for codes in row)
+
+    def played(self, lam, shown: torch.Tensor, first: torch.Tensor, step: int) -> torch.Tensor:
+        """shown (B, T, 3, H, W) the frames so far, first (B,) each key's first code ->
+        the code each row plays at generated step `step` (B,)."""
+        read = lam.infer_actions(shown[:, -(lam.cfg.history_frames + 1):])[:, -1].tolist()
+        return torch.tensor([code if code in row[step] else int(f) for code, row, f in zip(read, self.owned, first)],
+                            device=first.device)
 
 
 def _actions_obeyed(world, recon: torch.Tensor, tokens: torch.Tensor, seed: int) -> torch.Tensor:

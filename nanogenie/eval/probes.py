@@ -28,8 +28,9 @@ import torch
 from nanogenie.data.pixels import to_model, to_stored
 from nanogenie.envs import make_env
 from nanogenie.envs.sonic_art import PALETTE
-from nanogenie.eval.control import (STATES, accuracy_and_error, generated_from, held_out_state, keymap_codes, played,
+from nanogenie.eval.control import (STATES, accuracy_and_error, generated_from, held_out_state, keymap_owned, played,
                                     sampling_seed)
+from nanogenie.eval.evaluate import KeysHeld
 
 IDLE, LEFT, RIGHT, JUMP = 0, 1, 2, 3  # sonic's true controls
 SCRIPT = [RIGHT] * 8 + [JUMP] * 3 + [RIGHT] * 9 + [LEFT] * 8 + [IDLE] * 4
@@ -132,8 +133,9 @@ def hero_whole(world, device: str, states: int = STATES, seed: int = 0) -> dict[
     """The hero-whole figures of a sonic world with a keymap (module docstring)."""
     skin_colour = np.array(PALETTE["S"])
     env = make_env("sonic", world.config.tokenizer.image_size)
-    codes = keymap_codes(world.keymap_path, list(env.action_names))
-    held = torch.tensor([[codes[a] for a in SCRIPT]], device=device)
+    codes = keymap_owned(world.keymap_path, list(env.action_names))
+    held = torch.tensor([[codes[a][0] for a in SCRIPT]], device=device)
+    keys = KeysHeld([[codes[a] for a in SCRIPT]])
     rng = np.random.default_rng(seed)
     made_tallies, rebuilt_tallies = [], []  # per state: (4,) the summed outcomes of its len(SCRIPT) frames
     placed_tallies, rebuilt_placed = [], []  # per state: (2,) frames placed, frames whose truth shows one hero
@@ -142,7 +144,7 @@ def hero_whole(world, device: str, states: int = STATES, seed: int = 0) -> dict[
         truth = None if context is None else played(env, SCRIPT)
         if truth is None:
             continue
-        made = generated_from(world, context, held, sampling_seed(seed, state))[0]  # (L, 3, H, W)
+        made = generated_from(world, context, held, sampling_seed(seed, state), keys)[0]  # (L, 3, H, W)
         recon = world.tokenizer.decode(world.tokenizer.encode(to_model(np.stack(truth))[:, None].to(device)))[:, 0]
         expected = places_per_frame(np.stack(truth), skin_colour)  # each frame's heroes found once, counted and placed
         counted = np.array([len(p) for p in expected])

@@ -22,7 +22,7 @@ import pygame  # noqa: E402
 
 from nanogenie.errors import UserError  # noqa: E402
 from nanogenie.play.explorer import FRAMES, Explorer  # noqa: E402
-from nanogenie.play.keymap import Keymap  # noqa: E402
+from nanogenie.play.keymap import Keymap, codes_text  # noqa: E402
 from nanogenie.play.recorder import Recorder  # noqa: E402
 from nanogenie.play.runner import EngineRunner, FrameItem  # noqa: E402
 
@@ -92,7 +92,7 @@ class PlayApp:
     def __init__(self, runner: EngineRunner, keymap: Keymap, settings: AppSettings):
         self.runner, self.keymap, self.settings = runner, keymap, settings
         self.held: dict[int, None] = {}  # key codes held, in press order
-        self.action, self.action_label = keymap.idle, "idle"
+        self.action, self.action_label = keymap.idle_codes, "idle"  # the codes the keys hold, and why
         self.item: FrameItem | None = None
         self.produced = 0  # engine frames seen (serial of the newest)
         self.recorder: Recorder | None = None
@@ -237,13 +237,14 @@ class PlayApp:
         self.runner.pause(paused)
         self.shown_at.clear()
 
-    def _choose_action(self) -> tuple[int, str]:
-        """A held digit (the latest pressed) picks a raw latent action; else the keymap decides."""
+    def _choose_action(self) -> tuple[tuple[int, ...], str]:
+        """A held digit (the latest pressed) picks a raw latent action; else the keymap decides (a key may own
+        several codes: the engine thread picks among them each frame)."""
         for key in reversed(self.held):
             digit = DIGIT_KEYS.get(key)
             if digit is not None and digit < self.settings.num_actions:
-                return digit, f"digit {digit}"
-        return self.keymap.resolve(frozenset(self.held))
+                return (digit,), f"digit {digit}"
+        return self.keymap.resolve_codes(frozenset(self.held))
 
     # --- output ------------------------------------------------------------------------------
     def _start_recording(self, path: Path) -> None:
@@ -311,7 +312,7 @@ class PlayApp:
         model_ms = self.item.model_ms if self.item is not None else 0.0
         flags = ("  REC" if self.recorder else "") + ("  PAUSED" if self.runner.paused else "")
         lines = (f"{s.world}  {s.device}  {self.shown_fps():.1f} fps  {model_ms:.1f} ms/frame",
-                 f"action {self.action} ({self.action_label}){flags}  |  E: explore actions, bind keys")
+                 f"action {codes_text(self.action)} ({self.action_label}){flags}  |  E: explore actions, bind keys")
         if ex.open:
             lines = ex.hud()
         top = s.frame_size * s.scale + 2

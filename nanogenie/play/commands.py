@@ -250,7 +250,7 @@ def _play_window(engine: Any, keymap: Keymap, script: list[int] | None, warmup: 
     if script is not None:  # a replay: rebuild the start state here, then show the recorded frames
         run_script(engine, script[:warmup], lambda item: None)
         history, script = script[1:warmup], script[warmup:]
-    runner = EngineRunner(engine, fps, action=keymap.idle, script=script, history=history)
+    runner = EngineRunner(engine, fps, action=keymap.idle_codes, script=script, history=history)
     settings = AppSettings(world=meta["world"], device=engine.device, num_actions=engine.num_actions,
                            frame_size=engine.frame_size, scale=scale, fps=fps,
                            record_path=Path(record) if record else None, record_meta=meta, explore=explore,

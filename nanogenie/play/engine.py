@@ -7,7 +7,8 @@ the tokenizer's decoder is temporal). With `decode` "expected" the picture is de
 expected code (models/maskgit.py) while the cache still receives the sampled tokens.
 
 Context actions: the prompt frames come without actions, so the LAM infers the actions between them
-once, at construction; the first generated frame is conditioned on the player's first action.
+once, at construction; the first generated frame is conditioned on the player's first action. The LAM
+reads the world's own frames again when a held key owns several latent actions (`code_for`).
 
 CUDA: the models run in bf16 (the sampler works on fp32 logits) and the whole per-frame step (K MaskGIT
 steps, the commit and the decode) is captured once as a CUDA graph over static buffers (action id,
@@ -23,6 +24,7 @@ inductor cannot compile the whole frame at once (docs/lab/NOTES.md, "Play speed:
 
 from __future__ import annotations
 
+import collections
 import copy
 import time
 from collections.abc import Sequence
@@ -80,6 +82,10 @@ class Engine:
             self._prompt_actions = lam.infer_actions(frames) if len(prompt) > 1 else \
                 torch.zeros(1, 0, dtype=torch.long, device=self.device)  # (1, T0-1)
         self._prompt_last = np.ascontiguousarray(prompt[-1])
+        self.lam = lam
+        # the frames the LAM reads the last transition from: its history and the newest frame, uint8 (H, W, 3)
+        self._recent: collections.deque[np.ndarray] = collections.deque(maxlen=lam.cfg.history_frames + 1)
+        self._prompt_recent = [np.ascontiguousarray(f) for f in prompt[-self._recent.maxlen:]]
         # (V, d) fp32 every code's FSQ values, the expected code's terms; None: the picture shows the tokens
         self._code_values = tokenizer.fsq.all_codes() if self.decode == "expected" else None
         dtype = model_dtype(self.device)
@@ -106,6 +112,8 @@ class Engine:
     def reset(self) -> np.ndarray:
         """Back to the prompt, reseeded; returns the last prompt frame (H, W, 3) uint8."""
         self.rng.manual_seed(self.seed)
+        self._recent.clear()
+        self._recent.extend(self._prompt_recent)
         self.generator.reset(self._prompt_tokens, self._prompt_actions)
         if self.decoder_cache is not None:
             self.decoder_cache.reset()
@@ -134,7 +142,20 @@ class Engine:
             frame = self._frame_from_static()
         out = frame.cpu().numpy()  # waits for the device
         self.last_ms = (time.perf_counter() - start) * 1000
+        self._recent.append(out)
         return out
+
+    @torch.no_grad()
+    def code_for(self, codes: Sequence[int]) -> int:
+        """The latent action a held key that owns `codes` plays next: the one the LAM reads from the transition
+        the world just drew, when it is one of them (the world is already in the state that code stands for),
+        else the first. One small LAM pass, only for a key with several codes."""
+        if len(codes) > 1 and len(self._recent) > 1:
+            frames = to_model(np.stack(self._recent))[None].to(self.device)  # (1, T, 3, H, W)
+            read = int(self.lam.infer_actions(frames)[0, -1])
+            if read in codes:
+                return read
+        return int(codes[0])
 
     def _frame_from_static(self) -> Tensor:
         """Everything a frame needs, reading only the static buffers: (H, W, 3) uint8 on the device."""

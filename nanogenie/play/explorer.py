@@ -50,8 +50,8 @@ class Explorer:
 
     def keys_of(self, code: int) -> str:
         """The keys that play a code, single keys before chords, e.g. 'right, d' or 'idle', '' if none."""
-        names = sorted((b.chord for b in self.keymap.bindings if b.action == code), key=lambda c: "+" in c)
-        return ", ".join((["idle"] if code == self.keymap.idle else []) + names)
+        names = sorted((b.chord for b in self.keymap.bindings if code in b.codes), key=lambda c: "+" in c)
+        return ", ".join((["idle"] if code in self.keymap.idle_codes else []) + names)
 
     # --- input ---------------------------------------------------------------------------------
     def on_key(self, key: int, digit: int | None, shift: bool = False) -> bool:
@@ -96,7 +96,7 @@ class Explorer:
     def save(self) -> Path | None:
         """Write the keymap to the first writable save path; None (and a message) if none is."""
         header = "# Bound in nanogenie's action explorer (`nanogenie play --explore`, E in the window)."
-        text = keymap_text(self.keymap.idle, {b.chord: b.action for b in self.keymap.bindings}, header)
+        text = keymap_text(self.keymap.idle_codes, {b.chord: b.codes for b in self.keymap.bindings}, header)
         for path in self.save_paths:
             try:
                 write_bytes(path, text.encode())

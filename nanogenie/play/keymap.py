@@ -4,9 +4,15 @@
     [bindings]
     right = 2                 # pygame key names (pygame.key.key_code)
     "right+space" = 5         # a chord: every key held
+    up = [4, 1]               # a key that owns several latent actions
 
 Resolution: among the bindings whose keys are all held, the one with the most keys wins (ties go to
 the earlier line), so "right+space" beats "right" while both keys are down.
+
+A key owns several latent actions where the latent action model split what it does by something else
+that moves: pong's up as "up, ball coming" and "up, ball going". Held, it plays the first, then whichever
+of its actions the world's last frame shows (Engine.code_for), so the world is never told the ball went
+the other way (docs/lab/2026-12-07-key-codes.md).
 """
 
 from __future__ import annotations
@@ -30,30 +36,51 @@ from nanogenie.world import user_worlds_dir  # noqa: E402
 RESERVED_KEYS = ("escape", "r", "p", "e", "f9", "f12", *"0123456789")
 
 
+Codes = tuple[int, ...]  # the latent actions one key owns, the one it plays first first
+
+
 @dataclass(frozen=True)
 class Binding:
     chord: str  # as written in the file, e.g. "right+space"
     keys: frozenset[int]  # pygame key codes
-    action: int
+    codes: Codes
+
+    @property
+    def action(self) -> int:
+        return self.codes[0]
 
 
 @dataclass(frozen=True)
 class Keymap:
-    idle: int
+    idle_codes: Codes
     bindings: tuple[Binding, ...]  # file order
     source: str = "<built-in>"
 
+    @property
+    def idle(self) -> int:
+        return self.idle_codes[0]
+
     def resolve(self, held: set[int] | frozenset[int]) -> tuple[int, str]:
         """(latent action, the chord that chose it or "idle") for the set of held key codes."""
+        codes, chord = self.resolve_codes(held)
+        return codes[0], chord
+
+    def resolve_codes(self, held: set[int] | frozenset[int]) -> tuple[Codes, str]:
+        """(every latent action the chosen chord owns, the chord or "idle") for the set of held key codes."""
         best: Binding | None = None
         for binding in self.bindings:
             if binding.keys <= held and (best is None or len(binding.keys) > len(best.keys)):
                 best = binding
-        return (best.action, best.chord) if best else (self.idle, "idle")
+        return (best.codes, best.chord) if best else (self.idle_codes, "idle")
 
     def describe(self) -> list[str]:
-        """One line per binding for the start-up help, e.g. 'right+space -> 5'."""
-        return [f"{b.chord} -> {b.action}" for b in self.bindings] + [f"(nothing held) -> {self.idle}"]
+        """One line per binding for the start-up help, e.g. 'right+space -> 5' or 'up -> 4/1'."""
+        return [f"{b.chord} -> {codes_text(b.codes)}" for b in self.bindings] + \
+            [f"(nothing held) -> {codes_text(self.idle_codes)}"]
+
+
+def codes_text(codes: Codes) -> str:
+    return "/".join(map(str, codes))
 
 
 def _key_code(name: str) -> int:
@@ -68,10 +95,16 @@ def _key_code(name: str) -> int:
         return pygame.key.key_code(name)
 
 
-def _check_action(value: object, where: str, num_actions: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < num_actions:
-        raise UserError(f"{where} = {value!r}: an action must be 0..{num_actions - 1} for this world")
-    return value
+def _check_codes(value: object, where: str, num_actions: int) -> Codes:
+    """A binding's value, one latent action or a list of distinct ones, as a tuple."""
+    values = value if isinstance(value, list) and value else [value]
+    for one in values:
+        if isinstance(one, bool) or not isinstance(one, int) or not 0 <= one < num_actions:
+            raise UserError(f"{where} = {value!r}: an action must be 0..{num_actions - 1} for this world, "
+                            f"or a list of them such as [4, 1]")
+    if len(set(values)) < len(values):
+        raise UserError(f"{where} = {value!r} lists an action twice; list each once")
+    return tuple(values)
 
 
 def parse_keymap(text: str, num_actions: int, source: str = "<keymap>") -> Keymap:
@@ -83,7 +116,7 @@ def parse_keymap(text: str, num_actions: int, source: str = "<keymap>") -> Keyma
     if "idle" not in data:
         raise UserError(f"{source} has no `idle = N` line: the latent action (0..{num_actions - 1}) "
                         f"to play when no bound key is held")
-    idle = _check_action(data["idle"], f"{source}: idle", num_actions)
+    idle = _check_codes(data["idle"], f"{source}: idle", num_actions)
     table = data.get("bindings", {})
     if not isinstance(table, dict):
         raise UserError(f"{source}: `bindings` must be a table, e.g. [bindings] then right = 2")
@@ -94,23 +127,23 @@ def parse_keymap(text: str, num_actions: int, source: str = "<keymap>") -> Keyma
     seen: dict[frozenset[int], str] = {}
     for chord, value in table.items():
         where = f"{source}: binding {chord!r}"
-        action = _check_action(value, where, num_actions)
-        codes = []
+        codes = _check_codes(value, where, num_actions)
+        key_codes = []
         for name in chord.split("+"):
             name = name.strip().lower()
             try:
-                codes.append(_key_code(name))
+                key_codes.append(_key_code(name))
             except ValueError:
                 raise UserError(f"{where}: unknown key name {name!r}; use pygame key names such as "
                                 f"left, right, up, down, space, a, left shift, return") from None
             if name in RESERVED_KEYS:
                 raise UserError(f"{where}: key {name!r} is an app control (Esc, R, P, E, F9, F12, digits); "
                                 f"bind another key")
-        keys = frozenset(codes)
+        keys = frozenset(key_codes)
         if keys in seen:
             raise UserError(f"{where} is the same chord as {seen[keys]!r}; keep one of them")
         seen[keys] = chord
-        bindings.append(Binding(chord, keys, action))
+        bindings.append(Binding(chord, keys, codes))
     return Keymap(idle, tuple(bindings), source)
 
 
@@ -126,25 +159,30 @@ def load_keymap(path: str | os.PathLike, num_actions: int) -> Keymap:
 
 def digits_only(num_actions: int) -> Keymap:
     """The fallback when a world has no keymap: idle is 0 and the digit keys pick raw actions."""
-    return Keymap(idle=0, bindings=(), source=f"<digits 0..{min(num_actions, 10) - 1} only>")
+    return Keymap(idle_codes=(0,), bindings=(), source=f"<digits 0..{min(num_actions, 10) - 1} only>")
 
 
-def keymap_text(idle: int, bindings: dict[str, int], header: str = "") -> str:
-    """The TOML text of a keymap (what parse_keymap reads), `header` lines first."""
+def keymap_text(idle: int | Codes, bindings: dict[str, int | Codes], header: str = "") -> str:
+    """The TOML text of a keymap (what parse_keymap reads), `header` lines first; a key that owns several
+    codes is written as a list."""
+    def value(codes: int | Codes) -> str:
+        codes = (codes,) if isinstance(codes, int) else tuple(codes)
+        return str(codes[0]) if len(codes) == 1 else f"[{', '.join(map(str, codes))}]"
+
     lines = [header.rstrip("\n")] if header else []
-    lines += [f"idle = {idle}", "", "[bindings]"]
-    lines += [f"{c if re.fullmatch(r'[A-Za-z0-9_-]+', c) else json.dumps(c)} = {a}" for c, a in bindings.items()]
+    lines += [f"idle = {value(idle)}", "", "[bindings]"]
+    lines += [f"{c if re.fullmatch(r'[A-Za-z0-9_-]+', c) else json.dumps(c)} = {value(a)}" for c, a in bindings.items()]
     return "\n".join(lines) + "\n"
 
 
 def rebind(keymap: Keymap, chord: str | None, action: int, num_actions: int) -> Keymap:
-    """The keymap with `chord` now playing `action` (None: `action` becomes idle); a chord another
+    """The keymap with `chord` now playing `action` alone (None: `action` becomes idle); a chord another
     action had keeps its place. UserError for a key a keymap may not bind."""
-    table = {b.chord: b.action for b in keymap.bindings}
+    table = {b.chord: b.codes for b in keymap.bindings}
     if chord is None:
         return parse_keymap(keymap_text(action, table), num_actions, keymap.source)
-    table[chord] = action
-    return parse_keymap(keymap_text(keymap.idle, table), num_actions, keymap.source)
+    table[chord] = (action,)
+    return parse_keymap(keymap_text(keymap.idle_codes, table), num_actions, keymap.source)
 
 
 def saved_keymap_path(world_name: str) -> Path:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -42,6 +42,8 @@ class FrameSource(Protocol):
     def reset(self) -> np.ndarray: ...
 
     def step(self, action: int) -> np.ndarray: ...
+
+    def code_for(self, codes: Sequence[int]) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -71,16 +73,21 @@ def run_script(engine: FrameSource, events: Iterable[int], on_frame: Callable[[F
     return serial
 
 
+def _codes(action: int | Sequence[int]) -> tuple[int, ...]:
+    return (int(action),) if isinstance(action, (int, np.integer)) else tuple(int(a) for a in action)
+
+
 class EngineRunner:
     """Runs an engine on a background thread; every public method is called from the main thread."""
 
-    def __init__(self, engine: FrameSource, fps: float, action: int = 0, script: Iterable[int] | None = None,
+    def __init__(self, engine: FrameSource, fps: float, action: int | Sequence[int] = 0,
+                 script: Iterable[int] | None = None,
                  history: list[int] | None = None):
         """`history`: actions the engine already stepped since its last reset, when a script
         continues a state built beforehand (a replay's prefix), so recordings know the start state."""
         self.engine = engine
         self.period = 1.0 / fps if fps > 0 else 0.0  # seconds per frame; 0 = as fast as the engine goes
-        self._action = action  # a plain int: one writer (main), one reader (engine); rebinding it is atomic
+        self._action = _codes(action)  # one writer (main), one reader (engine); rebinding it is atomic
         self._script = iter(script) if script is not None else None
         self._reset_requested = threading.Event()
         self._paused = threading.Event()
@@ -100,8 +107,10 @@ class EngineRunner:
         self._thread.start()
         return self
 
-    def set_action(self, action: int) -> None:
-        self._action = action
+    def set_action(self, action: int | Sequence[int]) -> None:
+        """The latent action to play from the next frame on, or every code the held key owns (the engine
+        thread picks among them before each frame, Engine.code_for)."""
+        self._action = _codes(action)
 
     def request_reset(self) -> None:
         self._reset_requested.set()
@@ -189,7 +198,10 @@ class EngineRunner:
         if first or self._reset_requested.is_set():  # a reset also works while paused
             self._reset_requested.clear()
             return RESET
-        return None if self._paused.is_set() else self._action
+        if self._paused.is_set():
+            return None
+        codes = self._action
+        return codes[0] if len(codes) == 1 else self.engine.code_for(codes)
 
     def _publish(self, item: FrameItem) -> None:
         with self._ready:

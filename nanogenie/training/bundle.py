@@ -19,7 +19,7 @@ from nanogenie.errors import UserError
 from nanogenie.eval.commands import control_figures
 from nanogenie.eval.evaluate import evaluate_world, held_out_action_pairs
 from nanogenie.play.propose import Proposal, propose_from_video, write_proposed_keymap
-from nanogenie.training.keymap_fit import fitted_codes, keymap_toml
+from nanogenie.training.keymap_fit import keymap_toml, owned_codes
 from nanogenie.training.run_data import RunData
 from nanogenie.training.run_folder import RunFolder
 from nanogenie.training.stages import label_transitions, sequences
@@ -41,7 +41,7 @@ def write_bundle(name: str, config: WorldConfig, run_folder: RunFolder, run: Run
         truth, latent = held_out_action_pairs(lam, run.held_out, run.held_out_spans, config, device)
         if config.train.dynamics_actions == "true":
             latent = truth  # the dynamics takes the recorded actions themselves: each key binds its own
-        fitted = keymap_toml(fitted_codes(truth, latent, run.data.action_names, config.lam.num_actions),
+        fitted = keymap_toml(owned_codes(truth, latent, run.data.action_names, config.lam.num_actions),
                              config.lam.num_actions)
     packaged = name if (PACKAGED_KEYMAPS / f"{name}.toml").is_file() else None
     meta = {"keymap": packaged, "keymap_origin": "fitted" if fitted else None, "data": run.summary()}

@@ -1,5 +1,8 @@
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
+import torch
 
 from nanogenie.eval.control import HOLD, accuracy_and_error, held_controls, keymap_codes, played
 
@@ -71,7 +74,7 @@ def _fake_control(monkeypatch) -> tuple[object, list]:
         return truth
 
     monkeypatch.setattr(control, "make_env", lambda name, size: SimpleNamespace(action_names=["left", "right"]))
-    monkeypatch.setattr(control, "keymap_codes", lambda path, names: {0: 0, 1: 1})
+    monkeypatch.setattr(control, "keymap_owned", lambda path, names: {0: (0,), 1: (1,)})
     monkeypatch.setattr(control, "held_out_state", lambda env, rng: [truth[0]])
     monkeypatch.setattr(control, "held_controls", held_controls)
     monkeypatch.setattr(control, "held_codes", held_codes)
@@ -104,3 +107,39 @@ def test_a_long_hold_holds_the_key_on_both_sides(monkeypatch):
     calls.clear()
     control.control_accuracy(world, "pong", None, "cpu", states=1, seed=0)
     assert [call[:2] for call in calls] == [("simulator", HOLD), ("world", HOLD)]
+
+
+def test_a_key_that_owns_several_codes_plays_the_one_the_lam_reads_else_its_first():
+    from nanogenie.eval.evaluate import KeysHeld
+
+    lam = SimpleNamespace(cfg=SimpleNamespace(history_frames=2),
+                          infer_actions=lambda frames: torch.tensor([[0, 0, 3], [0, 0, 3], [0, 0, 6]]))
+    keys = KeysHeld([[(1,), (1, 3)], [(2,), (2, 5)], [(4,), (4, 5)]])
+    played = keys.played(lam, torch.zeros(3, 5, 3, 4, 4), torch.tensor([1, 2, 4]), step=1)
+    assert played.tolist() == [3, 2, 4] and keys.any_split and not KeysHeld([[(1,), (2,)]]).any_split
+
+
+def test_keys_of_one_code_each_generate_what_plain_codes_do(tmp_path):
+    from nanogenie.config import preset
+    from nanogenie.eval.evaluate import KeysHeld, generate_after_context
+    from nanogenie.world import load_world
+    from world_helpers import save_random_world
+
+    torch.manual_seed(0)
+    prompt = np.random.default_rng(0).integers(0, 256, (6, 16, 16, 3), dtype=np.uint8)
+    world = load_world(save_random_world(tmp_path / "w", preset("tiny"), prompt, fps=10))
+    tokens = world.tokenizer.encode(torch.from_numpy(prompt[None]).permute(0, 1, 4, 2, 3).float() / 127.5 - 1)
+    tokens = tokens[:, :4].expand(2, -1, -1).contiguous()
+    actions = torch.tensor([[0, 1, 2, 3, 3, 3], [1, 1, 1, 0, 2, 1]])
+    plain = generate_after_context(world, tokens, actions, 3, seed=5)
+    context = torch.from_numpy(prompt[None, :4]).permute(0, 1, 4, 2, 3).float() / 127.5 - 1  # (1, 4, 3, H, W)
+    keys = KeysHeld([[(int(a),) for a in row[3:]] for row in actions], context)
+    assert torch.equal(generate_after_context(world, tokens, actions, 3, seed=5, keys=keys), plain)
+
+    every = KeysHeld([[tuple(range(world.num_actions))] * 3] * 2, context)  # whatever the LAM reads, the key owns
+    played = []
+    every.played = lambda *args, read=every.played: played.append(read(*args)) or played[-1]
+    made = generate_after_context(world, tokens, actions, 3, seed=5, keys=every)
+    frames = torch.cat((context.expand(2, -1, -1, -1, -1), made), dim=1)  # (2, 7, 3, H, W) as the LAM saw them
+    reads = world.lam.infer_actions(frames)  # (2, 6): transition t -> t+1
+    assert [p.tolist() for p in played] == [reads[:, 3].tolist(), reads[:, 4].tolist()]  # after frames 4 and 5

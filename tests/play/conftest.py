@@ -39,7 +39,12 @@ class FakeEngine:
         if self.on_step is not None:
             self.on_step(self.total_steps)
         self.t += 1
+        self.last = action
         return self._frame(action)
+
+    def code_for(self, codes) -> int:
+        """A key's code as Engine.code_for picks it: here the world "shows" the last code it was stepped with."""
+        return self.last if getattr(self, "last", None) in codes else codes[0]
 
     def explore(self, frames: int = 4) -> np.ndarray:
         """Every action's future (A, frames, S, S, 3), the state untouched: red = 30 * action, green by time."""

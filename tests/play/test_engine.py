@@ -236,3 +236,19 @@ def test_explore_leaves_the_live_game_unchanged_and_each_row_is_holding_its_acti
     assert not all(np.array_equal(futures[0], futures[a]) for a in range(1, 4))  # the codes differ
     with pytest.raises(UserError):
         engine.explore(frames=2, actions=[4])
+
+
+def test_a_key_that_owns_several_codes_plays_the_one_the_lam_reads_from_the_last_frame(tmp_path):
+    world = _bundle(tmp_path)
+    engine = Engine(world, device="cpu", seed=2)
+    frames = [*world.prompt[-2:], *_play(engine, [1, 2, 3])]
+    read = int(world.lam.infer_actions(torch.from_numpy(np.stack(frames[-3:])).permute(0, 3, 1, 2)[None].float()
+                                       / 127.5 - 1)[0, -1])
+    others = [c for c in range(world.num_actions) if c != read]
+    assert engine.code_for((others[0], read)) == read  # the world shows one of the key's codes: it plays on
+    assert engine.code_for((others[1], others[0])) == others[1]  # none of them: the key's first
+    assert engine.code_for((others[2],)) == others[2]
+    engine.reset()  # back to the prompt's frames
+    prompt_read = int(world.lam.infer_actions(torch.from_numpy(world.prompt[-3:]).permute(0, 3, 1, 2)[None].float()
+                                              / 127.5 - 1)[0, -1])
+    assert engine.code_for(((prompt_read + 1) % world.num_actions, prompt_read)) == prompt_read

@@ -1,9 +1,11 @@
+import dataclasses
+
 import pygame
 import pytest
 
 from nanogenie.cli import main
 from nanogenie.errors import UserError
-from nanogenie.play.keymap import load_keymap, parse_keymap
+from nanogenie.play.keymap import keymap_text, load_keymap, parse_keymap, rebind
 from nanogenie.world import PACKAGED_KEYMAPS
 
 K = pygame.key.key_code
@@ -86,3 +88,22 @@ def test_world_keymap_path_is_used_when_no_keymap_is_given(tmp_path, capsys, fak
     fake_world.keymap_path.write_text('idle = 0\n[bindings]\nleft = 9\n')
     assert main(["play", "--world", "fake"]) == 2
     assert str(fake_world.keymap_path) in capsys.readouterr().err
+
+
+def test_a_key_may_own_several_codes_and_keeps_them_through_rebinding_and_saving():
+    text = 'idle = [0, 5]\n[bindings]\nup = [4, 1]\ndown = 6\n'
+    keymap = parse_keymap(text, 8)
+    assert keymap.idle == 0 and keymap.idle_codes == (0, 5)
+    assert keymap.resolve_codes({K("up")}) == ((4, 1), "up") and keymap.resolve({K("up")}) == (4, "up")
+    assert keymap.resolve_codes(frozenset()) == ((0, 5), "idle")
+    assert "up -> 4/1" in keymap.describe()
+    rebound = rebind(keymap, "down", 2, 8)
+    assert rebound.resolve_codes({K("up")}) == ((4, 1), "up") and rebound.idle_codes == (0, 5)
+    assert parse_keymap(keymap_text(keymap.idle_codes, {b.chord: b.codes for b in keymap.bindings}), 8) == \
+        dataclasses.replace(keymap, source="<keymap>")
+
+
+@pytest.mark.parametrize("value, says", [("[4, 4]", "twice"), ("[4, 9]", "0..7"), ("[]", "0..7"), ('"a"', "0..7")])
+def test_a_bad_list_of_codes_is_a_user_error(value, says):
+    with pytest.raises(UserError, match=says):
+        parse_keymap(f"idle = 0\n[bindings]\nup = {value}\n", 8)

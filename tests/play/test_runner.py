@@ -119,3 +119,23 @@ def test_engine_error_is_raised_in_the_main_thread_and_the_thread_ends(fake_engi
     runner.stop()
     runner.join()
     assert not runner.alive
+
+
+def test_a_held_key_that_owns_several_codes_lets_the_engine_pick_each_frame(fake_engine):
+    engine = fake_engine()
+    runner = EngineRunner(engine, fps=500, action=(5, 2))
+    with runner:
+        wait_for(lambda: getattr(runner.get_frame(0.01), "action", None) == 5)  # nothing shown yet: the first
+        runner.set_action(2)
+        wait_for(lambda: getattr(runner.get_frame(0.01), "action", None) == 2)
+        runner.set_action((5, 2))  # the world now shows 2, one of the key's codes: it plays on
+        time.sleep(0.03)
+        recorded = []
+        runner.start_recording()
+
+        def three_recorded():
+            recorded.extend(runner.take_recorded())
+            return len(recorded) >= 3
+
+        wait_for(three_recorded)
+    assert {item.action for item in recorded} == {2}

@@ -3,7 +3,7 @@ import pygame
 
 from nanogenie.envs import make_env
 from nanogenie.play.keymap import parse_keymap
-from nanogenie.training.keymap_fit import ACTION_KEYS, fitted_codes, keymap_toml
+from nanogenie.training.keymap_fit import ACTION_KEYS, fitted_codes, keymap_toml, owned_codes
 
 SONIC = ["idle", "left", "right", "jump", "left+jump", "right+jump", "down"]
 
@@ -84,3 +84,24 @@ def test_every_simulator_action_has_keys():
 
 def test_no_true_actions_gives_no_keymap():
     assert keymap_toml({}, num_actions=8) is None
+
+
+def test_a_control_the_lam_split_owns_every_code_it_is_the_majority_of():
+    # pong-like: idle read as 0, 5 or 7 by where the ball heads; up as 4 or 1; down as 6; code 3 never read
+    rows = {"idle": [40, 0, 0, 0, 0, 30, 0, 20], "up": [0, 20, 0, 0, 50, 0, 0, 2], "down": [1, 0, 0, 0, 0, 0, 60, 0]}
+    names = list(rows)
+    truth = np.concatenate([np.full(sum(r), names.index(n)) for n, r in rows.items()])
+    latent = np.concatenate([np.repeat(np.arange(8), r) for r in rows.values()])
+    owned = owned_codes(truth, latent, names, 8)
+    assert owned == {"idle": (0, 5, 7), "up": (4, 1), "down": (6,)}
+    keymap = parse_keymap(keymap_toml(owned, 8), num_actions=8)
+    assert keymap.idle_codes == (0, 5, 7) and keymap.resolve_codes(held("w")) == ((4, 1), "w")
+
+
+def test_chords_keep_one_code_and_true_actions_own_only_themselves():
+    codes = owned_codes(np.array([0, 1, 2, 2, 0]), np.array([0, 1, 2, 2, 0]), SONIC, 8)
+    assert codes == {"idle": (0,), "left": (1,), "right": (2,)}
+    rows = {"idle": [30, 0, 0, 0], "right": [0, 30, 0, 0], "right+jump": [0, 5, 0, 20]}
+    truth = np.concatenate([np.full(sum(r), SONIC.index(n)) for n, r in rows.items()])
+    latent = np.concatenate([np.repeat(np.arange(4), r) for r in rows.values()])
+    assert owned_codes(truth, latent, SONIC, 4) == {"idle": (0,), "right": (1,), "right+jump": (3,)}

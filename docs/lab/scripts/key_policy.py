@@ -9,6 +9,8 @@ each policy, and the share of frames that show pong's player paddle (a vertical 
   fixed:c   the code c every frame (what a keymap with one code per key does)
   sample    a code drawn from S by its share, every frame
   reread    the LAM names the transition the world just drew; when that code is one of S, it is played next
+            (Engine.code_for, what play does for a key that owns several codes; for control, `nanogenie eval` on a
+            world whose keymap.toml owns them, docs/lab/scripts/refit_keymap.py)
   quiet     of S, the code whose head changes the last frame least beyond what the history predicts (LAM heads)
 Findings: docs/lab/2026-12-07-key-codes.md.
 """
@@ -77,12 +79,9 @@ def play(engine: Engine, lam, policy: str, shares: dict[int, float], frames: int
                 passive, predicted = lam._predict(history)
             change = (predicted[0] - passive[0]).pow(2).flatten(1).mean(dim=1)
             code = min(codes, key=lambda c: float(change[c]))
+        elif policy == "reread":  # the product's rule for a key that owns several codes
+            code = engine.code_for(codes)
         shown.append(engine.step(code))
-        if policy == "reread" and len(shown) >= 3:
-            with torch.no_grad():
-                read = int(lam.infer_actions(to_model(np.stack(shown[-3:]))[None])[0, -1])
-            if read in shares:
-                code = read
     return shown[1:]
 
 
@@ -116,6 +115,7 @@ def main() -> None:
     parser.add_argument("--control", metavar="ENV", help="instead: control_accuracy on ENV, first code against sampled")
     parser.add_argument("--states", type=int, default=48)
     parser.add_argument("--hold", type=int, default=4)
+    parser.add_argument("--seed", type=int, default=0, help="control's held-out states (eval's --seed)")
     args = parser.parse_args()
     world = load_world(args.world)
     lam = world.lam.eval()
@@ -123,7 +123,7 @@ def main() -> None:
         shares = key_codes(lam, args.data)
         print({k: {c: round(s, 2) for c, s in v.items()} for k, v in shares.items()})
         for policy in args.policies or ["first", "sample"]:
-            print(policy, sampled_control(world, args.control, shares, policy, args.states, 0, args.hold), flush=True)
+            print(policy, sampled_control(world, args.control, shares, policy, args.states, args.seed, args.hold), flush=True)
         return
     shares = key_codes(lam, args.data)[args.key]
     print("codes of", args.key, {c: round(s, 3) for c, s in shares.items()})
