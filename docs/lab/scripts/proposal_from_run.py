@@ -33,8 +33,9 @@ keep = np.sort(np.random.default_rng(0).choice(len(index), min(args.transitions,
 proposal = propose_from_video(data.frames[index[keep]], data.frames[index[keep] + 1], latent[keep], lam.num_actions,
                               config.lam.focus)
 keymap = proposal.keymap()
-key_of = {b.action: b.chord for b in keymap.bindings}
-key_of.setdefault(keymap.idle, "idle")
+key_of = {code: b.chord for b in keymap.bindings for code in b.codes}  # every code a key owns
+key_of |= {code: "idle" for code in keymap.idle_codes if code not in key_of}
+print("\n".join(proposal.report()))
 names = list(data.action_names)
 right = bound = 0
 for code in range(lam.num_actions):
