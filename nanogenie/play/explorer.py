@@ -4,7 +4,9 @@ Opened with E (or `play --explore`): the game pauses and the engine thread rolls
 frames ahead of the current state (`Engine.explore`, which leaves the live game as it was); the window
 shows one panel per action, looping its future, labelled with the code and the keys bound to it, and
 the paused frame they all start from. Pick a code (digits, Tab, a click), press B then any key to bind
-that key to it, N to make it idle, S to save the keymap; E or Esc goes back to the game. Nothing here touches a model: the app hands the
+that key to it, N to make it idle, S to save the keymap; E or Esc goes back to the game. With Shift, B and N
+add the code to what the key (or idle) already plays: a key may own several codes that do its thing in
+different scenes (play/keymap.py), such as pong's "nothing held" with the ball coming and going. Nothing here touches a model: the app hands the
 futures in and takes the keymap out.
 """
 
@@ -19,13 +21,13 @@ import pygame
 
 from nanogenie.atomic import write_bytes
 from nanogenie.errors import UserError
-from nanogenie.play.keymap import Keymap, keymap_text, rebind
+from nanogenie.play.keymap import Keymap, codes_text, keymap_text, rebind
 from nanogenie.world import update_world_meta
 
 FRAMES = 4  # how far ahead each panel shows
 LOOP_FPS = 4  # how fast a panel loops through its future
 LABEL_HEIGHT = 16
-HELP = "0-9/Tab/click pick | B then a key: bind | N idle | S save | E back"
+HELP = "0-9/Tab/click pick | B then a key: bind | N idle | Shift+B/N: add | S save | E back"
 
 
 class Explorer:
@@ -37,6 +39,7 @@ class Explorer:
         self.futures: np.ndarray | None = None  # (A, FRAMES, H, W, 3) uint8, None while computing
         self.selected = 0
         self.binding = False  # B was pressed: the next key binds
+        self.adding = False  # ... to the codes the key owns already (Shift+B)
         self.message = ""
         self.edited = False  # bindings changed since the last save
         self.panels: list[pygame.Rect] = []
@@ -70,9 +73,10 @@ class Explorer:
         elif key == pygame.K_TAB:
             self.selected = (self.selected + (-1 if shift else 1)) % self.num_actions
         elif key in (pygame.K_b, pygame.K_RETURN, pygame.K_KP_ENTER):
-            self.binding = True
-            self.message = f"press the key to play code {self.selected} (Esc: cancel)"
+            self.binding, self.adding = True, shift
+            self.message = f"press the key to {'also ' if shift else ''}play code {self.selected} (Esc: cancel)"
         elif key == pygame.K_n:
+            self.adding = shift
             self._bind(None)
         elif key == pygame.K_s:
             self.save()
@@ -85,13 +89,14 @@ class Explorer:
 
     def _bind(self, chord: str | None) -> None:
         try:
-            keymap = rebind(self.keymap, chord, self.selected, self.num_actions)
+            keymap = rebind(self.keymap, chord, self.selected, self.num_actions, add=self.adding)
         except UserError as err:
             self.message = str(err).split(": ", 1)[-1]  # the source's name is noise here
             return
         self.edited = self.edited or keymap != self.keymap  # binding a key to what it already plays is no edit
         self.keymap = keymap
-        self.message = f"{chord or 'nothing held (idle)'} -> code {self.selected}; S saves"
+        codes = keymap.idle_codes if chord is None else next(b.codes for b in keymap.bindings if b.chord == chord)
+        self.message = f"{chord or 'nothing held (idle)'} -> code {codes_text(codes)}; S saves"
 
     def save(self) -> Path | None:
         """Write the keymap to the first writable save path; None (and a message) if none is."""

@@ -175,13 +175,18 @@ def keymap_text(idle: int | Codes, bindings: dict[str, int | Codes], header: str
     return "\n".join(lines) + "\n"
 
 
-def rebind(keymap: Keymap, chord: str | None, action: int, num_actions: int) -> Keymap:
-    """The keymap with `chord` now playing `action` alone (None: `action` becomes idle); a chord another
-    action had keeps its place. UserError for a key a keymap may not bind."""
+def rebind(keymap: Keymap, chord: str | None, action: int, num_actions: int, add: bool = False) -> Keymap:
+    """The keymap with `chord` now playing `action` alone (None: `action` becomes idle), or with `add` also
+    playing it after the codes it owns; a chord another action had keeps its place. UserError for a key a
+    keymap may not bind."""
     table = {b.chord: b.codes for b in keymap.bindings}
+
+    def played(codes: Codes) -> Codes:
+        return (*codes, action) if add and action not in codes else codes if add else (action,)
+
     if chord is None:
-        return parse_keymap(keymap_text(action, table), num_actions, keymap.source)
-    table[chord] = (action,)
+        return parse_keymap(keymap_text(played(keymap.idle_codes), table), num_actions, keymap.source)
+    table[chord] = played(table.get(chord, ()))
     return parse_keymap(keymap_text(keymap.idle_codes, table), num_actions, keymap.source)
 
 

@@ -131,3 +131,18 @@ def test_the_hud_frame_rate_never_counts_a_pause(fake_engine, tmp_path):
     app._pause(False)
     app.shown_at.extend([60.0, 60.1])
     assert app.shown_fps() == pytest.approx(10.0)  # not 4 frames over 60 s
+
+
+def test_shift_adds_a_code_to_what_a_key_or_idle_already_plays():
+    explorer = Explorer(8, parse_keymap(KEYMAP, 8))
+    explorer.start()
+    explorer.on_key(pygame.K_5, 5)
+    explorer.on_key(pygame.K_b, None, shift=True)
+    explorer.on_key(pygame.K_RIGHT, None)
+    explorer.on_key(pygame.K_n, None, shift=True)
+    assert explorer.keymap.resolve_codes({pygame.K_RIGHT}) == ((2, 5), "right")
+    assert explorer.keymap.idle_codes == (0, 5) and explorer.message == "nothing held (idle) -> code 0/5; S saves"
+    assert explorer.keys_of(5) == "idle, right"
+    explorer.on_key(pygame.K_b, None)  # without Shift a key plays the code alone again
+    explorer.on_key(pygame.K_RIGHT, None)
+    assert explorer.keymap.resolve_codes({pygame.K_RIGHT}) == ((5,), "right") and explorer.edited
