@@ -20,6 +20,11 @@ than bound to a code that moves nothing its way), each code once: from a video t
 rollouts the one that moves farthest that way; space = the
 strongest code left, if it changes the picture more than idle does; the rest stay on the digit keys.
 From a video, a code on fewer than MIN_SHARE of the sampled transitions gets neither a key nor idle.
+Last, with the world at hand (`with_similar_codes`), every code is rolled from the same states with the same
+noise, and a code no key plays first joins the key whose code it rolls like, far more than that key's code
+rolls like any other key's: a LAM with more codes than keys splits a key by something else that moves
+(pong's no-key by where the ball heads), and the key then plays whichever of its codes the world is in
+(play/keymap.py). On pong's recipe world read as a video, that gives each key the codes its labels give it.
 
 It sees motion, not meaning: a small hero beside a scroll it does not fully explain, a move faster
 than MAX_SHIFT a frame, or a code whose effect is a change of pose reads as weak; the explorer
@@ -34,7 +39,7 @@ bound 1 (docs/lab/2026-12-03-video-world.md).
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -55,6 +60,7 @@ NEAR_BEST = 0.8  # of the largest excess: moves this close to it count as explai
 MIN_EXCESS = 1.0  # pixels a transition: how much more of a move a code's video frames must show than all do
 TIE = 1e-4  # per pixel of shift: a still picture matches itself at every shift, so prefer none
 MIN_ALIGNMENT = 0.5  # cos 60 degrees: the motion must point that way more than sideways
+SAME_KEY = 0.5  # how near a code's futures must be to a key's code's, as a share of that code's to every other key's
 MIN_SHARE = 0.01  # of a video's transitions: what a code labels fewer of is what those few frames did (a scene
 # cut moves everything), not what the code does, and a key bound to it would seldom have been seen in training
 
@@ -85,15 +91,21 @@ class Proposal:
     idle: int
     bindings: dict[str, int]  # key name -> code, in ARROWS order then space
     effects: tuple[CodeEffect, ...]  # one per code
+    more: dict[str, tuple[int, ...]] = field(default_factory=dict)  # "idle" or a key -> the other codes it owns
+
+    def owned(self, key: str) -> tuple[int, ...]:
+        """Every code `key` ("idle" or a bound key) plays, its own first (play/keymap.py)."""
+        return (self.idle if key == "idle" else self.bindings[key], *self.more.get(key, ()))
 
     def toml(self) -> str:
         """The keymap.toml text, in the format play/keymap.py reads, with each code's motion noted."""
         lines = ["# Proposed by nanogenie from what each latent action does to the picture (play/propose.py);",
                  "# edit it, or bind keys by eye with `nanogenie play --explore` (E in the window).",
-                 f"idle = {self.idle}", "", "[bindings]"]
+                 f"idle = {_codes_value(self.owned('idle'))}", "", "[bindings]"]
         for key, code in self.bindings.items():
             e = self.effects[code]
-            lines.append(f"{key} = {code}  # dx {e.dx:+.2f} dy {e.dy:+.2f} px a frame, strength {e.strength:.3f}")
+            lines.append(f"{key} = {_codes_value(self.owned(key))}  # dx {e.dx:+.2f} dy {e.dy:+.2f} px a frame, "
+                         f"strength {e.strength:.3f}")
         return "\n".join(lines) + "\n"
 
     def keymap(self, source: str = "<proposed>") -> Keymap:
@@ -103,6 +115,10 @@ class Proposal:
         """One line per code: its motion, strength and the key it got."""
         return [f"code {e.code}: dx {e.dx:+6.2f} dy {e.dy:+6.2f} px/frame  strength {e.strength:.3f}  -> "
                 f"{e.key or f'digit {e.code}'}" for e in self.effects]
+
+
+def _codes_value(codes: tuple[int, ...]) -> str:
+    return str(codes[0]) if len(codes) == 1 else "[" + ", ".join(map(str, codes)) + "]"
 
 
 def collect_futures(engine: Explorable, starts: int = 6, frames: int = 4, gap: int = 6, seed: int = 0) -> np.ndarray:
@@ -294,7 +310,44 @@ def propose_from_motion(motion: np.ndarray, strength: np.ndarray, side: int, see
 def propose_keymap(engine: Explorable, starts: int = 6, frames: int = 4, seed: int = 0) -> Proposal:
     """Roll every code from a few start states of `engine` and propose keys for them (deterministic for
     a given engine seed and `seed`); the engine is left reset."""
-    return propose_from_futures(collect_futures(engine, starts, frames, seed=seed))
+    futures = collect_futures(engine, starts, frames, seed=seed)
+    return with_similar_codes(propose_from_futures(futures), futures)
+
+
+def with_similar_codes(proposal: Proposal, futures: np.ndarray) -> Proposal:
+    """The proposal with each code that no key plays first given to the key whose code's futures its own are
+    nearest, when they are at most SAME_KEY as far from that code's as that code's are from every other key's:
+    the same key in another state of the scene (a LAM with more codes than the game has keys splits a key by
+    something else that moves, pong's no-key by where the ball heads). futures (S, A, T, H, W, 3): every code
+    rolled from the same states with the same noise (collect_futures), so two codes' futures differ by what
+    the codes do. Space's code joins an arrow the same way, and space is then unbound: it was that arrow.
+    Without two keys to measure a spread against, the proposal is returned as it is."""
+    x = futures.astype(np.float32) / 255.0
+    num_actions = x.shape[1]
+    distance = np.array([[np.abs(x[:, a] - x[:, b]).mean() for b in range(num_actions)] for a in range(num_actions)])
+    first = {"idle": proposal.idle} | {k: c for k, c in proposal.bindings.items() if k != "space"}
+    if len(first) < 2:
+        return proposal
+    spread = {k: min(distance[c, other] for j, other in first.items() if j != k) for k, c in first.items()}
+    more: dict[str, list[int]] = {}
+    for code in range(num_actions):
+        if code in first.values():
+            continue
+        key = min(first, key=lambda k: (distance[code, first[k]], k))
+        if distance[code, first[key]] <= SAME_KEY * spread[key]:
+            more.setdefault(key, []).append(code)
+    bindings = dict(proposal.bindings)
+    if any(bindings.get("space") in codes for codes in more.values()):
+        del bindings["space"]
+    key_of = {c: k for k, codes in more.items() for c in codes}
+
+    def key(effect: CodeEffect) -> str:
+        if effect.code in key_of:
+            return key_of[effect.code]
+        return "" if effect.key == "space" and "space" not in bindings else effect.key
+
+    effects = tuple(replace(e, key=key(e)) for e in proposal.effects)
+    return Proposal(proposal.idle, bindings, effects, {k: tuple(codes) for k, codes in more.items()})
 
 
 def agreement(proposal: Proposal, keymap: Keymap) -> tuple[int, int, list[str]]:
@@ -315,8 +368,8 @@ def write_proposed_keymap(world: World, device: str = "cpu", proposal: Proposal 
     summary."""
     from nanogenie.play.engine import Engine
 
-    if proposal is None:
-        proposal = propose_keymap(Engine(world, device=device, seed=world.config.train.seed))
+    futures = collect_futures(Engine(world, device=device, seed=world.config.train.seed))
+    proposal = with_similar_codes(propose_from_futures(futures) if proposal is None else proposal, futures)
     save_proposal(proposal, Path(world.path), origin)
     keys = ", ".join(f"{k} {c}" for k, c in proposal.bindings.items()) or "no arrows"
     print(f"proposed keymap (idle {proposal.idle}, {keys}) saved to {Path(world.path) / 'keymap.toml'}",

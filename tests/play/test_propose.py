@@ -1,7 +1,9 @@
 import numpy as np
+import pygame
 
 from nanogenie.play.keymap import load_keymap
-from nanogenie.play.propose import collect_futures, propose_from_motion, propose_from_video, propose_keymap
+from nanogenie.play.propose import (Proposal, collect_futures, propose_from_motion, propose_from_video, propose_keymap,
+                                    with_similar_codes)
 
 BACKGROUND = np.kron(np.random.default_rng(0).integers(0, 2, (16, 16, 1)) * 50 + 20,
                      np.ones((2, 2, 3))).astype(np.uint8)  # (32, 32, 3): a still texture of 2 px blocks
@@ -59,11 +61,10 @@ def test_the_proposal_binds_each_arrow_to_the_code_that_moves_the_thing_that_way
     assert len(proposal.report()) == 4 and "left" in proposal.report()[1]
 
 
-def test_space_goes_to_the_strongest_code_left_and_still_codes_stay_on_digits():
+def test_space_goes_to_the_strongest_code_left_and_a_code_that_does_what_idle_does_is_idle_too():
     proposal = propose_keymap(SquareWorld(num_actions=6), starts=2, frames=3)
     assert proposal.bindings["space"] == 4  # the flash changes the picture most among the codes left
-    assert proposal.effects[5].key == ""  # code 5 does what idle does: digit key only
-    assert proposal.idle in (0, 5)
+    assert sorted(proposal.owned("idle")) == [0, 5] and proposal.effects[5].key == "idle"  # they roll alike
 
 
 def test_a_scrolling_camera_reads_as_the_player_moving_the_other_way():
@@ -185,3 +186,36 @@ def test_keys_read_near_the_players_colour_follow_the_player_not_a_larger_thing_
     assert propose_from_video(prev, cur, codes, 5).bindings != players_keys  # the larger thing takes some keys
     focused = propose_from_video(prev, cur, codes, 5, focus=list(player))
     assert focused.bindings == players_keys and focused.idle == 0
+
+
+def _futures_of(groups: list[list[int]], spread: float, within: float, seed: int = 0) -> np.ndarray:
+    """(S, A, T, H, W, 3) futures in which the codes of a group roll alike (they differ by `within`) and groups
+    differ by `spread`: what a LAM that splits each key by something else that moves gives."""
+    rng = np.random.default_rng(seed)
+    codes = sum(len(g) for g in groups)
+    out = np.zeros((3, codes, 2, 8, 8, 3), np.float32)
+    for g, group in enumerate(groups):
+        base = rng.random((3, 1, 2, 8, 8, 3)) * spread + 100 * g / len(groups)
+        for code in group:
+            out[:, code] = (base + rng.random((3, 1, 2, 8, 8, 3)) * within)[:, 0]
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def test_a_code_that_rolls_like_a_keys_code_joins_that_key_and_space_that_does_joins_an_arrow():
+    motion = np.zeros((8, 2), np.float32)
+    motion[[4, 1]], motion[[6, 3]] = (0, -3), (0, 3)
+    proposal = propose_from_motion(motion, np.array([0.01] * 8), 64, share=np.full(8, 0.125))
+    proposal = Proposal(0, {"up": 4, "down": 6, "space": 3}, proposal.effects)  # as a video may propose pong
+    futures = _futures_of([[0, 5, 7, 2], [4, 1], [6, 3]], spread=60, within=4)
+    owned = with_similar_codes(proposal, futures)
+    assert (owned.owned("idle"), owned.owned("up"), owned.owned("down")) == ((0, 2, 5, 7), (4, 1), (6, 3))
+    assert "space" not in owned.bindings and owned.effects[3].key == "down" and owned.effects[7].key == "idle"
+    keymap = owned.keymap()
+    assert keymap.idle_codes == (0, 2, 5, 7) and keymap.resolve_codes({pygame.K_DOWN}) == ((6, 3), "down")
+
+
+def test_codes_that_roll_unlike_every_key_stay_on_digits():
+    proposal = Proposal(0, {"up": 1, "down": 2}, ())
+    futures = _futures_of([[0], [1], [2], [3]], spread=60, within=4)  # code 3 is a fourth thing
+    assert with_similar_codes(proposal, futures).more == {}
+    assert with_similar_codes(Proposal(0, {}, ()), futures) == Proposal(0, {}, ())  # one key: nothing to measure

@@ -4,17 +4,20 @@ without actions), near the run's `lam.focus` colour when it has one; the file's 
 
     python docs/lab/scripts/proposal_from_run.py RUN HELD_OUT.h5 [--transitions 2000]
 
-RUN: a `--stage lam` run folder or a world. Prints each code's share, the true action it most often labels and
+RUN: a `--stage lam` run folder or a world (then, as training does, a code whose rollouts are like a key's joins it). Prints each code's share, the true action it most often labels and
 how often, its proposed key, and how many bound arrows name their own action.
 """
 import argparse
+from pathlib import Path
 
 import numpy as np
 
 from nanogenie.data.hdf5 import load_dataset
 from nanogenie.eval.evaluate import held_out_action_pairs
 from nanogenie.eval.lam_bench import labelled, load_lam
-from nanogenie.play.propose import propose_from_video
+from nanogenie.play.engine import Engine
+from nanogenie.play.propose import collect_futures, propose_from_video, with_similar_codes
+from nanogenie.world import load_world
 from nanogenie.training.stages import sequences
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -32,6 +35,8 @@ index = index[data.actions[index] >= 0]  # as held_out_action_pairs keeps them
 keep = np.sort(np.random.default_rng(0).choice(len(index), min(args.transitions, len(index)), replace=False))
 proposal = propose_from_video(data.frames[index[keep]], data.frames[index[keep] + 1], latent[keep], lam.num_actions,
                               config.lam.focus)
+if (Path(args.run) / "dynamics.safetensors").is_file():  # a world: codes that roll like a key's join it, as training
+    proposal = with_similar_codes(proposal, collect_futures(Engine(load_world(args.run), "cpu", seed=config.train.seed)))
 keymap = proposal.keymap()
 key_of = {code: b.chord for b in keymap.bindings for code in b.codes}  # every code a key owns
 key_of |= {code: "idle" for code in keymap.idle_codes if code not in key_of}
