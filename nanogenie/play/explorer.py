@@ -6,8 +6,8 @@ shows one panel per action, looping its future, labelled with the code and the k
 the paused frame they all start from. Pick a code (digits, Tab, a click), press B then any key to bind
 that key to it, N to make it idle, S to save the keymap; E or Esc goes back to the game. With Shift, B and N
 add the code to what the key (or idle) already plays: a key may own several codes that do its thing in
-different scenes (play/keymap.py), such as pong's "nothing held" with the ball coming and going. Nothing here touches a model: the app hands the
-futures in and takes the keymap out.
+different scenes (play/keymap.py), such as pong's "nothing held" with the ball coming and going. Nothing
+here touches a model: the app hands the futures in and takes the keymap out.
 """
 
 from __future__ import annotations

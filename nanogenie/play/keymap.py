@@ -12,7 +12,7 @@ the earlier line), so "right+space" beats "right" while both keys are down.
 A key owns several latent actions where the latent action model split what it does by something else
 that moves: pong's up as "up, ball coming" and "up, ball going". Held, it plays the first, then whichever
 of its actions the world's last frame shows (Engine.code_for), so the world is never told the ball went
-the other way (docs/lab/2026-12-07-key-codes.md).
+the other way (docs/lab/2026-12-07-keys-that-own-several-codes.md).
 """
 
 from __future__ import annotations
