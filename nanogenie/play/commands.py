@@ -125,7 +125,7 @@ def propose_keys(world: Any, make: Callable[[], Any]) -> int:
     never over a fitted, hand-made or explorer-bound keymap, nor over keys read from the training video
     with keys read from rollouts. Reads the training video when world.json's file is still there, as
     training does, else the world's own rollouts (the engine `make` builds only then)."""
-    from nanogenie.play.propose import agreement, collect_futures, propose_keymap, save_proposal, with_similar_codes
+    from nanogenie.play.propose import agreement, owning_keys, propose_keymap, save_proposal
     from nanogenie.training.bundle import training_video, video_proposal
 
     video = training_video(world)
@@ -133,7 +133,7 @@ def propose_keys(world: Any, make: Callable[[], Any]) -> int:
         print(f"reading keys from the training video {world.meta['data']['path']}")
         device = str(next(world.lam.parameters()).device)
         proposal, made = video_proposal(world.lam, *video, world.config, device), "video"
-        proposal = with_similar_codes(proposal, collect_futures(make()))
+        proposal = owning_keys(proposal, make())
     else:
         print("reading keys from the world's own rollouts (its training video is not where world.json says)")
         proposal, made = propose_keymap(make()), "proposed"

@@ -25,6 +25,7 @@ noise, and a code no key plays first joins the key whose code it rolls like, far
 rolls like any other key's: a LAM with more codes than keys splits a key by something else that moves
 (pong's no-key by where the ball heads), and the key then plays whichever of its codes the world is in
 (play/keymap.py). On pong's recipe world read as a video, that gives each key the codes its labels give it.
+Idle then plays first the code whose long hold leaves the scene nearest where it started (`steadiest_idle_first`).
 
 It sees motion, not meaning: a small hero beside a scroll it does not fully explain, a move faster
 than MAX_SHIFT a frame, or a code whose effect is a change of pose reads as weak; the explorer
@@ -60,6 +61,7 @@ NEAR_BEST = 0.8  # of the largest excess: moves this close to it count as explai
 MIN_EXCESS = 1.0  # pixels a transition: how much more of a move a code's video frames must show than all do
 TIE = 1e-4  # per pixel of shift: a still picture matches itself at every shift, so prefer none
 MIN_ALIGNMENT = 0.5  # cos 60 degrees: the motion must point that way more than sideways
+STEADY_FRAMES = 40  # how long idle's codes are held to see which one the scene rests in
 SAME_KEY = 0.5  # how near a code's futures must be to a key's code's, as a share of that code's to every other key's
 MIN_SHARE = 0.01  # of a video's transitions: what a code labels fewer of is what those few frames did (a scene
 # cut moves everything), not what the code does, and a key bound to it would seldom have been seen in training
@@ -74,7 +76,7 @@ class Explorable(Protocol):
 
     def step(self, action: int) -> np.ndarray: ...
 
-    def explore(self, frames: int = 4) -> np.ndarray: ...
+    def explore(self, frames: int = 4, actions: list[int] | None = None) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)
@@ -311,7 +313,33 @@ def propose_keymap(engine: Explorable, starts: int = 6, frames: int = 4, seed: i
     """Roll every code from a few start states of `engine` and propose keys for them (deterministic for
     a given engine seed and `seed`); the engine is left reset."""
     futures = collect_futures(engine, starts, frames, seed=seed)
-    return with_similar_codes(propose_from_futures(futures), futures)
+    return owning_keys(propose_from_futures(futures), engine, futures)
+
+
+def owning_keys(proposal: Proposal, engine: Explorable, futures: np.ndarray | None = None) -> Proposal:
+    """The proposal with every code that rolls like a key's given to it (`with_similar_codes`, on `futures` or
+    on the engine's own), and idle's steadiest code first (`steadiest_idle_first`); the engine is left reset."""
+    futures = collect_futures(engine) if futures is None else futures
+    return steadiest_idle_first(with_similar_codes(proposal, futures), engine)
+
+
+def steadiest_idle_first(proposal: Proposal, engine: Explorable, frames: int = STEADY_FRAMES) -> Proposal:
+    """Idle's codes reordered so that the one that, held `frames` frames from the prompt, leaves the picture nearest
+    where it started plays first. With no key held a scene changes only by what moves on its own; a code the world
+    follows into a bigger change (pong's "ball coming" drawn into the paddle until both dissolve) is no rest, and a
+    key plays on whichever of its codes the world shows, so the first one is the one it settles in."""
+    codes = proposal.owned("idle")
+    if len(codes) < 2:
+        return proposal
+    start = engine.reset().astype(np.float32)
+    held = engine.explore(frames, list(codes)).astype(np.float32)  # (N, frames, H, W, 3)
+    engine.reset()
+    drift = np.abs(held[:, frames // 4:] - start).mean(axis=(1, 2, 3, 4))  # after the first steps' own motion
+    order = [codes[i] for i in np.argsort(drift, kind="stable")]
+    key_of = {e.code: e.key for e in proposal.effects}
+    effects = tuple(replace(e, key="idle" if e.code in codes else key_of[e.code]) for e in proposal.effects)
+    more = dict(proposal.more) | {"idle": tuple(order[1:])}
+    return Proposal(order[0], proposal.bindings, effects, more)
 
 
 def with_similar_codes(proposal: Proposal, futures: np.ndarray) -> Proposal:
@@ -368,8 +396,9 @@ def write_proposed_keymap(world: World, device: str = "cpu", proposal: Proposal 
     summary."""
     from nanogenie.play.engine import Engine
 
-    futures = collect_futures(Engine(world, device=device, seed=world.config.train.seed))
-    proposal = with_similar_codes(propose_from_futures(futures) if proposal is None else proposal, futures)
+    engine = Engine(world, device=device, seed=world.config.train.seed)
+    futures = collect_futures(engine)
+    proposal = owning_keys(propose_from_futures(futures) if proposal is None else proposal, engine, futures)
     save_proposal(proposal, Path(world.path), origin)
     keys = ", ".join(f"{k} {c}" for k, c in proposal.bindings.items()) or "no arrows"
     print(f"proposed keymap (idle {proposal.idle}, {keys}) saved to {Path(world.path) / 'keymap.toml'}",

@@ -2,8 +2,8 @@ import numpy as np
 import pygame
 
 from nanogenie.play.keymap import load_keymap
-from nanogenie.play.propose import (Proposal, collect_futures, propose_from_motion, propose_from_video, propose_keymap,
-                                    with_similar_codes)
+from nanogenie.play.propose import (CodeEffect, Proposal, collect_futures, propose_from_motion, propose_from_video,
+                                    propose_keymap, steadiest_idle_first, with_similar_codes)
 
 BACKGROUND = np.kron(np.random.default_rng(0).integers(0, 2, (16, 16, 1)) * 50 + 20,
                      np.ones((2, 2, 3))).astype(np.uint8)  # (32, 32, 3): a still texture of 2 px blocks
@@ -31,13 +31,14 @@ class SquareWorld:
         self.x, self.y, self.flash = self._move((self.x, self.y, self.flash), action)
         return self._frame(self.x, self.y, self.flash)
 
-    def explore(self, frames: int = 4) -> np.ndarray:
-        out = np.zeros((self.num_actions, frames, 32, 32, 3), np.uint8)
-        for code in range(self.num_actions):
+    def explore(self, frames: int = 4, actions: list[int] | None = None) -> np.ndarray:
+        actions = list(range(self.num_actions)) if actions is None else actions
+        out = np.zeros((len(actions), frames, 32, 32, 3), np.uint8)
+        for row, code in enumerate(actions):
             state = (self.x, self.y, self.flash)
             for t in range(frames):
                 state = self._move(state, code)
-                out[code, t] = self._frame(*state)
+                out[row, t] = self._frame(*state)
         return out
 
     def _frame(self, x: int, y: int, flash: bool) -> np.ndarray:
@@ -219,3 +220,33 @@ def test_codes_that_roll_unlike_every_key_stay_on_digits():
     futures = _futures_of([[0], [1], [2], [3]], spread=60, within=4)  # code 3 is a fourth thing
     assert with_similar_codes(proposal, futures).more == {}
     assert with_similar_codes(Proposal(0, {}, ()), futures) == Proposal(0, {}, ())  # one key: nothing to measure
+
+
+class DriftingWorld:
+    """A still picture in which code 1 makes a square grow, frame after frame, and codes 0 and 2 leave it be: the
+    three roll alike for a few frames (idle's codes), and held long, code 1 changes the scene most."""
+
+    num_actions = 3
+
+    def reset(self) -> np.ndarray:
+        return self._frame(0)
+
+    def step(self, action: int) -> np.ndarray:
+        return self._frame(0)
+
+    def explore(self, frames: int = 4, actions: list[int] | None = None) -> np.ndarray:
+        actions = list(range(self.num_actions)) if actions is None else actions
+        return np.stack([[self._frame(t + 1 if code == 1 else 0) for t in range(frames)] for code in actions])
+
+    def _frame(self, grown: int) -> np.ndarray:
+        frame = np.full((32, 32, 3), 40, np.uint8)
+        frame[10:10 + min(grown, 20), 10:12] = 200
+        return frame
+
+
+def test_idle_plays_first_the_code_the_scene_rests_in_when_held_long():
+    effects = tuple(CodeEffect(c, 0.0, 0.0, 0.0, "") for c in range(3))
+    proposal = Proposal(1, {}, effects, {"idle": (0, 2)})  # the drifting code proposed first
+    steady = steadiest_idle_first(proposal, DriftingWorld())
+    assert steady.idle in (0, 2) and sorted(steady.owned("idle")) == [0, 1, 2] and steady.owned("idle")[-1] == 1
+    assert steadiest_idle_first(Proposal(1, {}, effects), DriftingWorld()) == Proposal(1, {}, effects)  # one code

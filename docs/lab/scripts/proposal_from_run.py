@@ -16,7 +16,7 @@ from nanogenie.data.hdf5 import load_dataset
 from nanogenie.eval.evaluate import held_out_action_pairs
 from nanogenie.eval.lam_bench import labelled, load_lam
 from nanogenie.play.engine import Engine
-from nanogenie.play.propose import collect_futures, propose_from_video, with_similar_codes
+from nanogenie.play.propose import owning_keys, propose_from_video
 from nanogenie.world import load_world
 from nanogenie.training.stages import sequences
 
@@ -36,7 +36,7 @@ keep = np.sort(np.random.default_rng(0).choice(len(index), min(args.transitions,
 proposal = propose_from_video(data.frames[index[keep]], data.frames[index[keep] + 1], latent[keep], lam.num_actions,
                               config.lam.focus)
 if (Path(args.run) / "dynamics.safetensors").is_file():  # a world: codes that roll like a key's join it, as training
-    proposal = with_similar_codes(proposal, collect_futures(Engine(load_world(args.run), "cpu", seed=config.train.seed)))
+    proposal = owning_keys(proposal, Engine(load_world(args.run), "cpu", seed=config.train.seed))
 keymap = proposal.keymap()
 key_of = {code: b.chord for b in keymap.bindings for code in b.codes}  # every code a key owns
 key_of |= {code: "idle" for code in keymap.idle_codes if code not in key_of}
