@@ -25,6 +25,8 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 import pygame  # noqa: E402
 
@@ -162,16 +164,19 @@ def digits_only(num_actions: int) -> Keymap:
     return Keymap(idle_codes=(0,), bindings=(), source=f"<digits 0..{min(num_actions, 10) - 1} only>")
 
 
+def codes_value(codes: int | Codes) -> str:
+    """A binding's value as the file writes it: one code as a number, several as a list, `[4, 1]`."""
+    codes = (int(codes),) if isinstance(codes, (int, np.integer)) else tuple(codes)
+    return str(codes[0]) if len(codes) == 1 else f"[{', '.join(map(str, codes))}]"
+
+
 def keymap_text(idle: int | Codes, bindings: dict[str, int | Codes], header: str = "") -> str:
     """The TOML text of a keymap (what parse_keymap reads), `header` lines first; a key that owns several
     codes is written as a list."""
-    def value(codes: int | Codes) -> str:
-        codes = (codes,) if isinstance(codes, int) else tuple(codes)
-        return str(codes[0]) if len(codes) == 1 else f"[{', '.join(map(str, codes))}]"
-
     lines = [header.rstrip("\n")] if header else []
-    lines += [f"idle = {value(idle)}", "", "[bindings]"]
-    lines += [f"{c if re.fullmatch(r'[A-Za-z0-9_-]+', c) else json.dumps(c)} = {value(a)}" for c, a in bindings.items()]
+    lines += [f"idle = {codes_value(idle)}", "", "[bindings]"]
+    lines += [f"{c if re.fullmatch(r'[A-Za-z0-9_-]+', c) else json.dumps(c)} = {codes_value(a)}"
+              for c, a in bindings.items()]
     return "\n".join(lines) + "\n"
 
 

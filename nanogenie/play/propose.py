@@ -49,7 +49,7 @@ import numpy as np
 from nanogenie.atomic import write_bytes
 from nanogenie.data.pixels import to_model
 from nanogenie.models.focus import colour_pixels, grown
-from nanogenie.play.keymap import Keymap, parse_keymap
+from nanogenie.play.keymap import Keymap, codes_value, parse_keymap
 from nanogenie.world import World, update_world_meta
 
 ARROWS = {"left": (-1.0, 0.0), "right": (1.0, 0.0), "up": (0.0, -1.0), "down": (0.0, 1.0)}  # y grows down
@@ -103,10 +103,10 @@ class Proposal:
         """The keymap.toml text, in the format play/keymap.py reads, with each code's motion noted."""
         lines = ["# Proposed by nanogenie from what each latent action does to the picture (play/propose.py);",
                  "# edit it, or bind keys by eye with `nanogenie play --explore` (E in the window).",
-                 f"idle = {_codes_value(self.owned('idle'))}", "", "[bindings]"]
+                 f"idle = {codes_value(self.owned('idle'))}", "", "[bindings]"]
         for key, code in self.bindings.items():
             e = self.effects[code]
-            lines.append(f"{key} = {_codes_value(self.owned(key))}  # dx {e.dx:+.2f} dy {e.dy:+.2f} px a frame, "
+            lines.append(f"{key} = {codes_value(self.owned(key))}  # dx {e.dx:+.2f} dy {e.dy:+.2f} px a frame, "
                          f"strength {e.strength:.3f}")
         return "\n".join(lines) + "\n"
 
@@ -117,10 +117,6 @@ class Proposal:
         """One line per code: its motion, strength and the key it got."""
         return [f"code {e.code}: dx {e.dx:+6.2f} dy {e.dy:+6.2f} px/frame  strength {e.strength:.3f}  -> "
                 f"{e.key or f'digit {e.code}'}" for e in self.effects]
-
-
-def _codes_value(codes: tuple[int, ...]) -> str:
-    return str(codes[0]) if len(codes) == 1 else "[" + ", ".join(map(str, codes)) + "]"
 
 
 def collect_futures(engine: Explorable, starts: int = 6, frames: int = 4, gap: int = 6, seed: int = 0) -> np.ndarray:
@@ -336,8 +332,7 @@ def steadiest_idle_first(proposal: Proposal, engine: Explorable, frames: int = S
     engine.reset()
     drift = np.abs(held[:, frames // 4:] - start).mean(axis=(1, 2, 3, 4))  # after the first steps' own motion
     order = [codes[i] for i in np.argsort(drift, kind="stable")]
-    key_of = {e.code: e.key for e in proposal.effects}
-    effects = tuple(replace(e, key="idle" if e.code in codes else key_of[e.code]) for e in proposal.effects)
+    effects = tuple(replace(e, key="idle") if e.code in codes else e for e in proposal.effects)
     more = dict(proposal.more) | {"idle": tuple(order[1:])}
     return Proposal(order[0], proposal.bindings, effects, more)
 

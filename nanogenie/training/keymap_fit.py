@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from nanogenie.play.keymap import codes_value
+
 # True action name -> the pygame key chords that play it (data, not logic); the first is the main one.
 ACTION_KEYS: dict[str, tuple[str, ...]] = {
     "left": ("left",),
@@ -95,7 +97,7 @@ def keymap_toml(codes: dict[str, int | tuple[int, ...]], num_actions: int) -> st
             if chord not in bound:
                 bound.add(chord)
                 key = f'"{chord}"' if "+" in chord else chord
-                lines.append(f"{key} = {_value(held)}  # {name}")
+                lines.append(f"{key} = {codes_value(held)}  # {name}")
     if not lines:
         return None
     idle = next((owned[n] for n in IDLE_NAMES if n in owned), None)
@@ -105,8 +107,5 @@ def keymap_toml(codes: dict[str, int | tuple[int, ...]], num_actions: int) -> st
     header = ("# Fitted by `nanogenie train`: each true control is bound to the latent action the model\n"
               "# inferred most often for it on held-out data (no two single controls share one), then\n"
               "# to the other actions it is most often read as, which play when the world shows them.\n")
-    return header + f"idle = {_value(idle)}\n\n[bindings]\n" + "\n".join(lines) + "\n"
+    return header + f"idle = {codes_value(idle)}\n\n[bindings]\n" + "\n".join(lines) + "\n"
 
-
-def _value(codes: tuple[int, ...]) -> str:
-    return str(codes[0]) if len(codes) == 1 else "[" + ", ".join(map(str, codes)) + "]"
