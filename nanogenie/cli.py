@@ -103,6 +103,8 @@ def _add_data(sub: argparse._SubParsersAction) -> None:
     p = dsub.add_parser("info", help="summarise a dataset and optionally save a contact sheet of frames")
     p.add_argument("file", help=".h5 dataset")
     p.add_argument("--preview", metavar="PNG", help="write a contact sheet of sampled frames here")
+    p.add_argument("--colours", action="store_true",
+                   help="list the colours of the small things that move, to find the player's for lam.focus")
     p.set_defaults(run=_dispatch("nanogenie.data.commands:info"))
 
     p = dsub.add_parser("import", help="decode video files into an HDF5 dataset, one episode per file")

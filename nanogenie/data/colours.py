@@ -1,0 +1,62 @@
+"""The colours of the small things that move in a video: where a user looks for the player's colour to train on
+(`lam.focus`, models/focus.py) before any model exists.
+
+Colours are read to within 16 of 255 on each channel, finer than the ~19 that focus allows either way, so every
+pixel counted under a colour is one focus on that colour would find."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+SAMPLE_PAIRS = 1000  # consecutive frame pairs read, spread over the episodes
+MAX_AREA = 0.02  # of the frame: larger is scenery (sky, ground, walls), not a sprite
+MIN_PRESENT = 0.5  # of the frames: a player is on screen most of the time
+MIN_MOVING = 0.2  # of the pairs in which the colour's pixels change place
+LEVEL = 16  # colour levels are read to this width
+
+
+@dataclass(frozen=True)
+class SpriteColour:
+    rgb: tuple[int, int, int]  # the mean colour of its pixels
+    area: float  # share of the frame it covers, on average
+    present: float  # share of frames showing it
+    moving: float  # share of consecutive pairs in which its pixels change
+
+    def focus_flag(self) -> str:
+        return f'--set "lam.focus=[{self.rgb[0]},{self.rgb[1]},{self.rgb[2]}]"'
+
+
+def frame_pairs(episodes: list[tuple[int, int]], count: int = SAMPLE_PAIRS, seed: int = 0) -> np.ndarray:
+    """Indices t (at most `count`, sorted) with x_t and x_t+1 in one episode, drawn evenly at random."""
+    starts = np.concatenate([np.arange(start, end - 1) for start, end in episodes if end - start > 1] or
+                            [np.zeros(0, np.int64)])
+    if len(starts) <= count:
+        return starts
+    return np.sort(np.random.default_rng(seed).choice(starts, count, replace=False))
+
+
+def sprite_colours(now: np.ndarray, after: np.ndarray) -> list[SpriteColour]:
+    """now, after (N, H, W, 3) uint8: N frames and the frame after each -> the colours no larger than a sprite,
+    shown in most frames and moving in some, the most often moving first."""
+    def bins(frames: np.ndarray) -> np.ndarray:
+        level = frames.astype(np.int32) // LEVEL
+        levels = 256 // LEVEL
+        return (level[..., 0] * levels + level[..., 1]) * levels + level[..., 2]  # (N, H, W): one id per bin
+
+    bin_now, bin_after = bins(now), bins(after)
+    count, pixels = len(now), now.shape[1] * now.shape[2]
+    found = []
+    ids, totals = np.unique(bin_now, return_counts=True)
+    for colour_id, total in zip(ids, totals):
+        area = total / (count * pixels)
+        if area > MAX_AREA:
+            continue
+        here = bin_now == colour_id
+        present = here.reshape(count, -1).any(axis=1).mean()
+        moving = (here ^ (bin_after == colour_id)).reshape(count, -1).any(axis=1).mean()
+        if present >= MIN_PRESENT and moving >= MIN_MOVING:
+            rgb = tuple(int(round(c)) for c in now[here].mean(axis=0))
+            found.append(SpriteColour(rgb, float(area), float(present), float(moving)))
+    return sorted(found, key=lambda c: (-c.moving, -c.present, c.rgb))
