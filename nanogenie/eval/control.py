@@ -26,6 +26,7 @@ from nanogenie.data.pixels import to_model
 from nanogenie.envs import make_env
 from nanogenie.eval.evaluate import CONTEXT_FRAMES, KeysHeld, generate_after_context
 from nanogenie.eval.held_out import EVAL_SEED_OFFSET
+from nanogenie.play.keymap import as_codes
 from nanogenie.training.keymap_fit import ACTION_KEYS, IDLE_NAMES
 
 HOLD = 4  # steps each control is held: with momentum, a key's effect builds up over a few frames
@@ -43,15 +44,11 @@ def keymap_owned(keymap_path: Path, action_names: list[str]) -> dict[int, tuple[
     """True action index -> every latent action its key owns in a keymap.toml (its main chord, or idle), the
     first first. Read as plain TOML: checking key names would start pygame's video, which eval does not need."""
     data = tomllib.loads(Path(keymap_path).read_text())
-
-    def owned(value: int | list[int]) -> tuple[int, ...]:
-        return tuple(int(c) for c in value) if isinstance(value, list) else (int(value),)
-
-    by_chord = {chord: owned(value) for chord, value in data.get("bindings", {}).items()}
+    by_chord = {chord: as_codes(value) for chord, value in data.get("bindings", {}).items()}
     codes = {}
     for index, name in enumerate(action_names):
         if name in IDLE_NAMES:
-            codes[index] = owned(data["idle"])
+            codes[index] = as_codes(data["idle"])
         elif name in ACTION_KEYS and ACTION_KEYS[name][0] in by_chord:
             codes[index] = by_chord[ACTION_KEYS[name][0]]
     return codes
@@ -127,7 +124,7 @@ def held_codes(world, context: list[np.ndarray], codes: list[int | tuple[int, ..
                hold: int = HOLD) -> torch.Tensor:
     """The world's frame (N, 3, H, W) after each key, a latent code or every code a key owns, is held for `hold`
     generated frames."""
-    owned = [(c,) if isinstance(c, int) else tuple(c) for c in codes]
+    owned = [as_codes(c) for c in codes]
     held = torch.tensor([c[0] for c in owned], device=device)[:, None].expand(-1, hold)
     return generated_from(world, context, held, seed, KeysHeld([[c] * hold for c in owned]))[:, -1]
 

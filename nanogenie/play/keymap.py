@@ -22,6 +22,7 @@ import os
 import re
 import tomllib
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -164,9 +165,14 @@ def digits_only(num_actions: int) -> Keymap:
     return Keymap(idle_codes=(0,), bindings=(), source=f"<digits 0..{min(num_actions, 10) - 1} only>")
 
 
+def as_codes(value: int | Sequence[int]) -> Codes:
+    """One latent action or several (a tuple, or a keymap file's list) as the codes a key owns."""
+    return (int(value),) if isinstance(value, (int, np.integer)) else tuple(int(c) for c in value)
+
+
 def codes_value(codes: int | Codes) -> str:
     """A binding's value as the file writes it: one code as a number, several as a list, `[4, 1]`."""
-    codes = (int(codes),) if isinstance(codes, (int, np.integer)) else tuple(codes)
+    codes = as_codes(codes)
     return str(codes[0]) if len(codes) == 1 else f"[{', '.join(map(str, codes))}]"
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nanogenie.play.keymap import codes_value
+from nanogenie.play.keymap import as_codes, codes_value
 
 # True action name -> the pygame key chords that play it (data, not logic); the first is the main one.
 ACTION_KEYS: dict[str, tuple[str, ...]] = {
@@ -90,7 +90,7 @@ def keymap_toml(codes: dict[str, int | tuple[int, ...]], num_actions: int) -> st
     A chord is bound once: the first action (in data order) that claims it keeps it, so sonic's jump
     takes "up" while pong's own "up" action keeps it there.
     """
-    owned = {name: (c,) if isinstance(c, (int, np.integer)) else tuple(c) for name, c in codes.items()}
+    owned = {name: as_codes(c) for name, c in codes.items()}
     lines, bound = [], set()
     for name, held in owned.items():
         for chord in ACTION_KEYS.get(name, ()):
