@@ -1,14 +1,16 @@
 """The colours of the small things that move in a video: where a user looks for the player's colour to train on
 (`lam.focus`, models/focus.py) before any model exists.
 
-Colours are read to within 16 of 255 on each channel, finer than the ~19 that focus allows either way, so every
-pixel counted under a colour is one focus on that colour would find."""
+Colours are binned to within 16 of 255 on each channel, and neighbouring bins no further apart than focus allows
+(~19 either way) are read as one colour, so every pixel counted under a colour is one focus on it would find."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
+
+from nanogenie.models.focus import FOCUS_TOLERANCE
 
 SAMPLE_PAIRS = 1000  # consecutive frame pairs read, spread over the episodes
 MAX_AREA = 0.02  # of the frame: larger is scenery (sky, ground, walls), not a sprite
@@ -48,15 +50,36 @@ def sprite_colours(now: np.ndarray, after: np.ndarray) -> list[SpriteColour]:
     bin_now, bin_after = bins(now), bins(after)
     count, pixels = len(now), now.shape[1] * now.shape[2]
     found = []
-    ids, totals = np.unique(bin_now, return_counts=True)
-    for colour_id, total in zip(ids, totals):
-        area = total / (count * pixels)
+    for group in _colour_groups(now, bin_now):
+        here, here_after = np.isin(bin_now, group), np.isin(bin_after, group)
+        area = here.sum() / (count * pixels)
         if area > MAX_AREA:
             continue
-        here = bin_now == colour_id
         present = here.reshape(count, -1).any(axis=1).mean()
-        moving = (here ^ (bin_after == colour_id)).reshape(count, -1).any(axis=1).mean()
+        moving = (here ^ here_after).reshape(count, -1).any(axis=1).mean()
         if present >= MIN_PRESENT and moving >= MIN_MOVING:
             rgb = tuple(int(round(c)) for c in now[here].mean(axis=0))
             found.append(SpriteColour(rgb, float(area), float(present), float(moving)))
     return sorted(found, key=lambda c: (-c.moving, -c.present, c.rgb))
+
+
+def _colour_groups(frames: np.ndarray, bin_ids: np.ndarray) -> list[np.ndarray]:
+    """frames (N, H, W, 3) and their bin ids (N, H, W) -> groups of bin ids, each a colour that one focus flag
+    would find: a bin joins the group of the most common bin whose mean colour lies within the focus tolerance
+    of its own on every channel, so a sprite whose compressed pixels straddle a bin edge is one colour, not two.
+    Every bin is grouped, scenery too, so the jittered edge of a sky joins the sky rather than pass for a sprite."""
+    ids, inverse, totals = np.unique(bin_ids, return_inverse=True, return_counts=True)
+    sums = np.zeros((len(ids), 3))
+    np.add.at(sums, inverse.ravel(), frames.reshape(-1, 3).astype(np.float64))
+    means = sums / totals[:, None]
+    tolerance = FOCUS_TOLERANCE * 127.5
+    seeds: list[int] = []  # the first (most common) bin of each group
+    members: list[list[int]] = []
+    for i in np.argsort(-totals, kind="stable"):
+        near = [g for g, seed in enumerate(seeds) if np.abs(means[i] - means[seed]).max() <= tolerance]
+        if near:
+            members[near[0]].append(ids[i])
+        else:
+            seeds.append(i)
+            members.append([ids[i]])
+    return [np.array(group) for group in members]

@@ -60,3 +60,11 @@ def test_data_info_says_when_nothing_small_moves(tmp_path, capsys):
     write_dataset(path, frames, None, np.array([20]), fps=10, source="unit test")
     assert main(["data", "info", str(path), "--colours"]) == 0
     assert "nothing small moves in a colour of its own" in capsys.readouterr().out
+
+
+def test_a_colour_that_straddles_a_bin_edge_is_listed_once():
+    frames = scene()
+    jittered = np.array(PLAYER) + (0, 0, 6)  # blue 90 and 96 fall in two bins 16 wide, 6 apart
+    frames[1::2, 10:12] = np.where(frames[1::2, 10:12] == PLAYER, jittered, frames[1::2, 10:12])
+    found = sprite_colours(frames[:-1], frames[1:])
+    assert len(found) == 1 and found[0].present == 1.0 and abs(found[0].rgb[2] - 93) <= 1
