@@ -139,6 +139,10 @@ def _add_train_eval(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
     p.add_argument("--steps", type=_positive_int, help="override the optimizer steps of every stage that runs (the "
                    "LAM's heads; its inverse model keeps train.lam_inverse.steps)")
+    p.add_argument("--minutes", type=_minutes,
+                   help="train the stages that run in about this many minutes on this machine: their steps scaled "
+                        "by one factor, from a few steps of each timed here first (data, labelling and held-out "
+                        "figures come on top); the steps are recorded, so --resume continues the same run")
     p.add_argument("--actions", choices=["latent", "true"],
                    help="what the dynamics is conditioned on: the LAM's latent actions (default) or the data's "
                         "recorded actions (labelled video; also the ceiling a latent-action world is measured against)")

@@ -17,9 +17,11 @@ import torch
 
 from nanogenie.config import LAM_INVERSE, STAGES, WorldConfig, preset, with_overrides
 from nanogenie.data import ClipDataset
+from nanogenie.device import resolve_device
 from nanogenie.errors import UserError
 from nanogenie.eval.evaluate import lam_figures
 from nanogenie.training import launch
+from nanogenie.training.budget import budget_overrides
 from nanogenie.training.bundle import write_bundle
 from nanogenie.training.checkpoint import load_weights_file, save_weights_atomic
 from nanogenie.training.distributed import Distributed, setup_distributed
@@ -77,6 +79,29 @@ def _check_request(args: argparse.Namespace, run_folder: RunFolder, to_run: list
     if args.resume and not any(run_folder.latest_checkpoint(s) for s in to_run):
         raise UserError(f"--resume found no checkpoint of {', '.join(to_run)} in {run_folder.checkpoints()}; "
                         f"train without --resume")
+
+
+def within_minutes(args: argparse.Namespace) -> argparse.Namespace:
+    """`--minutes M`: the arguments with the steps that fit the stages to run into about M minutes here, as `--set`
+    changes (training/budget.py), so that every process of the run, and its recorded config, trains those steps."""
+    if getattr(args, "minutes", None) is None:
+        return args
+    if "WORLD_SIZE" in os.environ:
+        raise UserError("--minutes times this machine from one process before training starts; under torchrun "
+                        "give the steps instead (--steps N or --set train.STAGE.steps=N)")
+    if args.resume:
+        raise UserError("a resumed run keeps the steps it started with; drop --minutes")
+    if args.steps:
+        raise UserError("--minutes sets the steps of the stages to run; give --minutes or --steps, not both")
+    to_run = list(STAGES) if args.stage == "all" else [args.stage]
+    run_folder = RunFolder(world_folder(args) / "run")
+    _check_request(args, run_folder, to_run)
+    config = run_config(args, run_folder, to_run)
+    device, processes = resolve_device(args.device), args.processes or 1
+    beside = _lam_beside(to_run, device, processes, args.sequential)
+    overrides, plan = budget_overrides(config, to_run, args.minutes, processes, beside, device)
+    print(plan, file=sys.stderr)
+    return argparse.Namespace(**{**vars(args), "set": [*args.set, *overrides], "minutes": None})
 
 
 def train(args: argparse.Namespace) -> int:

@@ -87,7 +87,7 @@ def train(args: argparse.Namespace) -> int:
     from nanogenie.training import commands
     from nanogenie.world import update_world_meta
 
-    args = apply_recipe(args)
+    args = commands.within_minutes(apply_recipe(args))
     status = commands.train(args)
     out = commands.world_folder(args)
     rank0 = os.environ.get("RANK", "0") == "0"

@@ -16,6 +16,9 @@ from .train_helpers import error_line
     (["--world", "sonic", "--resume"], "--resume found no checkpoint"),
     (["--world", "sonic", "--stage", "dynamics"], "run --stage tokenizer first"),
     (["--world", "pong", "--steps", "100000000000"], "train.tokenizer.steps must be from 1 to 10000000"),
+    (["--world", "pong", "--minutes", "5", "--steps", "10"], "give --minutes or --steps, not both"),
+    (["--world", "pong", "--minutes", "5", "--resume"], "a resumed run keeps the steps it started with"),
+    (["--world", "zelda", "--minutes", "5"], "no simulator named 'zelda'"),  # refused before any timing
 ])
 def test_bad_train_requests_exit_2_with_one_line(argv_tail, expected, tmp_path, capsys):
     import re

@@ -18,16 +18,12 @@ import time
 import torch
 
 from nanogenie.config import STAGES, preset, with_overrides
+from nanogenie.training.budget import random_batch
 from nanogenie.world import build_models
 
 
 def batch_for(name: str, cfg) -> tuple[torch.Tensor, ...]:
-    stage = cfg.train.stage(name)
-    b, t, size = stage.batch_size, stage.clip_frames, cfg.tokenizer.image_size
-    if name in ("tokenizer", "lam"):
-        return (torch.rand(b, t, 3, size, size) * 2 - 1,)
-    d = cfg.dynamics
-    return (torch.randint(0, d.vocab_size, (b, t, d.tokens_per_frame)), torch.randint(0, d.num_actions, (b, t - 1)))
+    return random_batch(name, cfg, cfg.train.stage(name).batch_size)
 
 
 def step_ms(module: torch.nn.Module, batch: tuple[torch.Tensor, ...], mode: str, steps: int) -> float:
