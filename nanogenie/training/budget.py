@@ -89,10 +89,7 @@ def budget_overrides(config: WorldConfig, to_run: list[str], minutes: float, pro
     what was planned. Each part is timed with the threads and the share of each batch it will train with."""
     parts = [part for stage in to_run for part in stage_parts(stage)
              if part != LAM_INVERSE or config.lam.inverse]
-    if beside:
-        threads = dict(zip(("tokenizer", "lam"), torch_threads("stages", 2)))
-    else:
-        threads = {}
+    threads = dict(zip(("tokenizer", "lam"), torch_threads("stages", 2))) if beside else {}
     workers = torch_threads("workers", processes)[0]
     seconds = {}
     for part in parts:
