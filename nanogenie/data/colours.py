@@ -47,39 +47,39 @@ def sprite_colours(now: np.ndarray, after: np.ndarray) -> list[SpriteColour]:
         levels = 256 // LEVEL
         return (level[..., 0] * levels + level[..., 1]) * levels + level[..., 2]  # (N, H, W): one id per bin
 
-    bin_now, bin_after = bins(now), bins(after)
+    bin_now = bins(now)
+    group_of_bin = _colour_groups(now, bin_now)
+    group_now, group_after = group_of_bin[bin_now], group_of_bin[bins(after)]  # (N, H, W); -1: a bin now lacks
     count, pixels = len(now), now.shape[1] * now.shape[2]
+    sizes = np.bincount(group_now.ravel())
     found = []
-    for group in _colour_groups(now, bin_now):
-        here, here_after = np.isin(bin_now, group), np.isin(bin_after, group)
-        area = here.sum() / (count * pixels)
-        if area > MAX_AREA:
-            continue
+    for group in np.flatnonzero(sizes <= MAX_AREA * count * pixels):
+        here = group_now == group
+        area = sizes[group] / (count * pixels)
         present = here.reshape(count, -1).any(axis=1).mean()
-        moving = (here ^ here_after).reshape(count, -1).any(axis=1).mean()
+        moving = (here ^ (group_after == group)).reshape(count, -1).any(axis=1).mean()
         if present >= MIN_PRESENT and moving >= MIN_MOVING:
             rgb = tuple(int(round(c)) for c in now[here].mean(axis=0))
             found.append(SpriteColour(rgb, float(area), float(present), float(moving)))
     return sorted(found, key=lambda c: (-c.moving, -c.present, c.rgb))
 
 
-def _colour_groups(frames: np.ndarray, bin_ids: np.ndarray) -> list[np.ndarray]:
-    """frames (N, H, W, 3) and their bin ids (N, H, W) -> groups of bin ids, each a colour that one focus flag
-    would find: a bin joins the group of the most common bin whose mean colour lies within the focus tolerance
-    of its own on every channel, so a sprite whose compressed pixels straddle a bin edge is one colour, not two.
-    Every bin is grouped, scenery too, so the jittered edge of a sky joins the sky rather than pass for a sprite."""
+def _colour_groups(frames: np.ndarray, bin_ids: np.ndarray) -> np.ndarray:
+    """frames (N, H, W, 3) and their bin ids (N, H, W) -> the group of every bin id (-1 for bins the frames lack),
+    each group a colour that one focus flag would find: a bin joins the group of the most common bin whose mean
+    colour lies within the focus tolerance of its own on every channel, so a sprite whose compressed pixels straddle a
+    bin edge is one colour, not two. Every bin is grouped, scenery too, so the jittered edge of a sky joins the sky
+    rather than pass for a sprite."""
     ids, inverse, totals = np.unique(bin_ids, return_inverse=True, return_counts=True)
     sums = np.zeros((len(ids), 3))
     np.add.at(sums, inverse.ravel(), frames.reshape(-1, 3).astype(np.float64))
     means = sums / totals[:, None]
     tolerance = FOCUS_TOLERANCE * 127.5
-    seeds: list[int] = []  # the first (most common) bin of each group
-    members: list[list[int]] = []
+    group_of_bin = np.full((256 // LEVEL) ** 3, -1)
+    seeds: list[int] = []  # the first (most common) bin of each group, by its place in `ids`
     for i in np.argsort(-totals, kind="stable"):
         near = [g for g, seed in enumerate(seeds) if np.abs(means[i] - means[seed]).max() <= tolerance]
-        if near:
-            members[near[0]].append(ids[i])
-        else:
+        if not near:
             seeds.append(i)
-            members.append([ids[i]])
-    return [np.array(group) for group in members]
+        group_of_bin[ids[i]] = near[0] if near else len(seeds) - 1
+    return group_of_bin
