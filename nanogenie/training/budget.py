@@ -38,32 +38,27 @@ def random_batch(part: str, config: WorldConfig, batch_size: int, lam: torch.nn.
             torch.randint(0, d.num_actions, (batch_size, stage.clip_frames - 1)))
 
 
-def step_seconds(part: str, config: WorldConfig, batch_size: int, threads: int, device: str = "cpu") -> float:
-    """Seconds one optimizer step of `part` takes here (forward, backward, AdamW) on `threads` torch threads."""
+def step_seconds(module: torch.nn.Module, batch: tuple[torch.Tensor, ...], autocast, threads: int,
+                 device: str = "cpu") -> float:
+    """Seconds one optimizer step of `module` on `batch` takes here (forward, backward, AdamW) on `threads` torch
+    threads. The module is trained: time a throwaway copy."""
     was = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(0)
-            tokenizer, lam, dynamics = build_models(config, device)
-            module = {"tokenizer": tokenizer, "lam": lam, LAM_INVERSE: getattr(lam, "inverse", None),
-                      "dynamics": dynamics}[part]
-            batch = tuple(t.to(device) for t in random_batch(part, config, batch_size, lam))
-            module.train().requires_grad_(True)  # the LAM keeps its inverse model frozen until its phase
-            optimizer = torch.optim.AdamW(module.parameters(), lr=1e-4)
-            autocast = autocast_for(device, config.train.amp, config.train.stage(part).cpu_bf16)
-            times = []
-            for _ in range(TIMED_STEPS + 1):
-                began = time.perf_counter()
-                with autocast:
-                    loss, _ = module.training_loss(*batch)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                if device.startswith("cuda"):
-                    torch.cuda.synchronize()
-                times.append(time.perf_counter() - began)
-            return sum(times[1:]) / TIMED_STEPS
+        module.train().requires_grad_(True)  # the LAM keeps its inverse model frozen until its phase
+        optimizer = torch.optim.AdamW(module.parameters(), lr=1e-4)
+        times = []
+        for _ in range(TIMED_STEPS + 1):
+            began = time.perf_counter()
+            with autocast:
+                loss, _ = module.training_loss(*batch)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            if device.startswith("cuda"):
+                torch.cuda.synchronize()
+            times.append(time.perf_counter() - began)
+        return sum(times[1:]) / TIMED_STEPS
     finally:
         torch.set_num_threads(was)
 
@@ -89,12 +84,22 @@ def budget_overrides(config: WorldConfig, to_run: list[str], minutes: float, pro
     what was planned. Each part is timed with the threads and the share of each batch it will train with."""
     parts = [part for stage in to_run for part in stage_parts(stage)
              if part != LAM_INVERSE or config.lam.inverse]
-    threads = dict(zip(("tokenizer", "lam"), torch_threads("stages", 2))) if beside else {}
     workers = torch_threads("workers", processes)[0]
+    threads = {part: workers for part in parts}
+    if beside:  # the LAM's parts take its process's threads
+        for stage, count in zip(("tokenizer", "lam"), torch_threads("stages", 2)):
+            threads.update({part: count for part in stage_parts(stage) if part in threads})
     seconds = {}
-    for part in parts:
-        share = config.train.stage(part).batch_size // processes
-        seconds[part] = step_seconds(part, config, share, threads.get(stage_of(part), workers), device)
+    with torch.random.fork_rng(devices=[]):  # timing leaves the run's random stream as it was
+        torch.manual_seed(0)
+        tokenizer, lam, dynamics = build_models(config, device)
+        modules = {"tokenizer": tokenizer, "lam": lam, "dynamics": dynamics}
+        for part in parts:
+            share = config.train.stage(part).batch_size // processes
+            batch = tuple(t.to(device) for t in random_batch(part, config, share, lam))
+            autocast = autocast_for(device, config.train.amp, config.train.stage(part).cpu_bf16)
+            module = lam.inverse if part == LAM_INVERSE else modules[part]
+            seconds[part] = step_seconds(module, batch, autocast, threads[part], device)
     steps = scaled_steps(seconds, {part: config.train.stage(part).steps for part in parts}, minutes, beside)
     plan = ", ".join(f"{part} {count:,} steps (~{count * seconds[part] / 60:.1f} min)" for part, count in steps.items())
     together = " (the LAM beside the tokenizer)" if beside else ""
@@ -102,7 +107,3 @@ def budget_overrides(config: WorldConfig, to_run: list[str], minutes: float, pro
             f"pre-computing and held-out figures come on top")
     return [f"train.{part}.steps={count}" for part, count in steps.items()], line
 
-
-def stage_of(part: str) -> str:
-    """The stage a part belongs to (the LAM's inverse model is the LAM stage's)."""
-    return "lam" if part == LAM_INVERSE else part

@@ -81,6 +81,11 @@ def _check_request(args: argparse.Namespace, run_folder: RunFolder, to_run: list
                         f"train without --resume")
 
 
+def stages_to_run(args: argparse.Namespace) -> list[str]:
+    """The stages `--stage` asks for, in training order."""
+    return list(STAGES) if args.stage == "all" else [args.stage]
+
+
 def within_minutes(args: argparse.Namespace) -> argparse.Namespace:
     """`--minutes M`: the arguments with the steps that fit the stages to run into about M minutes here, as `--set`
     changes (training/budget.py), so that every process of the run, and its recorded config, trains those steps."""
@@ -93,7 +98,7 @@ def within_minutes(args: argparse.Namespace) -> argparse.Namespace:
         raise UserError("a resumed run keeps the steps it started with; drop --minutes")
     if args.steps:
         raise UserError("--minutes sets the steps of the stages to run; give --minutes or --steps, not both")
-    to_run = list(STAGES) if args.stage == "all" else [args.stage]
+    to_run = stages_to_run(args)
     run_folder = RunFolder(world_folder(args) / "run")
     _check_request(args, run_folder, to_run)
     config = run_config(args, run_folder, to_run)
@@ -105,7 +110,7 @@ def within_minutes(args: argparse.Namespace) -> argparse.Namespace:
 
 
 def train(args: argparse.Namespace) -> int:
-    to_run = list(STAGES) if args.stage == "all" else [args.stage]
+    to_run = stages_to_run(args)
     run_folder = RunFolder(world_folder(args) / "run")
     if args.processes > 1 and "WORLD_SIZE" not in os.environ:  # not already under torchrun
         _check_request(args, run_folder, to_run)  # a bad request is refused once, before any process starts
