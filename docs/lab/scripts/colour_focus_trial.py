@@ -44,6 +44,24 @@ def clips(data, first: np.ndarray) -> torch.Tensor:
     return to_model(np.stack([data.frames[i:i + 3] for i in first]))
 
 
+def focused_heads(data, train: np.ndarray, spec: str, steps: int, rng: np.random.Generator) -> LatentActionModel:
+    """The cpu preset's heads trained `steps` steps on clips starting at `train` (batches drawn by `rng`, given fresh
+    for each colour so that every colour sees the same), focused on `spec` ("R,G,B" or "none"), in eval mode."""
+    torch.manual_seed(0)
+    focus = [] if spec == "none" else [int(c) for c in spec.split(",")]
+    lam = LatentActionModel(dataclasses.replace(preset("cpu").lam, focus=focus, inverse=False))
+    optimizer = torch.optim.AdamW(lam.parameters(), lr=2e-3, weight_decay=0.0)
+    for step in range(steps):
+        for group in optimizer.param_groups:
+            group["lr"] = 2e-3 * min(1, (step + 1) / 100)
+        lam.train()
+        loss, _ = lam.training_loss(clips(data, rng.choice(train, 32)))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return lam.eval()
+
+
 def trial(data_path: str, random_path: str, steps: int, specs: list[str]) -> None:
     data, rnd = load_dataset(data_path), load_dataset(random_path)
     first = starts(data)
@@ -52,20 +70,8 @@ def trial(data_path: str, random_path: str, steps: int, specs: list[str]) -> Non
     random_first = np.random.default_rng(1).choice(starts(rnd), 2000, replace=False)
     random_clips, truth = clips(rnd, random_first), rnd.actions[random_first + 1]
     for spec in specs:
-        torch.manual_seed(0)
-        focus = [] if spec == "none" else [int(c) for c in spec.split(",")]
-        lam = LatentActionModel(dataclasses.replace(preset("cpu").lam, focus=focus, inverse=False))
-        optimizer = torch.optim.AdamW(lam.parameters(), lr=2e-3, weight_decay=0.0)
-        rng, began = np.random.default_rng(2), time.time()
-        for step in range(steps):
-            for group in optimizer.param_groups:
-                group["lr"] = 2e-3 * min(1, (step + 1) / 100)
-            lam.train()
-            loss, _ = lam.training_loss(clips(data, rng.choice(train, 32)))
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-        lam.eval()
+        began = time.time()
+        lam = focused_heads(data, train, spec, steps, np.random.default_rng(2))
         with torch.no_grad():
             history, target = lam._histories(val)
             scored = lam._scored(history[:, 1], target[:, 1])
