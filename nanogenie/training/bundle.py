@@ -64,7 +64,7 @@ def write_bundle(name: str, config: WorldConfig, run_folder: RunFolder, run: Run
 
 def video_proposal(lam, data: VideoData, spans: list[Span], config: WorldConfig, device: str) -> Proposal:
     """Keys read from the training video itself: a seeded sample of the transitions in `spans`, each
-    labelled by the LAM, and what the frames of each code show moving (play/propose.py, `video_motion`).
+    labelled by the LAM, and what the frames of each code show moving (play/motion.py, `video_motion`).
     The video, not the world's own rollouts, so that the keys do not wait on how well the dynamics draws
     a small hero."""
     rng = np.random.default_rng(config.train.seed)
