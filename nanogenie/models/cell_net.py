@@ -10,6 +10,13 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 
+def with_places(grid: Tensor) -> Tensor:
+    """(N, C, H, W) -> (N, C + 2, H, W): each place's y and x on the screen in [-1, 1] as two more channels."""
+    y, x = (torch.linspace(-1, 1, n, device=grid.device, dtype=grid.dtype) for n in grid.shape[-2:])
+    places = torch.stack(torch.meshgrid(y, x, indexing="ij"))[None].expand(len(grid), -1, -1, -1)
+    return torch.cat((grid, places), dim=1)
+
+
 def _conv(cin: int, cout: int, kernel: int = 3, stride: int = 1) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(cin, cout, kernel, stride, (kernel - 1) // 2 if stride == 1 else 1),
                          nn.GroupNorm(8, cout), nn.SiLU())
@@ -31,9 +38,7 @@ class CellNet(nn.Module):
 
     def forward(self, frames: Tensor) -> Tensor:
         cells = F.pixel_unshuffle(frames.flatten(1, 2), self.patch_size)  # (N, F 3 p p, H/p, W/p)
-        if self.position:  # each cell's place on the screen, y and x in [-1, 1]
-            y, x = (torch.linspace(-1, 1, n, device=cells.device, dtype=cells.dtype) for n in cells.shape[-2:])
-            grid = torch.stack(torch.meshgrid(y, x, indexing="ij"))[None].expand(len(cells), -1, -1, -1)
-            cells = torch.cat((cells, grid), dim=1)
+        if self.position:
+            cells = with_places(cells)
         h = self.inp(cells)  # (N, C, H/p, W/p)
         return self.fuse(torch.cat((self.up(self.mid(self.down(h))), h), dim=1))

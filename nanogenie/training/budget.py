@@ -106,4 +106,3 @@ def budget_overrides(config: WorldConfig, to_run: list[str], minutes: float, pro
     line = (f"--minutes {minutes:g}: {plan}{together}, from this machine's step times; reading data, labelling, "
             f"pre-computing and held-out figures come on top")
     return [f"train.{part}.steps={count}" for part, count in steps.items()], line
-

@@ -44,6 +44,11 @@ def clips(data, first: np.ndarray) -> torch.Tensor:
     return to_model(np.stack([data.frames[i:i + 3] for i in first]))
 
 
+def codes_of(lam: LatentActionModel, c: torch.Tensor) -> torch.Tensor:
+    """The heads' code of each 3-frame clip's second transition (the one whose two-frame history is inside it)."""
+    return torch.cat([lam.head_actions(part)[:, 1] for part in c.split(256)])
+
+
 def focused_heads(data, train: np.ndarray, spec: str, steps: int, rng: np.random.Generator) -> LatentActionModel:
     """The cpu preset's heads trained `steps` steps on clips starting at `train` (batches drawn by `rng`, given fresh
     for each colour so that every colour sees the same), focused on `spec` ("R,G,B" or "none"), in eval mode."""
@@ -76,7 +81,7 @@ def trial(data_path: str, random_path: str, steps: int, specs: list[str]) -> Non
             history, target = lam._histories(val)
             scored = lam._scored(history[:, 1], target[:, 1])
             best, passive = scored["errors"].min(1).values.mean().item(), scored["passive"].mean().item()
-            codes = torch.cat([lam.head_actions(c)[:, 1] for c in random_clips.split(256)]).numpy()
+            codes = codes_of(lam, random_clips).numpy()
         print(f"{spec:>14} passive {passive * 1e3:.3f} best {best * 1e3:.3f} explained {1 - best / passive:.3f} "
               f"probe {probe_accuracy(truth, codes):.3f} ({time.time() - began:.0f} s)", flush=True)
 

@@ -20,26 +20,15 @@ import torch.nn.functional as F
 
 from nanogenie.data.hdf5 import load_dataset
 from nanogenie.metrics import probe_accuracy
+from nanogenie.models.cell_net import with_places
 from nanogenie.models.inverse import InverseModel
-from nanogenie.models.lam import LatentActionModel
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
-from colour_focus_trial import clips, focused_heads, starts  # noqa: E402
-
-
-def with_place(frames: torch.Tensor) -> torch.Tensor:
-    """(N, C, H, W) -> (N, C + 2, H, W): each pixel's y and x in [-1, 1], so pooled features can say where."""
-    y, x = (torch.linspace(-1, 1, n) for n in frames.shape[-2:])
-    grid = torch.stack(torch.meshgrid(y, x, indexing="ij"))[None].expand(len(frames), -1, -1, -1)
-    return torch.cat((frames, grid), dim=1)
+from colour_focus_trial import clips, codes_of, focused_heads, starts  # noqa: E402
 
 
 def leak_input(c: torch.Tensor) -> torch.Tensor:
-    return with_place(torch.cat((c[:, 0], c[:, 1]), dim=1))  # x_t-1, x_t of (N, 3, 3, H, W) clips
-
-
-def codes_of(lam: LatentActionModel, c: torch.Tensor) -> torch.Tensor:
-    return torch.cat([lam.head_actions(part)[:, 1] for part in c.split(256)])
+    return with_places(torch.cat((c[:, 0], c[:, 1]), dim=1))  # x_t-1, x_t of (N, 3, 3, H, W) clips
 
 
 def trial(data_path: str, random_path: str, steps: int, specs: list[str], leak_steps: int = 400) -> None:
