@@ -29,6 +29,9 @@ class StageConfig:
     weight_decay: float = 0.01  # on matrices only
     final_lr: float = 0.1  # the cosine ends at this share of lr
     warmup_steps: int | None = None  # linear warmup; None: the run's train.warmup_steps
+    # learn from the training spans within the data's first `frames` frames (None: all of them), so one recipe
+    # can give a stage less of the video than another, as a run of that stage on a shorter file would
+    frames: int | None = None
     # train under bf16 autocast on a CPU with bf16 instructions (device.cpu_has_bf16), fp32 elsewhere; on CUDA
     # train.amp decides. The weights and the optimizer stay fp32
     cpu_bf16: bool = False
@@ -46,6 +49,8 @@ class StageConfig:
         require_range(where, "final_lr", self.final_lr, 0, 1, "a share of lr")
         if self.warmup_steps is not None:
             require_range(where, "warmup_steps", self.warmup_steps, 0, 10_000_000)
+        if self.frames is not None:
+            require_range(where, "frames", self.frames, 1, 1_000_000, "the first frames of the data this stage uses")
 
 
 @dataclass

@@ -52,6 +52,13 @@ def split_spans(
             split_blocks.items()}
 
 
+def within_first(spans: list[Span], frames: int | None) -> list[Span]:
+    """The parts of `spans` before frame `frames` (all of them when None)."""
+    if frames is None:
+        return spans
+    return [(start, min(end, frames)) for start, end in spans if start < frames]
+
+
 def _split_counts(num_items: int, fractions: dict[str, float], strict: bool) -> dict[str, int] | None:
     """Items per split (each non-zero fraction gets at least one), or None if train would be left empty.
 

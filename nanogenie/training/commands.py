@@ -15,8 +15,9 @@ from typing import Callable
 
 import torch
 
-from nanogenie.config import LAM_INVERSE, STAGES, WorldConfig, preset, with_overrides
+from nanogenie.config import LAM_INVERSE, STAGES, WorldConfig, preset, stage_parts, with_overrides
 from nanogenie.data import ClipDataset
+from nanogenie.data.splits import Span, within_first
 from nanogenie.device import resolve_device
 from nanogenie.errors import UserError
 from nanogenie.eval.evaluate import lam_figures
@@ -154,8 +155,8 @@ def _train_stages(args: argparse.Namespace, config: WorldConfig, run_folder: Run
         torch.backends.cudnn.allow_tf32 = True
     run = prepare_run_data(args.world, args.data, config, args.preset, run_folder, dist,
                            held_out_path=getattr(args, "held_out", None))
-    for name in to_run:  # episodes too short for a stage's clips: say so before hours of earlier stages
-        ClipDataset(run.data, run.splits["train"], config.train.stage(name).clip_frames, config.train.frame_skip)
+    for name in (part for stage in to_run for part in stage_parts(stage)):
+        _check_clips_fit(run, config, name)  # before hours of earlier stages
     if config.train.dynamics_actions == "true" and "dynamics" in to_run:
         check_true_actions(run.data, config.dynamics.num_actions)
     torch.manual_seed(config.train.seed)  # model init; rank 0's weights are broadcast anyway
@@ -179,6 +180,23 @@ def _train_stages(args: argparse.Namespace, config: WorldConfig, run_folder: Run
     if "dynamics" in to_run and dist.is_main:
         write_bundle(args.world, config, run_folder, run, models, device, dist.world_size)
     dist.barrier()
+
+
+def _check_clips_fit(run: RunData, config: WorldConfig, name: str) -> None:
+    """Refuse a stage whose clips fit in none of its spans: episodes too short, or a `frames` too small."""
+    stage = config.train.stage(name)
+    if stage.frames is not None:
+        span = config.train.frame_skip * (stage.clip_frames - 1) + 1
+        if not any(end - start >= span for start, end in _stage_spans(run, config, name)):
+            raise UserError(f"train.{name}.frames={stage.frames} leaves no clip of {stage.clip_frames} frames "
+                            f"(skip {config.train.frame_skip}) in the training data; raise it, or leave it unset "
+                            f"to use all the data")
+    ClipDataset(run.data, _stage_spans(run, config, name), stage.clip_frames, config.train.frame_skip)
+
+
+def _stage_spans(run: RunData, config: WorldConfig, name: str) -> list[Span]:
+    """The training spans a stage (or the LAM's second phase) learns from: those within its `frames`."""
+    return within_first(run.splits["train"], config.train.stage(name).frames)
 
 
 def _lam_beside(to_run: list[str], device: str, processes: int, sequential: bool) -> bool:
@@ -216,7 +234,7 @@ def _train_stage(name: str, module: torch.nn.Module, models: tuple, args: argpar
         return
     device = dist.device
     tokenizer, lam, _ = models
-    train_spans = run.splits["train"]
+    train_spans = _stage_spans(run, config, name)
     if name == "dynamics":
         began = time.perf_counter()
         tokens, actions, starts = dynamics_inputs(run_folder.dynamics_inputs_file, tokenizer, lam, run.data, train_spans,
@@ -259,7 +277,7 @@ def _train_lam_inverse(lam: torch.nn.Module, args: argparse.Namespace, config: W
     if args.resume and run_folder.stage_finished(LAM_INVERSE, steps):
         load_weights_file(lam.inverse, run_folder.weights(LAM_INVERSE))
     else:
-        stage = inverse_stage(lam, run.data, run.splits["train"], config, dist.device, steps, dist)
+        stage = inverse_stage(lam, run.data, _stage_spans(run, config, LAM_INVERSE), config, dist.device, steps, dist)
         if dist.is_main:
             run_folder.record_minutes("lam_inverse_labels", time.perf_counter() - began)
         held_out = inverse_validation(lam, run.held_out, run.held_out_spans, config, dist.device)

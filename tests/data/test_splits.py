@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from nanogenie.data import split_spans
+from nanogenie.data.splits import within_first
 from nanogenie.errors import UserError
 
 from .conftest import make_data
@@ -65,3 +66,10 @@ def test_bad_fractions_are_user_errors(val, test):
 def test_too_few_frames_to_split():
     with pytest.raises(UserError, match="too few"):
         split_spans(make_data([2]), 0.2, 0.2)
+
+
+def test_within_first_keeps_the_spans_before_a_frame_and_cuts_the_one_across_it():
+    spans = [(0, 40), (60, 100), (100, 130), (150, 200)]
+    assert within_first(spans, 110) == [(0, 40), (60, 100), (100, 110)]
+    assert within_first(spans, 60) == [(0, 40)]  # a span that starts at the limit is left out whole
+    assert within_first(spans, None) == spans

@@ -125,3 +125,13 @@ def test_dynamics_batches_with_the_whole_share_on_openings_start_at_an_episode_s
     for seed in range(5):
         batch, _ = stage.sample(torch.Generator().manual_seed(seed), 0, 1)  # (B, T, P)
         assert set(batch[:, 0, 0].tolist()) <= set(firsts.tolist())
+
+
+def test_each_stage_learns_from_the_training_spans_within_its_own_frames():
+    from nanogenie.training.commands import _stage_spans
+
+    config = with_overrides(preset("tiny"), ["train.lam.frames=150", "train.lam_inverse.frames=50"])
+    run = SimpleNamespace(splits={"train": [(0, 100), (120, 200), (200, 260)], "test": [(100, 120)]})
+    assert _stage_spans(run, config, "tokenizer") == run.splits["train"]
+    assert _stage_spans(run, config, "lam") == [(0, 100), (120, 150)]
+    assert _stage_spans(run, config, "lam_inverse") == [(0, 50)]

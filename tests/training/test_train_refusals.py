@@ -46,6 +46,7 @@ def test_bad_train_requests_exit_2_with_one_line(argv_tail, expected, tmp_path, 
     ("train.dynamics.clip_frames=1", "train.dynamics.clip_frames must be >= 2"),
     ("train.lam.batch_size=1024 train.lam.clip_frames=256", r"train.lam.batch_size x clip_frames \(1024 x 256\) "
                                                              r"must be at most 16384 frames"),
+    ("train.lam.frames=0", "train.lam.frames must be from 1 to"),
     ("dynamics.maskgit_steps=64", "dynamics.maskgit_steps must be from 1 to 16"),  # 16 tokens per frame
 ])
 def test_a_bad_setting_is_one_line_before_anything_runs(setting, expected, tmp_path, capsys):
@@ -110,3 +111,10 @@ def test_nan_loss_stops_the_run_naming_stage_and_step(tmp_path, capsys, monkeypa
     line = error_line(capsys)
     assert code == 2 and "lam loss became nan at step 1" in line
     assert (tmp_path / "w" / "run" / "tokenizer.safetensors").is_file()  # finished stages are kept
+
+
+def test_a_stage_given_too_few_frames_for_one_clip_is_refused_before_training(tmp_path, capsys):
+    code = main(["train", "--world", "pong", "--preset", "tiny", "--out", str(tmp_path / "w"), "--device", "cpu",
+                 "--set", "train.dynamics.frames=2"])
+    assert code == 2 and "train.dynamics.frames=2 leaves no clip of" in error_line(capsys)
+    assert not (tmp_path / "w" / "run" / "tokenizer.safetensors").exists()  # the stages before it never ran
