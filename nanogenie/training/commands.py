@@ -15,7 +15,7 @@ from typing import Callable
 
 import torch
 
-from nanogenie.config import LAM_INVERSE, STAGES, WorldConfig, preset, stage_parts, with_overrides
+from nanogenie.config import LAM_INVERSE, STAGES, WorldConfig, preset, with_overrides
 from nanogenie.data import ClipDataset
 from nanogenie.data.splits import Span, within_first
 from nanogenie.device import resolve_device
@@ -155,7 +155,7 @@ def _train_stages(args: argparse.Namespace, config: WorldConfig, run_folder: Run
         torch.backends.cudnn.allow_tf32 = True
     run = prepare_run_data(args.world, args.data, config, args.preset, run_folder, dist,
                            held_out_path=getattr(args, "held_out", None))
-    for name in (part for stage in to_run for part in stage_parts(stage)):
+    for name in to_run + ([LAM_INVERSE] if "lam" in to_run and config.lam.inverse else []):
         _check_clips_fit(run, config, name)  # before hours of earlier stages
     if config.train.dynamics_actions == "true" and "dynamics" in to_run:
         check_true_actions(run.data, config.dynamics.num_actions)
@@ -185,13 +185,14 @@ def _train_stages(args: argparse.Namespace, config: WorldConfig, run_folder: Run
 def _check_clips_fit(run: RunData, config: WorldConfig, name: str) -> None:
     """Refuse a stage whose clips fit in none of its spans: episodes too short, or a `frames` too small."""
     stage = config.train.stage(name)
-    if stage.frames is not None:
-        span = config.train.frame_skip * (stage.clip_frames - 1) + 1
-        if not any(end - start >= span for start, end in _stage_spans(run, config, name)):
-            raise UserError(f"train.{name}.frames={stage.frames} leaves no clip of {stage.clip_frames} frames "
-                            f"(skip {config.train.frame_skip}) in the training data; raise it, or leave it unset "
-                            f"to use all the data")
-    ClipDataset(run.data, _stage_spans(run, config, name), stage.clip_frames, config.train.frame_skip)
+    try:
+        ClipDataset(run.data, _stage_spans(run, config, name), stage.clip_frames, config.train.frame_skip)
+    except UserError:
+        if stage.frames is None:
+            raise
+        raise UserError(f"train.{name}.frames={stage.frames} leaves no clip of {stage.clip_frames} frames "
+                        f"(skip {config.train.frame_skip}) in the training data; raise it, or leave it unset "
+                        f"to use all the data") from None
 
 
 def _stage_spans(run: RunData, config: WorldConfig, name: str) -> list[Span]:
