@@ -15,7 +15,7 @@ from typing import Callable
 
 import torch
 
-from nanogenie.config import LAM_INVERSE, STAGES, WorldConfig, preset, with_overrides
+from nanogenie.config import LAM_INVERSE, STAGES, WorldConfig, preset, stage_parts, with_overrides
 from nanogenie.data import ClipDataset
 from nanogenie.data.splits import Span, within_first
 from nanogenie.device import resolve_device
@@ -155,7 +155,7 @@ def _train_stages(args: argparse.Namespace, config: WorldConfig, run_folder: Run
         torch.backends.cudnn.allow_tf32 = True
     run = prepare_run_data(args.world, args.data, config, args.preset, run_folder, dist,
                            held_out_path=getattr(args, "held_out", None))
-    for name in to_run + ([LAM_INVERSE] if "lam" in to_run and config.lam.inverse else []):
+    for name in (part for stage in to_run for part in stage_parts(stage) if part != LAM_INVERSE or config.lam.inverse):
         _check_clips_fit(run, config, name)  # before hours of earlier stages
     if config.train.dynamics_actions == "true" and "dynamics" in to_run:
         check_true_actions(run.data, config.dynamics.num_actions)
